@@ -1,0 +1,3 @@
+module contigo
+
+go 1.26.8
