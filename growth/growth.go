@@ -64,12 +64,12 @@ type Measurement struct {
 	AgeUnit  AgeUnit
 	Position Position // for LenHei
 	Oedema   bool     // bilateral pitting oedema present (anthro "y"); false for absent or unknown
-	Weight   float64 // kg
-	LenHei   float64 // length or height as measured, cm
-	HeadC    float64 // head circumference, cm
-	ArmC     float64 // mid-upper arm circumference (MUAC), cm (mm / 10)
-	TriSkin  float64 // triceps skinfold, mm
-	SubSkin  float64 // subscapular skinfold, mm
+	Weight   float64  // kg
+	LenHei   float64  // length or height as measured, cm
+	HeadC    float64  // head circumference, cm
+	ArmC     float64  // mid-upper arm circumference (MUAC), cm (mm / 10)
+	TriSkin  float64  // triceps skinfold, mm
+	SubSkin  float64  // subscapular skinfold, mm
 }
 
 // NewMeasurement returns a Measurement with unknown sex, age and position, no

@@ -1,7 +1,36 @@
 package growth
 
-// Round2 rounds x to 2 decimals exactly as R 4.x's round(x, 2) does.
-// NaN and ±Inf are returned unchanged.
+import "math"
+
+// Round2 rounds x to 2 decimals exactly as R 4.x's round(x, 2) does
+// (fround in R's src/nmath/fround.c):
+//
+//	x10 = 100*|x|,  lo = floor(x10)/100,  hi = ceil(x10)/100
+//	result = sign(x) * (whichever of lo, hi is nearer |x| in float64;
+//	                    on a tie, hi when floor(x10) is odd)
+//
+// Values so large that 2 decimals exceed double precision (|x| >= 2^43) are
+// returned unchanged, as are 0, NaN and ±Inf.
 func Round2(x float64) float64 {
-	return x // TODO
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	sgn := 1.0
+	if x < 0 {
+		sgn, x = -1, -x
+	}
+	const dig = 2
+	l10x := math.Log10E * math.Ln2 * (0.5 + math.Logb(x)) // log10(2) * (0.5 + logb(x))
+	if float64(l10x)+dig > 15 {                           // DBL_DIG
+		return sgn * x
+	}
+	x10 := 100 * x
+	i10 := math.Floor(x10)
+	xd := i10 / 100
+	xu := math.Ceil(x10) / 100
+	du, dd := xu-x, x-xd
+	if du < dd || du == dd && math.Mod(i10, 2) == 1 {
+		return sgn * xu
+	}
+	return sgn * xd
 }
