@@ -1,0 +1,184 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"contigo/records"
+)
+
+// Context keys set by the middleware.
+const (
+	keyCountry = "contigo.country" // string: the country of the request
+	keyClaims  = "contigo.claims"  // Claims: the verified token
+	keyAudit   = "contigo.audit"   // *auditInfo: what the handler touched
+)
+
+// perm is a kind of access a route needs.
+type perm uint8
+
+const (
+	permRead  perm = iota // read, search, history, $everything of records
+	permWrite             // create, update, transaction, batch
+	permAudit             // read and search AuditEvent
+)
+
+// Allowed reports whether role may do p. Ministries integrate through FHIR
+// and "read and write the same records" as health workers (issue 3), so they
+// may write too, and they oversee access (audit events). Nutrition leads see
+// alerts and indicators, never records.
+func allowed(role Role, p perm) bool {
+	switch role {
+	case RoleAdmin:
+		return true
+	case RoleMinistry:
+		return true
+	case RoleHealthWorker:
+		return p == permRead || p == permWrite
+	}
+	return false
+}
+
+// errorf returns an error of kind with a message; kind stays matchable.
+func errorf(kind error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), kind)
+}
+
+// defaultCountry serves /fhir/... for the node's first hosted country.
+func (s *Server) defaultCountry(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(keyCountry, string(s.countries[0]))
+		return next(c)
+	}
+}
+
+// pathCountry serves /countries/{cc}/fhir/...: 404 unless cc is hosted here.
+// Forwarding to the country's own node comes with federation.
+func (s *Server) pathCountry(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cc, err := records.ParseCountry(c.Param("cc"))
+		if err != nil {
+			return errorf(records.ErrNotFound, "country: not an ISO 3166-1 alpha-2 code")
+		}
+		if !s.hosted[cc] {
+			return errorf(records.ErrNotFound, "country %s is not hosted on this node", cc)
+		}
+		c.Set(keyCountry, string(cc))
+		return next(c)
+	}
+}
+
+// country returns the country of the request.
+func country(c echo.Context) records.Country {
+	cc, _ := c.Get(keyCountry).(string)
+	return records.Country(cc)
+}
+
+// claims returns the verified token of the request.
+func claims(c echo.Context) Claims {
+	cl, _ := c.Get(keyClaims).(Claims)
+	return cl
+}
+
+// authenticate verifies the bearer token (401 if missing or bad) and that it
+// reaches the request's country (403). The capability statement is public,
+// so that clients can discover the server before they hold a token.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasSuffix(c.Path(), "/metadata") {
+			return next(c)
+		}
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		scheme, token, ok := strings.Cut(h, " ")
+		if h == "" {
+			return errorf(records.ErrUnauthorized, "no bearer token (send Authorization: Bearer <token>)")
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return errorf(records.ErrUnauthorized, "authorization is not a bearer token")
+		}
+		cl, err := VerifyToken(s.key, strings.TrimSpace(token), s.now())
+		if err != nil {
+			return err
+		}
+		c.Set(keyClaims, cl)
+		if !cl.Reaches(country(c)) {
+			return errorf(records.ErrForbidden, "token does not reach country %s", country(c))
+		}
+		return next(c)
+	}
+}
+
+// auditInfo is what a handler touched, for the audit entry.
+type auditInfo struct {
+	interaction  string
+	action       string
+	resourceType string
+	resourceID   string
+	personID     string
+}
+
+// audit appends an audit entry for every authenticated request to a route
+// that touches records, whatever its outcome, after the handler returns.
+// The entry is written even if the client hung up (context.WithoutCancel);
+// a failure to write it is logged, as the response is already decided.
+func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a := &auditInfo{}
+		c.Set(keyAudit, a)
+		err := next(c)
+		if a.interaction == "" {
+			return err // unmatched route or unaudited (metadata)
+		}
+		cl := claims(c)
+		if a.personID == "" && a.resourceID != "" {
+			a.personID = records.PersonOf(a.resourceType, a.resourceID)
+		}
+		e := records.AuditEntry{
+			ID:           records.NewID(),
+			Time:         s.now().UTC(),
+			Actor:        cl.Subject,
+			Role:         string(cl.Role),
+			Country:      country(c),
+			Action:       a.action,
+			Interaction:  a.interaction,
+			ResourceType: a.resourceType,
+			ResourceID:   a.resourceID,
+			PersonID:     a.personID,
+			Outcome:      statusOf(c, err),
+			RequestID:    requestID(c),
+		}
+		ctx := context.WithoutCancel(c.Request().Context())
+		if aerr := s.records.Store().AppendAudit(ctx, e.Country, e); aerr != nil {
+			s.log.ErrorContext(ctx, "append audit entry", "request_id", e.RequestID, "err", aerr)
+		}
+		return err
+	}
+}
+
+// interaction names a route for the audit and checks the role may do it.
+func (s *Server) interaction(name, action string, p perm, h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a, _ := c.Get(keyAudit).(*auditInfo)
+		if a == nil {
+			a = &auditInfo{}
+			c.Set(keyAudit, a)
+		}
+		a.interaction, a.action = name, action
+		a.resourceType, a.resourceID = c.Param("type"), c.Param("id")
+		if !allowed(claims(c).Role, p) {
+			return errorf(records.ErrForbidden, "role %s may not %s", claims(c).Role, name)
+		}
+		return h(c)
+	}
+}
+
+// auditOf returns the audit record of the request, for handlers to refine.
+func auditOf(c echo.Context) *auditInfo {
+	if a, ok := c.Get(keyAudit).(*auditInfo); ok {
+		return a
+	}
+	return &auditInfo{}
+}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"log/slog"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// requestID returns the request's id, set by the RequestID middleware.
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// accessLog writes one line per request without personal data: method,
+// route template (never the raw path, which holds ids, nor the query, which
+// holds names), status, duration, request id and country. It answers errors
+// itself so that the status logged is the status sent.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Request().Method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("request_id", requestID(c)),
+		}
+		if cc, ok := c.Get(keyCountry).(string); ok {
+			attrs = append(attrs, slog.String("country", cc))
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// negotiate rejects what is not FHIR JSON: an XML (or other) request body
+// or a _format asking for XML gets 415.
+func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if f := c.QueryParam("_format"); f != "" && !jsonFormat(f) {
+			return errorf(errUnsupportedMedia, "_format %q is not supported: this server speaks application/fhir+json", f)
+		}
+		if ct := r.Header.Get(echo.HeaderContentType); ct != "" && (r.ContentLength != 0 || r.Method == "POST" || r.Method == "PUT") {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || !jsonFormat(mt) {
+				return errorf(errUnsupportedMedia, "Content-Type %q is not supported: send application/fhir+json", ct)
+			}
+		}
+		return next(c)
+	}
+}
+
+// jsonFormat reports whether a media type or _format value means FHIR JSON.
+func jsonFormat(f string) bool {
+	f = strings.ToLower(strings.TrimSpace(f))
+	if i := strings.IndexByte(f, ';'); i >= 0 {
+		f = strings.TrimSpace(f[:i])
+	}
+	switch f {
+	case "json", "application/json", "application/fhir+json", "application/json+fhir":
+		return true
+	}
+	return false
+}
