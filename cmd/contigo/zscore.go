@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"contigo/growth"
+)
+
+func init() {
+	commands["zscore"] = command{
+		summary: "WHO z-scores, flags and nutrition classes for a CSV of measurements",
+		run:     runZscore,
+	}
+}
+
+const zscoreHelp = `Usage: contigo zscore [--rules RULES.json] [FILE]
+
+Reads measurements of children as CSV from FILE (or standard input when FILE
+is absent or "-") and writes them to standard output with WHO z-scores,
+implausible-value flags and nutrition classes added. Rows stream through in
+constant memory, so files of any length work.
+
+Input columns are found by header name (case-insensitive, any order); every
+one is optional, and any other column is passed through untouched:
+
+  sex         1 or m = male, 2 or f = female (case-insensitive)
+  age_days    age in days, fractional allowed
+  age_months  age in months, fractional allowed (used when age_days is empty);
+              days = round-half-up(months x 30.4375) as in WHO anthro
+  birth_date, visit_date
+              YYYY-MM-DD; age = calendar days between them (used when
+              age_days and age_months are empty)
+  weight      kg
+  lenhei      length or height, cm
+  measure     l = lying (length), h = standing (height), empty = unknown
+  headc       head circumference, cm
+  armc        mid-upper arm circumference (MUAC), cm (mm / 10)
+  triskin     triceps skinfold, mm
+  subskin     subscapular skinfold, mm
+  oedema      y = bilateral pitting oedema, n = none; also 1/2 as in anthro
+              and +, ++, +++ for a graded finding; empty = not recorded
+
+An empty value or NA means "not measured".
+
+Output columns: the input columns as read, then
+
+  zlen zwei zwfl zbmi zhc zac zts zss     0-5 years (WHO Child Growth
+  flen fwei fwfl fbmi fhc fac fts fss     Standards, as WHO anthro computes
+                                          them): length/height-, weight-,
+                                          weight-for-length/height, BMI-,
+                                          head circumference-, MUAC-, triceps-
+                                          and subscapular-for-age
+  zhfa zwfa zbfa                          5-19 years (WHO Reference 2007, as
+  fhfa fwfa fbfa                          WHO anthroplus computes them):
+                                          height-, weight- (to 10 y) and
+                                          BMI-for-age
+  age_band wasting wasting_anthro wasting_criteria infant_risk
+  stunting underweight overweight extra_band
+                                          nutrition classes (rule set
+                                          who-2023 unless --rules is given)
+
+Each z-score is rounded to 2 decimals; each flag is 1 (implausible value) or
+0. A z-score and its flag are empty where WHO's tool gives NA: the indicator
+does not apply at that age, a measurement is missing, oedema is present
+(weight-based scores), or the value is out of the table's range. Where anthro
+would print NaN or Inf (a measurement of 0 or below) the z-score is empty too,
+with flag 1 for Inf.
+
+Classes (see docs/nutrition-rules.md): age_band is infant_u6m, child_6_59m,
+over_5 or unknown. For 6-59 months, wasting is nutritional_oedema,
+severe_wasting, moderate_wasting, not_wasted or unknown (WHZ and MUAC in mm =
+armc x 10 rounded, worst wins); wasting_anthro is the class by WHZ and MUAC
+alone, so oedema with severe wasting shows both; wasting_criteria lists the
+indicators that fired, e.g. whz+muac_mm+oedema. Under 6 months, infant_risk is
+high_risk_anthropometry, infant_at_risk, infant_not_at_risk_anthropometric or
+unknown. Under 5 years, stunting and underweight are severe, moderate, none or
+unknown; overweight (WHZ, else BAZ) is obesity, overweight,
+possible_risk_of_overweight, not_overweight or unknown; extra_band names a
+national band of the rule set. A class is empty where it does not apply.
+
+A bad row (a number that does not parse, a negative or impossible age, an
+unknown sex, measure or oedema code, a wrong number of fields) is reported on
+standard error as "line N, column NAME: reason" and written with its input
+columns and empty results; a row that is not valid CSV (a stray quote) is
+reported as "line N: malformed CSV ..." and written as an empty row.
+
+Flags:
+
+  --rules FILE  classification rules as JSON (e.g. a country's), instead of
+                the built-in WHO rule set who-2023
+  --help        show this help
+
+Exit status: 0 if every row was processed, 1 if any row was bad (or the run
+was interrupted), 2 for a usage error, an unreadable FILE or rules file, a
+header that cannot be read, or output that cannot be written.
+
+Example:
+
+  $ printf 'id,sex,age_days,weight,lenhei,measure,armc,oedema\nA1,f,400,7.2,74.5,l,11.9,n\nA2,m,2500,19.5,116.2,h,,n\n' |
+      contigo zscore
+  id,sex,age_days,weight,lenhei,measure,armc,oedema,zlen,zwei,zwfl,zbmi,zhc,zac,zts,zss,flen,fwei,fwfl,fbmi,fhc,fac,fts,fss,zhfa,zwfa,zbfa,fhfa,fwfa,fbfa,age_band,wasting,wasting_anthro,wasting_criteria,infant_risk,stunting,underweight,overweight,extra_band
+  A1,f,400,7.2,74.5,l,11.9,n,-0.34,-2.05,-2.66,-2.66,,-2.22,,,0,0,0,0,,0,,,,,,,,,child_6_59m,moderate_wasting,moderate_wasting,whz+muac_mm,,none,moderate,not_overweight,
+  A2,m,2500,19.5,116.2,h,,n,,,,,,,,,,,,,,,,,-0.89,-1.08,-0.78,0,0,0,over_5,,,,,,,,
+`
+
+// runZscore is the zscore command; see zscoreHelp.
+func runZscore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("zscore", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	rulesPath := fs.String("rules", "", "classification rules JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, zscoreHelp)
+			return 0
+		}
+		fmt.Fprintf(stderr, "contigo zscore: %v\nRun \"contigo zscore --help\" for usage.\n", err)
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "contigo zscore: at most one FILE, got %d\nRun \"contigo zscore --help\" for usage.\n", fs.NArg())
+		return 2
+	}
+	rules := growth.DefaultRules()
+	if *rulesPath != "" {
+		data, err := os.ReadFile(*rulesPath)
+		if err == nil {
+			rules, err = growth.ParseRules(data)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "contigo zscore: --rules: %v\n", err)
+			return 2
+		}
+	}
+	in := stdin
+	if name := fs.Arg(0); name != "" && name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "contigo zscore: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		in = f
+	}
+	return zscoreStream(ctx, in, stdout, stderr, &rules)
+}
+
+// zscoreStream converts CSV from in to out, one row at a time.
+func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules) int {
+	r := csv.NewReader(bufio.NewReaderSize(in, 1<<16))
+	r.ReuseRecord = true
+	r.FieldsPerRecord = -1 // checked per row, so that a short row is reported, not fatal
+	w := bufio.NewWriterSize(stdout, 1<<16)
+
+	header, err := r.Read()
+	if err != nil {
+		if err == io.EOF {
+			err = errors.New("empty input: no header line")
+		}
+		fmt.Fprintf(stderr, "contigo zscore: header: %v\n", err)
+		return 2
+	}
+	p, err := newZscoreRow(header, rules)
+	if err != nil {
+		fmt.Fprintf(stderr, "contigo zscore: line 1, %v\n", err)
+		return 2
+	}
+	w.Write(p.headerLine())
+
+	status := 0
+	for n := 0; ; n++ {
+		if n&1023 == 0 && ctx.Err() != nil {
+			fmt.Fprintf(stderr, "contigo zscore: interrupted: %v\n", context.Cause(ctx))
+			status = 1
+			break
+		}
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		var line []byte
+		if perr, ok := errors.AsType[*csv.ParseError](err); ok {
+			// The record cannot be read: keep the row count, with empty fields.
+			// ParseError.Column counts bytes, not fields, so no column name.
+			fmt.Fprintf(stderr, "line %d: malformed CSV at byte %d: %v\n", perr.Line, perr.Column, perr.Err)
+			line, status = p.badLine(nil), 1
+		} else if err != nil {
+			w.Flush()
+			fmt.Fprintf(stderr, "contigo zscore: read: %v\n", err)
+			return 2
+		} else if col, name, reason := p.process(rec); reason != "" {
+			lineNo, _ := r.FieldPos(max(col, 0))
+			if name == "" {
+				fmt.Fprintf(stderr, "line %d: %s\n", lineNo, reason)
+			} else {
+				fmt.Fprintf(stderr, "line %d, column %s: %s\n", lineNo, name, reason)
+			}
+			line, status = p.badLine(rec), 1
+		} else {
+			line = p.out
+		}
+		if _, err := w.Write(line); err != nil {
+			fmt.Fprintf(stderr, "contigo zscore: write: %v\n", err)
+			return 2
+		}
+	}
+	if err := w.Flush(); err != nil {
+		fmt.Fprintf(stderr, "contigo zscore: write: %v\n", err)
+		return 2
+	}
+	return status
+}
+
+// appendCSVField appends s to dst, quoted as encoding/csv's Writer quotes it.
+func appendCSVField(dst []byte, s string) []byte {
+	if !csvNeedsQuotes(s) {
+		return append(dst, s...)
+	}
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			dst = append(dst, '"')
+		}
+		dst = append(dst, s[i])
+	}
+	return append(dst, '"')
+}
+
+// csvNeedsQuotes follows encoding/csv's fieldNeedsQuotes for a comma separator.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
+}

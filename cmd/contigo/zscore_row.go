@@ -1,0 +1,346 @@
+package main
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"contigo/growth"
+)
+
+// Input columns the zscore command reads, by header name.
+const (
+	colSex = iota
+	colAgeDays
+	colAgeMonths
+	colBirth
+	colVisit
+	colWeight
+	colLenHei
+	colMeasure
+	colHeadC
+	colArmC
+	colTriSkin
+	colSubSkin
+	colOedema
+	numInputCols
+)
+
+var inputColNames = [numInputCols]string{"sex", "age_days", "age_months", "birth_date", "visit_date",
+	"weight", "lenhei", "measure", "headc", "armc", "triskin", "subskin", "oedema"}
+
+// The output's result columns, in order: anthro's z-scores, their flags,
+// anthroplus's z-scores, their flags, then the classes.
+var (
+	young   = []growth.Indicator{growth.LenHeiForAge, growth.WeightForAge, growth.WeightForLenHei, growth.BMIForAge, growth.HeadCForAge, growth.ArmCForAge, growth.TricepsForAge, growth.SubscapularForAge}
+	older   = []growth.Indicator{growth.HeightForAge5to19, growth.WeightForAge5to10, growth.BMIForAge5to19}
+	classes = []string{"age_band", "wasting", "wasting_anthro", "wasting_criteria", "infant_risk",
+		"stunting", "underweight", "overweight", "extra_band"}
+	numResultCols = 2*len(young) + 2*len(older) + len(classes)
+)
+
+// zscoreRow turns one input record into one output line. Its buffers are
+// reused from row to row, so a run allocates nothing per row.
+type zscoreRow struct {
+	header []string
+	col    [numInputCols]int // index in the record, or -1
+	rules  *growth.Rules
+	out    []byte // the last line built, with its newline
+}
+
+// newZscoreRow maps the header's names to input columns. It returns an error
+// naming a column given twice.
+func newZscoreRow(header []string, rules *growth.Rules) (*zscoreRow, error) {
+	p := &zscoreRow{header: append([]string(nil), header...), rules: rules}
+	if len(p.header) > 0 {
+		p.header[0] = strings.TrimPrefix(p.header[0], "\ufeff") // a byte-order mark from spreadsheets
+	}
+	for i := range p.col {
+		p.col[i] = -1
+	}
+	for i, h := range p.header {
+		for c, name := range inputColNames {
+			if strings.EqualFold(strings.TrimSpace(h), name) {
+				if p.col[c] >= 0 {
+					return nil, errors.New("column " + h + ": given twice")
+				}
+				p.col[c] = i
+			}
+		}
+	}
+	return p, nil
+}
+
+// headerLine returns the output header line.
+func (p *zscoreRow) headerLine() []byte {
+	var b []byte
+	for i, h := range p.header {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVField(b, h)
+	}
+	for _, f := range []string{"z", "f"} {
+		for _, ind := range young {
+			b = append(append(append(b, ','), f...), ind.String()[1:]...)
+		}
+	}
+	for _, f := range []string{"z", "f"} {
+		for _, ind := range older {
+			b = append(append(append(b, ','), f...), ind.String()[1:]...)
+		}
+	}
+	for _, c := range classes {
+		b = append(append(b, ','), c...)
+	}
+	return append(b, '\n')
+}
+
+// field returns the trimmed text of input column c, or "" when absent.
+func (p *zscoreRow) field(rec []string, c int) string {
+	if i := p.col[c]; i >= 0 {
+		return strings.TrimSpace(rec[i])
+	}
+	return ""
+}
+
+// missing reports whether s means "not measured".
+func missing(s string) bool { return s == "" || s == "NA" }
+
+// process computes the results for rec into p.out. On a bad row it returns
+// the index of the offending column in rec (-1 if none), its name ("" for
+// the row as a whole) and the reason.
+func (p *zscoreRow) process(rec []string) (col int, name, reason string) {
+	if len(rec) != len(p.header) {
+		return -1, "", "has " + strconv.Itoa(len(rec)) + " fields, the header has " + strconv.Itoa(len(p.header))
+	}
+	m := growth.NewMeasurement()
+	var in growth.ClassInput
+	if c, why := p.parse(rec, &m, &in); why != "" {
+		if p.col[c] >= 0 {
+			return p.col[c], p.header[p.col[c]], why
+		}
+		return -1, inputColNames[c], why
+	}
+	res, err := growth.Assess(&m)
+	if err != nil {
+		// parse rejects everything Assess does; keep a message just in case.
+		return -1, "", err.Error()
+	}
+	in.WHZ, in.HasWHZ = score(&res, growth.WeightForLenHei)
+	in.WAZ, in.HasWAZ = score(&res, growth.WeightForAge)
+	in.HAZ, in.HasHAZ = score(&res, growth.LenHeiForAge)
+	in.BAZ, in.HasBAZ = score(&res, growth.BMIForAge)
+	cl := growth.Classify(in, p.rules)
+
+	b := p.passThrough(p.out[:0], rec)
+	for _, ind := range young {
+		b = appendZ(append(b, ','), res.Scores[ind])
+	}
+	for _, ind := range young {
+		b = appendFlag(append(b, ','), res.Scores[ind])
+	}
+	for _, ind := range older {
+		b = appendZ(append(b, ','), res.Scores[ind])
+	}
+	for _, ind := range older {
+		b = appendFlag(append(b, ','), res.Scores[ind])
+	}
+	b = append(append(b, ','), cl.AgeBand.String()...)
+	b = appendClass(b, cl.Wasting != growth.WastingNA, cl.Wasting.String())
+	b = appendClass(b, cl.AnthroWasting != growth.WastingNA, cl.AnthroWasting.String())
+	b = cl.Criteria.Append(append(b, ','))
+	b = appendClass(b, cl.Infant != growth.InfantNA, cl.Infant.String())
+	b = appendClass(b, cl.Stunting != growth.SeverityNA, cl.Stunting.String())
+	b = appendClass(b, cl.Underweight != growth.SeverityNA, cl.Underweight.String())
+	b = appendClass(b, cl.Overweight != growth.WeightNA, cl.Overweight.String())
+	b = appendClass(b, true, cl.ExtraBand)
+	p.out = append(b, '\n')
+	return 0, "", ""
+}
+
+// parse reads rec's known columns into m and in. On a bad value it returns
+// the column (one of the col constants) and the reason.
+func (p *zscoreRow) parse(rec []string, m *growth.Measurement, in *growth.ClassInput) (int, string) {
+	switch s := p.field(rec, colSex); {
+	case missing(s):
+	case s == "1" || strings.EqualFold(s, "m"):
+		m.Sex = growth.Male
+	case s == "2" || strings.EqualFold(s, "f"):
+		m.Sex = growth.Female
+	default:
+		return colSex, "unknown sex (want 1, 2, m or f)"
+	}
+	if c, why := p.parseAge(rec, m, in); why != "" {
+		return c, why
+	}
+	for _, f := range [...]struct {
+		c   int
+		dst *float64
+	}{
+		{colWeight, &m.Weight}, {colLenHei, &m.LenHei}, {colHeadC, &m.HeadC},
+		{colArmC, &m.ArmC}, {colTriSkin, &m.TriSkin}, {colSubSkin, &m.SubSkin},
+	} {
+		s := p.field(rec, f.c)
+		if missing(s) {
+			continue
+		}
+		v, ok := parseNumber(s)
+		if !ok {
+			return f.c, "not a number"
+		}
+		*f.dst = v
+	}
+	switch s := p.field(rec, colMeasure); {
+	case missing(s):
+	case strings.EqualFold(s, "l"):
+		m.Position = growth.Lying
+	case strings.EqualFold(s, "h"):
+		m.Position = growth.Standing
+	default:
+		return colMeasure, "unknown measure (want l, h or empty)"
+	}
+	switch s := p.field(rec, colOedema); {
+	case missing(s):
+		in.Oedema = growth.OedemaUnknown
+	case strings.EqualFold(s, "y") || s == "1":
+		in.Oedema = growth.OedemaPresent
+	case strings.EqualFold(s, "n") || s == "2":
+		in.Oedema = growth.OedemaAbsent
+	case s == "+":
+		in.Oedema = growth.OedemaGrade1
+	case s == "++":
+		in.Oedema = growth.OedemaGrade2
+	case s == "+++":
+		in.Oedema = growth.OedemaGrade3
+	default:
+		return colOedema, "unknown oedema (want y, n, +, ++, +++ or empty)"
+	}
+	m.Oedema = in.Oedema.Present()
+	if growth.Present(m.ArmC) {
+		// MUAC in whole mm; the inner rounding removes binary noise such as
+		// 11.45*10 = 114.49999999999999.
+		in.MUACmm, in.HasMUAC = math.Round(math.Round(m.ArmC*1e7)/1e6), true
+	}
+	return 0, ""
+}
+
+// parseAge reads age_days, else age_months, else birth_date and visit_date.
+func (p *zscoreRow) parseAge(rec []string, m *growth.Measurement, in *growth.ClassInput) (int, string) {
+	if s := p.field(rec, colAgeDays); !missing(s) {
+		v, ok := parseNumber(s)
+		if !ok {
+			return colAgeDays, "not a number"
+		}
+		if v < 0 {
+			return colAgeDays, "negative age"
+		}
+		m.Age, m.AgeUnit = v, growth.Days
+		in.AgeMonths, in.HasAge = growth.AgeMonthsFromDays(v), true
+		return 0, ""
+	}
+	if s := p.field(rec, colAgeMonths); !missing(s) {
+		v, ok := parseNumber(s)
+		if !ok {
+			return colAgeMonths, "not a number"
+		}
+		if v < 0 {
+			return colAgeMonths, "negative age"
+		}
+		m.Age, m.AgeUnit = v, growth.Months
+		in.AgeMonths, in.HasAge = v, true
+		return 0, ""
+	}
+	bs, vs := p.field(rec, colBirth), p.field(rec, colVisit)
+	switch {
+	case missing(bs) && missing(vs):
+		return 0, ""
+	case missing(vs):
+		return colVisit, "missing while birth_date is given"
+	case missing(bs):
+		return colBirth, "missing while visit_date is given"
+	}
+	birth, err := time.Parse(time.DateOnly, bs)
+	if err != nil {
+		return colBirth, "not a date YYYY-MM-DD"
+	}
+	visit, err := time.Parse(time.DateOnly, vs)
+	if err != nil {
+		return colVisit, "not a date YYYY-MM-DD"
+	}
+	days, err := growth.AgeDays(birth, visit)
+	if err != nil {
+		return colVisit, "before birth_date"
+	}
+	m.Age, m.AgeUnit = days, growth.Days
+	in.AgeMonths, in.HasAge = growth.AgeMonthsFromDays(days), true
+	return 0, ""
+}
+
+// parseNumber parses a finite decimal number.
+func parseNumber(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+func score(r *growth.Result, ind growth.Indicator) (float64, bool) {
+	s := r.Scores[ind]
+	return s.Z, s.OK
+}
+
+// appendZ appends a z-score with 2 decimals, or nothing when it is NA.
+func appendZ(b []byte, s growth.Score) []byte {
+	if !s.OK {
+		return b
+	}
+	z := s.Z
+	if z == 0 {
+		z = 0 // no "-0.00"
+	}
+	return strconv.AppendFloat(b, z, 'f', 2, 64)
+}
+
+// appendFlag appends 1 or 0, or nothing where anthro's flag is NA. A z-score
+// anthro gives as ±Inf has no value here but keeps its flag 1.
+func appendFlag(b []byte, s growth.Score) []byte {
+	switch {
+	case s.Flag && (s.OK || s.NonFinite):
+		return append(b, '1')
+	case s.OK:
+		return append(b, '0')
+	}
+	return b
+}
+
+func appendClass(b []byte, ok bool, name string) []byte {
+	b = append(b, ',')
+	if ok {
+		b = append(b, name...)
+	}
+	return b
+}
+
+// passThrough appends the input fields of rec, padded or cut to the header.
+func (p *zscoreRow) passThrough(b []byte, rec []string) []byte {
+	for i := range p.header {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if i < len(rec) {
+			b = appendCSVField(b, rec[i])
+		}
+	}
+	return b
+}
+
+// badLine returns the output line of a bad row: its input, empty results.
+func (p *zscoreRow) badLine(rec []string) []byte {
+	b := p.passThrough(p.out[:0], rec)
+	for range numResultCols {
+		b = append(b, ',')
+	}
+	p.out = append(b, '\n')
+	return p.out
+}
