@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -448,4 +449,105 @@ func TestZscoreReferenceAnthroplus(t *testing.T) {
 		map[string]string{"sex": "sex", "age_months": "age_months", "height_cm": "lenhei",
 			"weight_kg": "weight", "oedema": "oedema"},
 		strings.Fields("zhfa zwfa zbfa"))
+}
+
+// FuzzZscoreCSV feeds arbitrary CSV to the command: it must not panic, must
+// write valid CSV with the result columns appended, and never NaN or Inf.
+func FuzzZscoreCSV(f *testing.F) {
+	header := "id,sex,age_days,age_months,birth_date,visit_date,weight,lenhei,measure,headc,armc,triskin,subskin,oedema\n"
+	for _, row := range []string{
+		"1,1,400,,,,9,75,l,45,14,8,6,n\n",
+		"2,f,,13.2,,,8,72,h,44,13,,,y\n",
+		"3,2,,,2024-01-01,2024-06-30,6,60,,40,12,7,5,+\n",
+		"4,1,0,,,,0,0,l,0,0,0,0,n\n",
+		"5,1,1826.25,,,,18,110,h,,,,,n\n",
+		"6,2,,228,,,50,160,,,,,,\n",
+		"7,M,5,,,,-1,-45,L,,,,,N\n",
+		"\"8\n\",1,1e308,,,,1e308,1e-308,,,,,,\n",
+	} {
+		f.Add(header + row)
+	}
+	f.Add("sex,weight,lenhei\n1,NaN,Inf\n")
+	f.Add("a\n\"x")
+	f.Fuzz(func(t *testing.T, in string) {
+		var out, errb bytes.Buffer
+		code := run(t.Context(), []string{"zscore"}, strings.NewReader(in), &out, &errb)
+		if code == 2 {
+			return // no readable header
+		}
+		if code != 0 && code != 1 {
+			t.Fatalf("exit %d", code)
+		}
+		r := csv.NewReader(&out)
+		r.FieldsPerRecord = -1
+		recs, err := r.ReadAll()
+		if err != nil {
+			t.Fatalf("output is not CSV: %v\n%q", err, out.String())
+		}
+		width := len(recs[0])
+		for i, rec := range recs {
+			if len(rec) != width {
+				t.Fatalf("record %d has %d fields, header %d", i, len(rec), width)
+			}
+			if i == 0 {
+				continue
+			}
+			for j, v := range rec[width-len(resultCols):] {
+				name := resultCols[j]
+				if strings.Contains(v, "NaN") || strings.Contains(v, "Inf") {
+					t.Fatalf("%s = %q", name, v)
+				}
+				if v != "" && name[0] == 'z' {
+					if _, err := strconv.ParseFloat(v, 64); err != nil {
+						t.Fatalf("%s = %q", name, v)
+					}
+				}
+			}
+		}
+	})
+}
+
+func benchRows(n int) string {
+	var b strings.Builder
+	b.WriteString("id,sex,age_days,weight,lenhei,measure,headc,armc,triskin,subskin,oedema\n")
+	for i := range n {
+		row := strconv.Itoa(i) + "," + strconv.Itoa(1+i%2) + "," + strconv.Itoa(i%2200) + "," +
+			strconv.FormatFloat(3+float64(i%150)/10, 'f', 1, 64) + "," +
+			strconv.FormatFloat(50+float64(i%700)/10, 'f', 1, 64) + ",l,44.1,13.4,8.2,6.1,n\n"
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// BenchmarkZscoreRow measures the per-row path: parse, Assess, Classify and
+// format one record.
+func BenchmarkZscoreRow(b *testing.B) {
+	rules := growth.DefaultRules()
+	header := strings.Split("id,sex,age_days,weight,lenhei,measure,headc,armc,triskin,subskin,oedema", ",")
+	p, err := newZscoreRow(header, &rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := strings.Split("17,2,400,8.4,73.1,l,44.1,13.4,8.2,6.1,n", ",")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, reason := p.process(rec); reason != "" {
+			b.Fatal(reason)
+		}
+	}
+}
+
+// BenchmarkZscoreStream measures the whole command on 10,000 rows in memory.
+func BenchmarkZscoreStream(b *testing.B) {
+	const n = 10000
+	in := benchRows(n)
+	rules := growth.DefaultRules()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if code := zscoreStream(b.Context(), strings.NewReader(in), io.Discard, io.Discard, &rules); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
