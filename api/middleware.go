@@ -59,7 +59,8 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if ct := r.Header.Get(echo.HeaderContentType); ct != "" && (r.ContentLength != 0 || r.Method == "POST" || r.Method == "PUT") {
 			mt, _, err := mime.ParseMediaType(ct)
-			if err != nil || !jsonFormat(mt) {
+			form := mt == echo.MIMEApplicationForm && strings.HasSuffix(c.Path(), "/_search")
+			if err != nil || (!jsonFormat(mt) && !form) {
 				return errorf(errUnsupportedMedia, "Content-Type %q is not supported: send application/fhir+json", ct)
 			}
 		}

@@ -1,0 +1,178 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"contigo/fhir"
+	"contigo/records"
+)
+
+// handleBundle serves POST /fhir with a batch or transaction Bundle.
+func (s *Server) handleBundle(c echo.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	b, err := fhir.ParseBundle(body, s.now())
+	if err != nil {
+		return err
+	}
+	a := auditOf(c)
+	a.interaction, a.resourceType = b.Type, "Bundle"
+	switch b.Type {
+	case "transaction":
+		return s.transaction(c, b)
+	case "batch":
+		return s.batch(c, b)
+	}
+	return &records.FieldError{Field: "Bundle.type", Reason: "POST /fhir takes a batch or transaction Bundle"}
+}
+
+// transaction applies a transaction Bundle to one person's record, all or
+// nothing, idempotently: a retry of the same Bundle (same identifier, or
+// same bytes) changes nothing and gets the first answer again.
+func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
+	ctx, cc := c.Request().Context(), country(c)
+	matched := map[int]string{}
+	for i, e := range b.Entries {
+		switch e.Method {
+		case http.MethodPost:
+			if e.IfNoneExist == "" {
+				continue
+			}
+			existing, found, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
+			if err != nil {
+				return fmt.Errorf("Bundle.entry[%d].request.ifNoneExist: %w", i, err)
+			}
+			if found {
+				matched[i] = e.Type + "/" + existing.ID
+			}
+		case http.MethodPut:
+		default:
+			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d].request.method", i), Reason: "a transaction here may only POST and PUT; use a batch to read"}
+		}
+	}
+	key := b.TxnKey()
+	if err := fhir.AssignIDs(b, key, matched); err != nil {
+		return err
+	}
+	w := records.Write{TxnKey: key, Respond: func(applied []records.Resource) ([]byte, error) {
+		return fhir.TransactionResponse(b, applied)
+	}}
+	var (
+		rs      []records.Resource
+		paths   []string
+		pending = map[string]bool{}
+		persons = map[string]bool{}
+	)
+	for i, e := range b.Entries {
+		if e.Existing != "" {
+			continue
+		}
+		r := e.Resource
+		r.Type, r.ID = e.Type, e.ID
+		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
+		persons[e.PersonID] = true
+		w.PersonID = e.PersonID
+		switch e.Method {
+		case http.MethodPost:
+			if r.Type == "Patient" {
+				w.NewPerson = true
+			}
+			pending[r.Type+"/"+r.ID] = true
+			w.Changes = append(w.Changes, records.Change{Method: "create", Resource: r})
+		case http.MethodPut:
+			if r.Type != "Patient" && fhir.Subject(r) != e.PersonID {
+				return &records.FieldError{Field: path + "." + subjectPath(r.Type)[len(r.Type)+1:], Reason: "a resource cannot move to another Patient's record"}
+			}
+			w.Changes = append(w.Changes, records.Change{Method: "update", Resource: r, IfMatch: e.IfMatch})
+		}
+		rs, paths = append(rs, r), append(paths, path)
+	}
+	if len(persons) > 1 {
+		return errorf(records.ErrInvalid, "a transaction changes one person's record, all or nothing; this one touches %d persons: send one transaction per person, or a batch", len(persons))
+	}
+	a := auditOf(c)
+	a.personID = w.PersonID
+	if len(w.Changes) == 0 { // every entry matched an existing resource
+		body, err := fhir.TransactionResponse(b, nil)
+		if err != nil {
+			return err
+		}
+		return writeBundle(c, http.StatusOK, body)
+	}
+	if err := s.checkReferences(ctx, cc, rs, pending, paths); err != nil {
+		return err
+	}
+	if w.NewPerson {
+		// A retry after a lost answer finds the record it created: let the
+		// Service replay the stored response for the same TxnKey.
+		if _, err := s.records.Person(ctx, cc, w.PersonID); err == nil {
+			w.NewPerson = false
+		} else if !errors.Is(err, records.ErrNotFound) {
+			return err
+		}
+	}
+	res, err := s.records.Write(ctx, cc, w)
+	if err != nil {
+		return err
+	}
+	return writeBundle(c, http.StatusOK, res.Response)
+}
+
+// batch applies each entry of a batch Bundle on its own; the response holds
+// one outcome per entry, and the request succeeds even if entries fail.
+func (s *Server) batch(c echo.Context, b *fhir.Bundle) error {
+	ctx, cc := c.Request().Context(), country(c)
+	results := make([]fhir.EntryResult, len(b.Entries))
+	for i, e := range b.Entries {
+		res, err := s.batchEntry(ctx, cc, e)
+		if err != nil {
+			status, _, _, _ := classify(err)
+			if status == http.StatusInternalServerError {
+				s.log.ErrorContext(ctx, "batch entry", "request_id", requestID(c), "entry", i, "err", err)
+				err = errors.New("internal error; request id " + requestID(c))
+			}
+			res = fhir.EntryResult{Status: status, Err: err}
+		}
+		results[i] = res
+	}
+	body, err := fhir.BatchResponse(results)
+	if err != nil {
+		return err
+	}
+	return writeBundle(c, http.StatusOK, body)
+}
+
+// batchEntry applies one batch entry.
+func (s *Server) batchEntry(ctx context.Context, cc records.Country, e fhir.Entry) (fhir.EntryResult, error) {
+	switch e.Method {
+	case http.MethodPost:
+		if e.IfNoneExist != "" {
+			existing, found, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
+			if err != nil {
+				return fhir.EntryResult{}, err
+			}
+			if found {
+				return fhir.EntryResult{Status: http.StatusOK, Resource: existing}, nil
+			}
+		}
+		r, err := s.create(ctx, cc, e.Resource, &auditInfo{})
+		return fhir.EntryResult{Status: http.StatusCreated, Resource: r}, err
+	case http.MethodPut:
+		r, err := s.update(ctx, cc, e.Resource, e.ID, e.IfMatch)
+		return fhir.EntryResult{Status: http.StatusOK, Resource: r}, err
+	case http.MethodGet:
+		if e.ID == "" || !fhir.Readable(e.Type) || e.Type == "AuditEvent" {
+			return fhir.EntryResult{}, errorf(records.ErrNotSupported, "a batch here reads single resources (GET Type/id)")
+		}
+		r, err := s.records.Read(ctx, cc, e.Type, e.ID)
+		return fhir.EntryResult{Status: http.StatusOK, Resource: r, Return: true}, err
+	}
+	return fhir.EntryResult{}, errorf(records.ErrNotSupported, "method %s in a batch", e.Method)
+}

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"contigo/fhir"
+	"contigo/records"
+)
+
+// handleSearch serves GET /fhir/:type and POST /fhir/:type/_search (form
+// parameters in the body): a searchset Bundle with paging links, or only
+// the total for _summary=count.
+func (s *Server) handleSearch(c echo.Context) error {
+	typ := c.Param("type")
+	if err := readableType(typ); err != nil {
+		return err
+	}
+	if typ == "AuditEvent" {
+		if !allowed(claims(c).Role, permAudit) {
+			return errorf(records.ErrForbidden, "role %s may not read audit events", claims(c).Role)
+		}
+		return s.handleAuditSearch(c)
+	}
+	params, err := s.searchParams(c)
+	if err != nil {
+		return err
+	}
+	req, err := fhir.ParseSearch(typ, params)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var page records.Page
+	if req.Summary == "count" {
+		if page.Total, err = s.records.Count(ctx, country(c), req.Query); err != nil {
+			return err
+		}
+	} else if page, err = s.records.Search(ctx, country(c), req.Query); err != nil {
+		return err
+	}
+	b, err := fhir.SearchBundle(base(c), req, page)
+	if err != nil {
+		return err
+	}
+	return writeBundle(c, http.StatusOK, b)
+}
+
+// searchParams returns the search parameters of the URL and, for POST
+// _search, of the form body, without _format (checked by negotiate).
+func (s *Server) searchParams(c echo.Context) (url.Values, error) {
+	params := url.Values{}
+	for k, v := range c.QueryParams() {
+		params[k] = slices.Clone(v)
+	}
+	if c.Request().Method == http.MethodPost {
+		body, err := s.readBody(c)
+		if err != nil && !isEmptyBody(err) {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, &records.FieldError{Field: "body", Reason: "_search wants application/x-www-form-urlencoded parameters", Kind: records.ErrMalformed}
+		}
+		for k, v := range form {
+			params[k] = append(params[k], v...)
+		}
+	}
+	delete(params, "_format")
+	return params, nil
+}
+
+// isEmptyBody reports whether err is readBody's complaint about no body.
+func isEmptyBody(err error) bool {
+	fe, ok := err.(*records.FieldError)
+	return ok && fe.Field == "body"
+}
+
+// Type history bounds: how many resources' histories one request returns.
+const (
+	defaultHistoryCount = 20
+	maxHistoryCount     = 100
+)
+
+// handleTypeHistory serves GET /fhir/:type/_history: every version of the
+// most recently changed resources of typ (_count of them, default 20),
+// newest first, optionally only those changed at or after _since.
+func (s *Server) handleTypeHistory(c echo.Context) error {
+	typ := c.Param("type")
+	if err := readableType(typ); err != nil {
+		return err
+	}
+	if typ == "AuditEvent" {
+		return errorf(records.ErrNotSupported, "AuditEvent has no history")
+	}
+	q := records.Query{Type: typ, Sort: []records.SortKey{{Key: "_lastUpdated", Desc: true}}, Count: defaultHistoryCount}
+	if v := c.QueryParam("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return &records.FieldError{Field: "_count", Reason: "want a positive integer", Kind: records.ErrMalformed}
+		}
+		q.Count = min(n, maxHistoryCount)
+	}
+	var since time.Time
+	if v := c.QueryParam("_since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return &records.FieldError{Field: "_since", Reason: "want an instant such as 2025-01-31T00:00:00Z", Kind: records.ErrMalformed}
+		}
+		since = t
+		q.Conds = append(q.Conds, records.Cond{Key: "_lastUpdated", Op: records.OpGe, Values: []string{t.UTC().Format(fhir.TimeFormat)}})
+	}
+	ctx := c.Request().Context()
+	page, err := s.records.Search(ctx, country(c), q)
+	if err != nil {
+		return err
+	}
+	var versions []records.Resource
+	for _, r := range page.Resources {
+		vs, err := s.records.History(ctx, country(c), typ, r.ID)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if !v.Updated.Before(since) {
+				versions = append(versions, v)
+			}
+		}
+	}
+	slices.SortStableFunc(versions, func(a, b records.Resource) int { return b.Updated.Compare(a.Updated) })
+	b, err := fhir.HistoryBundle(base(c), typ+"/_history", versions)
+	if err != nil {
+		return err
+	}
+	return writeBundle(c, http.StatusOK, b)
+}
