@@ -8,8 +8,9 @@ import "math"
 
 // rpow returns x^y as R evaluates it (R_POW and R_pow in R's
 // src/main/arithmetic.c): x*x for y == 2, 1 for x == 1 or y == 0, 0 or +Inf
-// for x == 0, and otherwise the C library's pow (math.Pow here, which can
-// differ from glibc's in the last bit). The non-finite cases follow R_pow.
+// for x == 0, and otherwise the C library's pow: here pow (pow.go), which
+// rounds as glibc's does, where math.Pow is often one unit in the last place
+// away. The non-finite cases follow R_pow.
 func rpow(x, y float64) float64 {
 	if y == 2 {
 		return x * x
@@ -27,7 +28,13 @@ func rpow(x, y float64) float64 {
 		return y // NaN
 	}
 	if !math.IsInf(x, 0) && !math.IsInf(y, 0) {
-		return math.Pow(x, y) // NaN in, NaN out, as in R
+		switch {
+		case y == 1:
+			return x // as pow(x, 1) is
+		case x > 0:
+			return pow(x, y)
+		}
+		return math.Pow(x, y) // NaN for x < 0 unless y is an integer, as in C
 	}
 	return rpowInf(x, y)
 }

@@ -1,0 +1,96 @@
+package growth
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+)
+
+// bigPow returns x^y to about 200 bits, by exp(y ln x) with series in
+// math/big, for checking pow.
+func bigPow(x, y float64) *big.Float {
+	const prec = 240
+	f := func(v float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(v) }
+	// ln x = e ln2 + ln m, ln v = 2 atanh((v-1)/(v+1)).
+	atanh2 := func(v *big.Float) *big.Float {
+		u := new(big.Float).SetPrec(prec).Quo(new(big.Float).SetPrec(prec).Sub(v, f(1)), new(big.Float).SetPrec(prec).Add(v, f(1)))
+		u2 := new(big.Float).SetPrec(prec).Mul(u, u)
+		sum, term := new(big.Float).SetPrec(prec), new(big.Float).SetPrec(prec).Set(u)
+		for k := 0; k < 200; k++ {
+			sum.Add(sum, new(big.Float).SetPrec(prec).Quo(term, f(float64(2*k+1))))
+			term.Mul(term, u2)
+		}
+		return sum.Mul(sum, f(2))
+	}
+	m, e := math.Frexp(x)
+	lnx := atanh2(f(m))
+	lnx.Add(lnx, new(big.Float).SetPrec(prec).Mul(f(float64(e)), atanh2(f(2))))
+	t := lnx.Mul(lnx, f(y))
+	// exp t = (exp(t/2^20))^(2^20).
+	t.SetMantExp(t, -20)
+	sum, term := f(1), f(1)
+	for k := 1; k < 40; k++ {
+		term.Mul(term, t)
+		term.Quo(term, f(float64(k)))
+		sum.Add(sum, term)
+	}
+	for range 20 {
+		sum.Mul(sum, sum)
+	}
+	return sum
+}
+
+// TestPow checks that pow is correctly rounded on the arguments z-scores
+// use: x = y/M near 1, |y| up to 3 (L and 1/L).
+func TestPow(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	n, bad, goBad := 3000, 0, 0
+	if testing.Short() {
+		n = 300
+	}
+	for i := range n {
+		x := math.Exp(rng.NormFloat64() * 0.4)
+		y := rng.Float64()*6 - 3
+		if i%3 == 0 {
+			y = math.Round(y*1e4) / 1e4 // like the tables' L
+		}
+		want, _ := bigPow(x, y).Float64()
+		if got := pow(x, y); got != want {
+			bad++
+			if math.Abs(got-want) > math.Abs(want)*0x1p-52 {
+				t.Errorf("pow(%v, %v) = %v, want %v", x, y, got, want)
+			}
+		}
+		if math.Pow(x, y) != want {
+			goBad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("pow: %d of %d not correctly rounded", bad, n)
+	}
+	t.Logf("pow: %d of %d not correctly rounded; math.Pow: %d", bad, n, goBad)
+	for _, tt := range []struct{ x, y float64 }{{1e-310, 0.5}, {1e300, 3}, {2, 1}, {0.5, -1}, {3, 0.5}} {
+		if got, want := pow(tt.x, tt.y), math.Pow(tt.x, tt.y); math.Abs(got-want) > math.Abs(want)*0x1p-52 {
+			t.Errorf("pow(%v, %v) = %v, want %v", tt.x, tt.y, got, want)
+		}
+	}
+}
+
+func BenchmarkPow(b *testing.B) {
+	b.Run("pow", func(b *testing.B) {
+		x := 1.1
+		for b.Loop() {
+			x = pow(x, -0.3521) + 0.5
+		}
+		benchSink.Z = x
+	})
+	b.Run("math.Pow", func(b *testing.B) {
+		x := 1.1
+		for b.Loop() {
+			x = math.Pow(x, -0.3521) + 0.5
+		}
+		benchSink.Z = x
+	})
+}
