@@ -74,7 +74,7 @@ Each z-score is rounded to 2 decimals; each flag is 1 (implausible value) or
 does not apply at that age, a measurement is missing, oedema is present
 (weight-based scores), or the value is out of the table's range. Where anthro
 would print NaN or Inf (a measurement of 0 or below) the z-score is empty too,
-with flag 1 for Inf.
+with flag 1 for Inf. A z-score of -0.00 is written 0.00.
 
 Classes (see docs/nutrition-rules.md): age_band is infant_u6m, child_6_59m,
 over_5 or unknown. For 6-59 months, wasting is nutritional_oedema,
@@ -83,10 +83,11 @@ armc x 10 rounded, worst wins); wasting_anthro is the class by WHZ and MUAC
 alone, so oedema with severe wasting shows both; wasting_criteria lists the
 indicators that fired, e.g. whz+muac_mm+oedema. Under 6 months, infant_risk is
 high_risk_anthropometry, infant_at_risk, infant_not_at_risk_anthropometric or
-unknown. Under 5 years, stunting and underweight are severe, moderate, none or
-unknown; overweight (WHZ, else BAZ) is obesity, overweight,
-possible_risk_of_overweight, not_overweight or unknown; extra_band names a
-national band of the rule set. A class is empty where it does not apply.
+unknown (MUAC counts from 42 days), and wasting_criteria lists the rules of
+infant_risk that fired. Under 5 years, stunting and underweight are severe,
+moderate, none or unknown; overweight (WHZ, else BAZ) is obesity,
+overweight, possible_risk_of_overweight, not_overweight or unknown;
+extra_band names a national band of the rule set. A class is empty where it does not apply.
 
 A bad row (a number that does not parse, a negative or impossible age, an
 unknown sex, measure or oedema code, a wrong number of fields) is reported on
