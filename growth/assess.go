@@ -133,18 +133,24 @@ func validate(m *Measurement) error {
 			return &InputError{Field: "Age", Reason: "negative"}
 		}
 	}
-	for _, f := range [...]struct {
-		v    float64
-		name string
-	}{
-		{m.Weight, "Weight"}, {m.LenHei, "LenHei"}, {m.HeadC, "HeadC"},
-		{m.ArmC, "ArmC"}, {m.TriSkin, "TriSkin"}, {m.SubSkin, "SubSkin"},
-	} {
-		if math.IsInf(f.v, 0) {
-			return &InputError{Field: f.name, Reason: "infinite"}
-		}
+	var field string
+	switch {
+	case math.IsInf(m.Weight, 0):
+		field = "Weight"
+	case math.IsInf(m.LenHei, 0):
+		field = "LenHei"
+	case math.IsInf(m.HeadC, 0):
+		field = "HeadC"
+	case math.IsInf(m.ArmC, 0):
+		field = "ArmC"
+	case math.IsInf(m.TriSkin, 0):
+		field = "TriSkin"
+	case math.IsInf(m.SubSkin, 0):
+		field = "SubSkin"
+	default:
+		return nil
 	}
-	return nil
+	return &InputError{Field: field, Reason: "infinite"}
 }
 
 // score computes indicator ind.
@@ -153,27 +159,27 @@ func (p *prep) score(ind Indicator, m *Measurement) Score {
 	var ok bool
 	switch ind {
 	case LenHeiForAge:
-		z, ok = p.byAge(tabLenHeiAge, p.clenhei, present(p.clenhei), 0, zLMS)
+		z, ok = p.byAge(tabLenHeiAge, p.clenhei, present(p.clenhei), 0, false)
 	case WeightForAge:
-		z, ok = p.byAge(tabWeightAge, m.Weight, present(m.Weight) && !m.Oedema, 0, zRestricted)
+		z, ok = p.byAge(tabWeightAge, m.Weight, present(m.Weight) && !m.Oedema, 0, true)
 	case WeightForLenHei:
 		z, ok = p.forLenHei(m)
 	case BMIForAge:
-		z, ok = p.byAge(tabBMIAge, p.cbmi, present(m.Weight) && present(m.LenHei) && !m.Oedema, 0, zRestricted)
+		z, ok = p.byAge(tabBMIAge, p.cbmi, present(m.Weight) && present(m.LenHei) && !m.Oedema, 0, true)
 	case HeadCForAge:
-		z, ok = p.byAge(tabHeadCAge, m.HeadC, present(m.HeadC), 0, zLMS)
+		z, ok = p.byAge(tabHeadCAge, m.HeadC, present(m.HeadC), 0, false)
 	case ArmCForAge:
-		z, ok = p.byAge(tabArmCAge, m.ArmC, present(m.ArmC), 91, zRestricted)
+		z, ok = p.byAge(tabArmCAge, m.ArmC, present(m.ArmC), 91, true)
 	case TricepsForAge:
-		z, ok = p.byAge(tabTriAge, m.TriSkin, present(m.TriSkin), 91, zRestricted)
+		z, ok = p.byAge(tabTriAge, m.TriSkin, present(m.TriSkin), 91, true)
 	case SubscapularForAge:
-		z, ok = p.byAge(tabSubAge, m.SubSkin, present(m.SubSkin), 91, zRestricted)
+		z, ok = p.byAge(tabSubAge, m.SubSkin, present(m.SubSkin), 91, true)
 	case HeightForAge5to19:
-		z, ok = p.byMonths(tabHFA5to19, m.LenHei, nonNegative(m.LenHei), 228, zLMS)
+		z, ok = p.byMonths(tabHFA5to19, m.LenHei, nonNegative(m.LenHei), 228, false)
 	case WeightForAge5to10:
-		z, ok = p.byMonths(tabWFA5to10, m.Weight, nonNegative(m.Weight) && !m.Oedema, 120, zRestricted)
+		z, ok = p.byMonths(tabWFA5to10, m.Weight, nonNegative(m.Weight) && !m.Oedema, 120, true)
 	case BMIForAge5to19:
-		z, ok = p.byMonths(tabBFA5to19, p.bmi, nonNegative(m.Weight) && nonNegative(m.LenHei) && !m.Oedema, 228, zRestricted)
+		z, ok = p.byMonths(tabBFA5to19, p.bmi, nonNegative(m.Weight) && nonNegative(m.LenHei) && !m.Oedema, 228, true)
 	}
 	if !ok {
 		return Score{}
@@ -207,8 +213,9 @@ func finish(z float64, ind Indicator) Score {
 // byAge is anthro's anthro_zscore_adjusted: the z-score of y from the daily
 // table t at the rounded age in days, if the age is under 60 months and at
 // least minDay rounded days, y is given (ok) and above 0, and the sex is
-// known. There is no interpolation between days.
-func (p *prep) byAge(t *table, y float64, ok bool, minDay int, zf func(float64, lms) float64) (float64, bool) {
+// known; by restricted LMS if restricted, else plain LMS. There is no
+// interpolation between days.
+func (p *prep) byAge(t *table, y float64, ok bool, minDay int, restricted bool) (float64, bool) {
 	if p.si < 0 || !p.young || p.days < minDay || !ok || y <= 0 {
 		return 0, false
 	}
@@ -216,7 +223,10 @@ func (p *prep) byAge(t *table, y float64, ok bool, minDay int, zf func(float64, 
 	if !found {
 		return 0, false
 	}
-	return zf(y, r), true
+	if restricted {
+		return zRestricted(y, r), true
+	}
+	return zLMS(y, r), true
 }
 
 // forLenHei is anthro's anthro_zscore_weight_for_lenhei: restricted LMS on
@@ -268,8 +278,9 @@ func (p *prep) forLenHei(m *Measurement) (float64, bool) {
 
 // byMonths is anthroplus's zscore_indicator: the z-score of y from the
 // monthly table t, interpolated linearly between whole months, for ages from
-// 60 to maxMonths months inclusive, y given (ok) and a known sex.
-func (p *prep) byMonths(t *table, y float64, ok bool, maxMonths float64, zf func(float64, lms) float64) (float64, bool) {
+// 60 to maxMonths months inclusive, y given (ok) and a known sex; by
+// restricted LMS if restricted, else plain LMS.
+func (p *prep) byMonths(t *table, y float64, ok bool, maxMonths float64, restricted bool) (float64, bool) {
 	a := p.months
 	if p.si < 0 || !p.ageKnown || !(a >= 60 && a <= maxMonths) || !ok {
 		return 0, false
@@ -288,5 +299,8 @@ func (p *prep) byMonths(t *table, y float64, ok bool, maxMonths float64, zf func
 		}
 		r = lerp(r, up, frac)
 	}
-	return zf(y, r), true
+	if restricted {
+		return zRestricted(y, r), true
+	}
+	return zLMS(y, r), true
 }

@@ -437,3 +437,15 @@ func TestIndicatorString(t *testing.T) {
 		t.Errorf("NumIndicators.String() = %q", s)
 	}
 }
+
+// TestRound2Large checks the limit above which R leaves x unrounded.
+func TestRound2Large(t *testing.T) {
+	t.Parallel()
+	below := math.Nextafter(0x1p43, 0) // 8796093022207.999
+	if got := Round2(below); got != 8796093022208 {
+		t.Errorf("Round2(%v) = %v, want 8796093022208", below, got)
+	}
+	if got := Round2(-0x1p43 - 0.5); got != -0x1p43-0.5 {
+		t.Errorf("Round2(-2^43-0.5) = %v", got)
+	}
+}

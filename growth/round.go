@@ -19,9 +19,9 @@ func Round2(x float64) float64 {
 	if x < 0 {
 		sgn, x = -1, -x
 	}
-	const dig = 2
-	l10x := math.Log10E * math.Ln2 * (0.5 + math.Logb(x)) // log10(2) * (0.5 + logb(x))
-	if float64(l10x)+dig > 15 {                           // DBL_DIG
+	// R returns x unchanged when log10(2)*(0.5 + logb(x)) + digits > DBL_DIG
+	// (15): for 2 digits, when x >= 2^43.
+	if x >= 0x1p43 {
 		return sgn * x
 	}
 	x10 := 100 * x
@@ -29,7 +29,7 @@ func Round2(x float64) float64 {
 	xd := i10 / 100
 	xu := math.Ceil(x10) / 100
 	du, dd := xu-x, x-xd
-	if du < dd || du == dd && math.Mod(i10, 2) == 1 {
+	if du < dd || du == dd && int64(i10)&1 == 1 {
 		return sgn * xu
 	}
 	return sgn * xd
