@@ -1,0 +1,189 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"contigo/records"
+)
+
+// The JSON shapes of the Bundles this package writes. samply's Bundle
+// would marshal its required-but-empty elements as zero values, so we use
+// our own.
+type (
+	bundleJSON struct {
+		ResourceType string        `json:"resourceType"`
+		Type         string        `json:"type"`
+		Total        *int64        `json:"total,omitempty"`
+		Link         []bundleLink  `json:"link,omitempty"`
+		Entry        []bundleEntry `json:"entry,omitempty"`
+	}
+	bundleLink struct {
+		Relation string `json:"relation"`
+		URL      string `json:"url"`
+	}
+	bundleEntry struct {
+		FullURL  string          `json:"fullUrl,omitempty"`
+		Resource json.RawMessage `json:"resource,omitempty"`
+		Search   *entrySearch    `json:"search,omitempty"`
+		Request  *entryRequest   `json:"request,omitempty"`
+		Response *entryResponse  `json:"response,omitempty"`
+	}
+	entrySearch struct {
+		Mode string `json:"mode"`
+	}
+	entryRequest struct {
+		Method string `json:"method"`
+		URL    string `json:"url"`
+	}
+	entryResponse struct {
+		Status       string          `json:"status"`
+		Location     string          `json:"location,omitempty"`
+		Etag         string          `json:"etag,omitempty"`
+		LastModified string          `json:"lastModified,omitempty"`
+		Outcome      json.RawMessage `json:"outcome,omitempty"`
+	}
+)
+
+// Issue is one OperationOutcome issue, e.g. a warning placed in a searchset
+// Bundle (search.mode = outcome).
+type Issue struct {
+	Severity    r4.IssueSeverity
+	Code        r4.IssueType
+	Expression  string // FHIRPath of the offending element, "" if none
+	Diagnostics string
+}
+
+// resourceEntry renders r as a Bundle entry with its fullUrl.
+func resourceEntry(base string, r records.Resource) (bundleEntry, error) {
+	body, err := Render(r)
+	if err != nil {
+		return bundleEntry{}, err
+	}
+	return bundleEntry{FullURL: base + "/" + r.Type + "/" + r.ID, Resource: body}, nil
+}
+
+// SearchBundle returns a searchset Bundle for one page of req's results:
+// total (when page.Total >= 0), self, first, next and previous links under
+// base (e.g. "https://node/fhir"), one entry per resource with fullUrl and
+// search.mode match, and one OperationOutcome entry (search.mode outcome)
+// holding warnings, if any. For _summary=count it holds no entries. It
+// fails only if a resource body cannot be rendered.
+func SearchBundle(base string, req SearchRequest, page records.Page, warnings ...Issue) ([]byte, error) {
+	b := bundleJSON{ResourceType: "Bundle", Type: "searchset"}
+	if page.Total >= 0 {
+		b.Total = &page.Total
+	}
+	link := func(rel string, chain []string) {
+		v := url.Values{}
+		for k, vs := range req.Params {
+			v[k] = vs
+		}
+		if len(chain) > 0 {
+			v.Set("_cursor", encodeCursor(chain))
+		}
+		u := base + "/" + req.Query.Type
+		if q := v.Encode(); q != "" {
+			u += "?" + q
+		}
+		b.Link = append(b.Link, bundleLink{rel, u})
+	}
+	here := req.prev
+	if req.Query.After != "" {
+		here = append(append([]string(nil), req.prev...), req.Query.After)
+	}
+	link("self", here)
+	if req.Summary != "count" {
+		link("first", nil)
+		if len(here) > 0 && !(len(here) == 2 && here[0] == unknownCursor) {
+			link("previous", here[:len(here)-1])
+		}
+		if page.Next != "" {
+			next := append(append([]string(nil), here...), page.Next)
+			if len(next) > maxCursors {
+				next = append([]string{unknownCursor}, next[len(next)-maxCursors+1:]...)
+			}
+			link("next", next)
+		}
+		for _, r := range page.Resources {
+			e, err := resourceEntry(base, r)
+			if err != nil {
+				return nil, fmt.Errorf("search bundle: %w", err)
+			}
+			e.Search = &entrySearch{"match"}
+			b.Entry = append(b.Entry, e)
+		}
+	}
+	if len(warnings) > 0 {
+		b.Entry = append(b.Entry, bundleEntry{Resource: outcomeOf(warnings...), Search: &entrySearch{"outcome"}})
+	}
+	return json.Marshal(b)
+}
+
+// HistoryBundle returns a history Bundle of versions (newest first, as
+// given), each entry with its request (POST for version 1, DELETE for a
+// deletion, PUT otherwise) and response; self is this history's path under
+// base (e.g. "Patient/123/_history"). It fails only if a body cannot be
+// rendered.
+func HistoryBundle(base, self string, versions []records.Resource) ([]byte, error) {
+	total := int64(len(versions))
+	b := bundleJSON{ResourceType: "Bundle", Type: "history", Total: &total,
+		Link: []bundleLink{{"self", base + "/" + self}}}
+	for _, r := range versions {
+		e, err := resourceEntry(base, r)
+		if err != nil {
+			return nil, fmt.Errorf("history bundle: %w", err)
+		}
+		e.Request = &entryRequest{"PUT", r.Type + "/" + r.ID}
+		e.Response = &entryResponse{Status: "200 OK"}
+		switch {
+		case r.Deleted:
+			e.Request.Method = "DELETE"
+			e.Response.Status = "204 No Content"
+		case r.Version == 1:
+			e.Request = &entryRequest{"POST", r.Type}
+			e.Response.Status = "201 Created"
+		}
+		setResponse(e.Response, r)
+		b.Entry = append(b.Entry, e)
+	}
+	return json.Marshal(b)
+}
+
+// setResponse fills the location, etag and lastModified of a response.
+func setResponse(resp *entryResponse, r records.Resource) {
+	if r.ID == "" {
+		return
+	}
+	resp.Location = r.Type + "/" + r.ID
+	if r.Version > 0 {
+		resp.Location += "/_history/" + strconv.FormatInt(r.Version, 10)
+		resp.Etag = ETag(r.Version)
+	}
+	if !r.Updated.IsZero() {
+		resp.LastModified = r.Updated.UTC().Format(TimeFormat)
+	}
+}
+
+// EverythingBundle returns the searchset Bundle of
+// Patient/personID/$everything: resources in the order given (Patient
+// first, then by date), all with search.mode match. It fails only if a body
+// cannot be rendered.
+func EverythingBundle(base, personID string, resources []records.Resource) ([]byte, error) {
+	total := int64(len(resources))
+	b := bundleJSON{ResourceType: "Bundle", Type: "searchset", Total: &total,
+		Link: []bundleLink{{"self", base + "/Patient/" + personID + "/$everything"}}}
+	for _, r := range resources {
+		e, err := resourceEntry(base, r)
+		if err != nil {
+			return nil, fmt.Errorf("everything bundle: %w", err)
+		}
+		e.Search = &entrySearch{"match"}
+		b.Entry = append(b.Entry, e)
+	}
+	return json.Marshal(b)
+}

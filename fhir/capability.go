@@ -1,0 +1,125 @@
+package fhir
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ContentType is the media type of FHIR JSON.
+const ContentType = "application/fhir+json"
+
+// TimeFormat is how instants are written in Keys and compared in search:
+// UTC, millisecond precision, so that they sort as strings. Records uses
+// the same for "_lastUpdated".
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+type (
+	capabilityJSON struct {
+		ResourceType   string           `json:"resourceType"`
+		Status         string           `json:"status"`
+		Date           string           `json:"date"`
+		Publisher      string           `json:"publisher"`
+		Kind           string           `json:"kind"`
+		Software       capSoftware      `json:"software"`
+		Implementation capImplementaton `json:"implementation"`
+		FhirVersion    string           `json:"fhirVersion"`
+		Format         []string         `json:"format"`
+		Rest           []capRest        `json:"rest"`
+	}
+	capSoftware struct {
+		Name string `json:"name"`
+	}
+	capImplementaton struct {
+		Description string `json:"description"`
+		URL         string `json:"url,omitempty"`
+	}
+	capRest struct {
+		Mode        string           `json:"mode"`
+		Resource    []capResource    `json:"resource"`
+		Interaction []capInteraction `json:"interaction"`
+	}
+	capResource struct {
+		Type              string           `json:"type"`
+		Interaction       []capInteraction `json:"interaction"`
+		Versioning        string           `json:"versioning,omitempty"`
+		ReadHistory       bool             `json:"readHistory"`
+		UpdateCreate      bool             `json:"updateCreate"`
+		ConditionalCreate bool             `json:"conditionalCreate"`
+		ConditionalUpdate bool             `json:"conditionalUpdate"`
+		ConditionalDelete string           `json:"conditionalDelete"`
+		SearchParam       []capSearchParam `json:"searchParam,omitempty"`
+		Operation         []capOperation   `json:"operation,omitempty"`
+	}
+	capInteraction struct {
+		Code string `json:"code"`
+	}
+	capSearchParam struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	capOperation struct {
+		Name       string `json:"name"`
+		Definition string `json:"definition"`
+	}
+)
+
+// paramTypes names each paramKind as FHIR's search-param-type.
+var paramTypes = map[paramKind]string{
+	kindToken: "token", kindString: "string", kindDate: "date",
+	kindReference: "reference", kindCode: "token", kindID: "token",
+}
+
+func interactions(codes ...string) []capInteraction {
+	out := make([]capInteraction, len(codes))
+	for i, c := range codes {
+		out[i] = capInteraction{c}
+	}
+	return out
+}
+
+// CapabilityStatement returns the server's CapabilityStatement at base,
+// dated now: exactly the resources, interactions, search parameters and
+// operations implemented here.
+func CapabilityStatement(base string, now time.Time) []byte {
+	rest := capRest{Mode: "server", Interaction: interactions("transaction", "batch")}
+	for _, typ := range writableTypes {
+		r := capResource{
+			Type:              typ,
+			Interaction:       interactions("read", "vread", "create", "update", "history-instance", "history-type", "search-type"),
+			Versioning:        "versioned-update",
+			ReadHistory:       true,
+			ConditionalCreate: true,
+			ConditionalDelete: "not-supported",
+		}
+		for _, name := range paramNames(typ) {
+			p, _ := paramOf(typ, name)
+			r.SearchParam = append(r.SearchParam, capSearchParam{name, paramTypes[p.kind]})
+		}
+		if typ == "Patient" {
+			r.Operation = []capOperation{{"everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}
+		}
+		rest.Resource = append(rest.Resource, r)
+	}
+	rest.Resource = append(rest.Resource, capResource{
+		Type:              "AuditEvent",
+		Interaction:       interactions("read"),
+		ConditionalDelete: "not-supported",
+	})
+	cs := capabilityJSON{
+		ResourceType:   "CapabilityStatement",
+		Status:         "active",
+		Date:           now.UTC().Format(time.RFC3339),
+		Publisher:      "Contigo",
+		Kind:           "instance",
+		Software:       capSoftware{"Contigo"},
+		Implementation: capImplementaton{Description: "Contigo longitudinal health and nutrition records", URL: base},
+		FhirVersion:    "4.0.1",
+		Format:         []string{ContentType, "json"},
+		Rest:           []capRest{rest},
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		panic("fhir: encode CapabilityStatement: " + err.Error()) // plain strings: cannot fail
+	}
+	return b
+}

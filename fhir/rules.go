@@ -1,0 +1,483 @@
+package fhir
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"contigo/records"
+)
+
+// parser applies the per-type rules to one resource and collects its Keys.
+type parser struct {
+	typ     string
+	now     time.Time
+	bundled bool // urn:uuid references are allowed
+	keys    records.Keys
+}
+
+func (p *parser) add(key string, values ...string) {
+	for _, v := range values {
+		if v != "" && !slices.Contains(p.keys[key], v) {
+			p.keys[key] = append(p.keys[key], v)
+		}
+	}
+}
+
+// check decodes body into samply's struct (walk has already checked its
+// shape) and applies the rules of its type.
+func (p *parser) check(body []byte) error {
+	switch p.typ {
+	case "Patient":
+		return decodeAnd(body, p.patient)
+	case "Observation":
+		return decodeAnd(body, p.observation)
+	case "Encounter":
+		return decodeAnd(body, p.encounter)
+	case "Condition":
+		return decodeAnd(body, p.condition)
+	case "EpisodeOfCare":
+		return decodeAnd(body, p.episodeOfCare)
+	case "Procedure":
+		return decodeAnd(body, p.procedure)
+	case "MedicationAdministration":
+		return decodeAnd(body, p.medicationAdministration)
+	case "Flag":
+		return decodeAnd(body, p.flag)
+	case "Consent":
+		return decodeAnd(body, p.consent)
+	}
+	return invalidAt("resourceType", "resource type %q is not supported", p.typ)
+}
+
+func decodeAnd[T any](body []byte, rules func(*T) error) error {
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return malformedAt("", "decode: %v", err)
+	}
+	return rules(&v)
+}
+
+// date checks an optional date element: its form and that it is not in the
+// future. It returns the search key ("" when s is nil).
+func (p *parser) date(s *string, path string, dateOnly bool) (string, error) {
+	if s == nil {
+		return "", nil
+	}
+	d, ok := parseDate(*s, dateOnly)
+	if !ok {
+		if dateOnly {
+			return "", invalidAt(path, "want a date YYYY, YYYY-MM or YYYY-MM-DD")
+		}
+		return "", invalidAt(path, "want a dateTime YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone")
+	}
+	if d.start.After(p.now.Add(futureSlack)) {
+		return "", invalidAt(path, "date is in the future")
+	}
+	return d.key, nil
+}
+
+// period checks a Period and returns the key of its start. Only the start
+// must not be in the future (a planned end may be); end must not precede it.
+func (p *parser) period(pd *r4.Period, path string, endMayBeFuture bool) (string, error) {
+	if pd == nil {
+		return "", nil
+	}
+	start, err := p.date(pd.Start, path+".start", false)
+	if err != nil {
+		return "", err
+	}
+	if pd.End != nil {
+		end, ok := parseDate(*pd.End, false)
+		if !ok {
+			return "", invalidAt(path+".end", "want a dateTime YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone")
+		}
+		if !endMayBeFuture && end.start.After(p.now.Add(futureSlack)) {
+			return "", invalidAt(path+".end", "date is in the future")
+		}
+		if pd.Start != nil {
+			s, _ := parseDate(*pd.Start, false)
+			if end.end.Before(s.start) || end.end.Equal(s.start) {
+				return "", invalidAt(path+".end", "period ends before it starts")
+			}
+		}
+	}
+	return start, nil
+}
+
+// subject checks the reference to the person a resource is about and adds
+// the subject key.
+func (p *parser) subject(ref *r4.Reference, path string) error {
+	if ref == nil {
+		return invalidAt(path, "required element %s is missing", path[strings.LastIndexByte(path, '.')+1:])
+	}
+	if ref.Reference == nil {
+		return invalidAt(path, `want a literal reference "Patient/<id>"`)
+	}
+	s := *ref.Reference
+	switch {
+	case strings.HasPrefix(s, "Patient/") && validID(s[len("Patient/"):]):
+	case p.bundled && isURNUUID(s):
+	default:
+		if p.bundled {
+			return invalidAt(path, `want a reference "Patient/<id>" or the urn:uuid of a Patient in this Bundle`)
+		}
+		return invalidAt(path, `want a reference "Patient/<id>"`)
+	}
+	if ref.Type != nil && *ref.Type != "Patient" {
+		return invalidAt(path+".type", "a subject here must be a Patient")
+	}
+	p.add("subject", s)
+	return nil
+}
+
+// isURNUUID reports whether s is urn:uuid: followed by a UUID.
+func isURNUUID(s string) bool {
+	u, ok := strings.CutPrefix(s, "urn:uuid:")
+	if !ok || len(u) != 36 {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// tokens adds the token keys of CodeableConcepts under name: "system|code"
+// (or "|code"), and the bare code under name+":code".
+func (p *parser) tokens(name string, ccs ...*r4.CodeableConcept) {
+	for _, cc := range ccs {
+		if cc == nil {
+			continue
+		}
+		for _, c := range cc.Coding {
+			p.coding(name, &c)
+		}
+	}
+}
+
+func (p *parser) coding(name string, c *r4.Coding) {
+	if c == nil || c.Code == nil {
+		return
+	}
+	sys := ""
+	if c.System != nil {
+		sys = *c.System
+	}
+	p.add(name, sys+"|"+*c.Code)
+	p.add(name+":code", *c.Code)
+}
+
+func ptrs[T any](s []T) []*T {
+	out := make([]*T, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
+}
+
+func (p *parser) patient(r *r4.Patient) error {
+	for _, id := range r.Identifier {
+		if id.Value == nil {
+			continue
+		}
+		sys := ""
+		if id.System != nil {
+			sys = *id.System
+		}
+		p.add("identifier", sys+"|"+*id.Value)
+		p.add("identifier:code", *id.Value)
+	}
+	p.names(r.Name)
+	bd, err := p.date(r.BirthDate, "Patient.birthDate", true)
+	if err != nil {
+		return err
+	}
+	p.add("birthdate", bd)
+	if _, err := p.date(r.DeceasedDateTime, "Patient.deceasedDateTime", false); err != nil {
+		return err
+	}
+	if r.Gender != nil {
+		p.add("gender", r.Gender.Code())
+	}
+	return nil
+}
+
+// names adds the name, family and given keys: each whole value and each
+// of its words, normalised (see normalize); the first family value is the
+// whole family name of the first HumanName, which is what _sort uses.
+func (p *parser) names(names []r4.HumanName) {
+	for _, n := range names {
+		var whole []string
+		if n.Family != nil {
+			f := normalize(*n.Family)
+			p.add("family", f)
+			whole = append(whole, f)
+		}
+		for _, g := range n.Given {
+			p.add("given", normalize(g))
+		}
+		for _, g := range n.Given {
+			p.add("given", words(g)...)
+		}
+		if n.Family != nil {
+			p.add("family", words(*n.Family)...)
+		}
+		given := make([]string, 0, len(n.Given))
+		for _, g := range n.Given {
+			given = append(given, normalize(g))
+		}
+		full := strings.TrimSpace(strings.Join(given, " ") + " " + strings.Join(whole, " "))
+		p.add("name", full)
+		if n.Text != nil {
+			p.add("name", normalize(*n.Text))
+			p.add("name", words(*n.Text)...)
+		}
+		p.add("name", p.keys["family"]...)
+		p.add("name", p.keys["given"]...)
+		for _, s := range append(slices.Clone(n.Prefix), n.Suffix...) {
+			p.add("name", words(s)...)
+		}
+	}
+}
+
+// bodyMeasures are the LOINC codes of body measurements (nutrition-rules.md
+// §9) and the UCUM units each may use.
+var bodyMeasures = map[string][]string{
+	"29463-7": {"kg", "g"},  // body weight
+	"8302-2":  {"cm", "mm"}, // body height
+	"8306-3":  {"cm", "mm"}, // length, lying
+	"8308-9":  {"cm", "mm"}, // height, standing
+	"9843-4":  {"cm", "mm"}, // head circumference
+	"56072-2": {"mm", "cm"}, // MUAC
+}
+
+const (
+	loincSystem = "http://loinc.org"
+	ucumSystem  = "http://unitsofmeasure.org"
+)
+
+func (p *parser) observation(r *r4.Observation) error {
+	if err := p.subject(r.Subject, "Observation.subject"); err != nil {
+		return err
+	}
+	p.tokens("code", &r.Code)
+	p.tokens("category", ptrs(r.Category)...)
+	p.add("status", r.Status.Code())
+	if err := p.effective(r.EffectiveDateTime, r.EffectiveInstant, r.EffectivePeriod, "Observation.effective"); err != nil {
+		return err
+	}
+	if _, err := p.date(r.Issued, "Observation.issued", false); err != nil {
+		return err
+	}
+	return p.measurement(r)
+}
+
+// effective checks effective[x] (dateTime, instant or Period) and adds the
+// date key.
+func (p *parser) effective(dt, instant *string, pd *r4.Period, path string) error {
+	d, err := p.date(dt, path+"DateTime", false)
+	if err != nil {
+		return err
+	}
+	p.add("date", d)
+	if d, err = p.date(instant, path+"Instant", false); err != nil {
+		return err
+	}
+	p.add("date", d)
+	if d, err = p.period(pd, path+"Period", false); err != nil {
+		return err
+	}
+	p.add("date", d)
+	return nil
+}
+
+// measurement applies the unit rules to body-measurement Observations.
+func (p *parser) measurement(r *r4.Observation) error {
+	var units []string
+	for _, c := range r.Code.Coding {
+		if c.System != nil && *c.System == loincSystem && c.Code != nil {
+			if u, ok := bodyMeasures[*c.Code]; ok {
+				units = u
+				break
+			}
+		}
+	}
+	if units == nil {
+		return nil
+	}
+	q := r.ValueQuantity
+	if q == nil {
+		if r.DataAbsentReason != nil || r.Status == r4.ObservationStatusCancelled || r.Status == r4.ObservationStatusEnteredInError {
+			return nil
+		}
+		return invalidAt("Observation.valueQuantity", "a body measurement needs a valueQuantity")
+	}
+	switch {
+	case q.Value == nil:
+		return invalidAt("Observation.valueQuantity.value", "a body measurement needs a value")
+	case !positive(*q.Value):
+		return invalidAt("Observation.valueQuantity.value", "a body measurement must be greater than 0")
+	case q.System == nil || *q.System != ucumSystem:
+		return invalidAt("Observation.valueQuantity.system", "want UCUM units (system %s)", ucumSystem)
+	case q.Code == nil || !slices.Contains(units, *q.Code):
+		return invalidAt("Observation.valueQuantity.code", "want the UCUM unit %s", strings.Join(units, " or "))
+	case q.Unit != nil && !slices.Contains(units, *q.Unit):
+		return invalidAt("Observation.valueQuantity.unit", "want the unit %s", strings.Join(units, " or "))
+	case q.Comparator != nil:
+		return invalidAt("Observation.valueQuantity.comparator", "a body measurement must be exact")
+	}
+	return nil
+}
+
+func positive(n json.Number) bool {
+	f, err := n.Float64()
+	return err == nil && f > 0
+}
+
+func (p *parser) encounter(r *r4.Encounter) error {
+	if err := p.subject(r.Subject, "Encounter.subject"); err != nil {
+		return err
+	}
+	p.add("status", r.Status.Code())
+	d, err := p.period(r.Period, "Encounter.period", false)
+	if err != nil {
+		return err
+	}
+	p.add("date", d)
+	return nil
+}
+
+func (p *parser) condition(r *r4.Condition) error {
+	if err := p.subject(&r.Subject, "Condition.subject"); err != nil {
+		return err
+	}
+	if r.ClinicalStatus != nil {
+		for _, c := range r.ClinicalStatus.Coding {
+			if c.Code != nil {
+				p.add("status", *c.Code)
+			}
+		}
+	}
+	p.tokens("code", r.Code)
+	p.tokens("category", ptrs(r.Category)...)
+	onset, err := p.date(r.OnsetDateTime, "Condition.onsetDateTime", false)
+	if err != nil {
+		return err
+	}
+	if _, err := p.period(r.OnsetPeriod, "Condition.onsetPeriod", false); err != nil {
+		return err
+	}
+	recorded, err := p.date(r.RecordedDate, "Condition.recordedDate", false)
+	if err != nil {
+		return err
+	}
+	if _, err := p.date(r.AbatementDateTime, "Condition.abatementDateTime", false); err != nil {
+		return err
+	}
+	if onset == "" {
+		onset = recorded
+	}
+	p.add("date", onset)
+	return nil
+}
+
+func (p *parser) episodeOfCare(r *r4.EpisodeOfCare) error {
+	if err := p.subject(&r.Patient, "EpisodeOfCare.patient"); err != nil {
+		return err
+	}
+	p.add("status", r.Status.Code())
+	d, err := p.period(r.Period, "EpisodeOfCare.period", true)
+	if err != nil {
+		return err
+	}
+	p.add("date", d)
+	return nil
+}
+
+func (p *parser) procedure(r *r4.Procedure) error {
+	if err := p.subject(&r.Subject, "Procedure.subject"); err != nil {
+		return err
+	}
+	p.add("status", r.Status.Code())
+	p.tokens("code", r.Code)
+	d, err := p.date(r.PerformedDateTime, "Procedure.performedDateTime", false)
+	if err != nil {
+		return err
+	}
+	p.add("date", d)
+	if d, err = p.period(r.PerformedPeriod, "Procedure.performedPeriod", false); err != nil {
+		return err
+	}
+	p.add("date", d)
+	return nil
+}
+
+// medicationAdministrationStatus is the R4 value set
+// http://hl7.org/fhir/ValueSet/medication-admin-status (samply types it as
+// a plain string).
+var medicationAdministrationStatus = []string{"in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"}
+
+func (p *parser) medicationAdministration(r *r4.MedicationAdministration) error {
+	if !slices.Contains(medicationAdministrationStatus, r.Status) {
+		return invalidAt("MedicationAdministration.status", "unknown code %q", r.Status)
+	}
+	if err := p.subject(&r.Subject, "MedicationAdministration.subject"); err != nil {
+		return err
+	}
+	p.add("status", r.Status)
+	if r.MedicationCodeableConcept.Coding != nil || r.MedicationCodeableConcept.Text != nil {
+		p.tokens("code", &r.MedicationCodeableConcept)
+	}
+	var dt *string
+	if r.EffectiveDateTime != "" {
+		dt = &r.EffectiveDateTime
+	}
+	var pd *r4.Period
+	if r.EffectivePeriod.Start != nil || r.EffectivePeriod.End != nil {
+		pd = &r.EffectivePeriod
+	}
+	return p.effective(dt, nil, pd, "MedicationAdministration.effective")
+}
+
+func (p *parser) flag(r *r4.Flag) error {
+	if err := p.subject(&r.Subject, "Flag.subject"); err != nil {
+		return err
+	}
+	p.add("status", r.Status.Code())
+	p.tokens("code", &r.Code)
+	p.tokens("category", ptrs(r.Category)...)
+	d, err := p.period(r.Period, "Flag.period", true)
+	if err != nil {
+		return err
+	}
+	p.add("date", d)
+	return nil
+}
+
+func (p *parser) consent(r *r4.Consent) error {
+	if err := p.subject(r.Patient, "Consent.patient"); err != nil {
+		return err
+	}
+	p.add("status", r.Status.Code())
+	p.tokens("category", ptrs(r.Category)...)
+	d, err := p.date(r.DateTime, "Consent.dateTime", false)
+	if err != nil {
+		return err
+	}
+	p.add("date", d)
+	return nil
+}

@@ -1,0 +1,245 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"contigo/records"
+)
+
+// This file checks a decoded JSON tree against the shape of samply's
+// generated R4 struct for the resource, so that every problem is reported
+// with its FHIRPath (encoding/json names neither the path of an unknown
+// field nor the field of a bad code).
+
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	numberType     = reflect.TypeFor[json.Number]()
+	unmarshalerT   = reflect.TypeFor[json.Unmarshaler]()
+)
+
+// structInfo is what the walker needs to know about one struct type.
+type structInfo struct {
+	fields   map[string]reflect.Type // JSON name -> type
+	required []string                // elements without omitempty (min cardinality 1)
+	choices  [][]string              // required choice groups: exactly one must be present
+}
+
+var structInfos sync.Map // reflect.Type -> *structInfo
+
+// fhirTypeSuffixes are the data type names that end the JSON names of
+// choice elements (value[x] -> valueQuantity).
+var fhirTypeSuffixes = map[string]bool{
+	"Boolean": true, "Integer": true, "String": true, "Decimal": true, "Uri": true, "Url": true,
+	"Canonical": true, "Base64Binary": true, "Instant": true, "Date": true, "DateTime": true,
+	"Time": true, "Code": true, "Oid": true, "Id": true, "Markdown": true, "UnsignedInt": true,
+	"PositiveInt": true, "Uuid": true, "Address": true, "Age": true, "Annotation": true,
+	"Attachment": true, "CodeableConcept": true, "Coding": true, "ContactPoint": true,
+	"Count": true, "Distance": true, "Duration": true, "HumanName": true, "Identifier": true,
+	"Money": true, "Period": true, "Quantity": true, "Range": true, "Ratio": true,
+	"Reference": true, "SampledData": true, "Signature": true, "Timing": true, "Dosage": true,
+	"Expression": true, "Meta": true, "ContactDetail": true, "UsageContext": true,
+}
+
+// choicePrefix returns "value" for "valueQuantity", "" if name does not
+// end with a data type name.
+func choicePrefix(name string) string {
+	for i := 1; i < len(name); i++ {
+		if name[i] >= 'A' && name[i] <= 'Z' && fhirTypeSuffixes[name[i:]] {
+			return name[:i]
+		}
+	}
+	return ""
+}
+
+func infoOf(t reflect.Type) *structInfo {
+	if v, ok := structInfos.Load(t); ok {
+		return v.(*structInfo)
+	}
+	info := &structInfo{fields: map[string]reflect.Type{}}
+	groups := map[string][]string{}
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		info.fields[name] = f.Type
+		if strings.Contains(opts, "omitempty") {
+			continue
+		}
+		if p := choicePrefix(name); p != "" {
+			groups[p] = append(groups[p], name)
+			continue
+		}
+		info.required = append(info.required, name)
+	}
+	for p, names := range groups {
+		if len(names) == 1 {
+			info.required = append(info.required, names...)
+			continue
+		}
+		_ = p
+		slices.Sort(names)
+		info.choices = append(info.choices, names)
+	}
+	slices.Sort(info.required)
+	slices.SortFunc(info.choices, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	v, _ := structInfos.LoadOrStore(t, info)
+	return v.(*structInfo)
+}
+
+func malformedAt(path, format string, args ...any) error {
+	return &records.FieldError{Field: path, Reason: fmt.Sprintf(format, args...), Kind: records.ErrMalformed}
+}
+
+func invalidAt(path, format string, args ...any) error {
+	return &records.FieldError{Field: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+// walk checks the JSON value v (as decoded with UseNumber) against type t.
+// path is the FHIRPath of v. top allows "resourceType" in the object.
+func walk(v any, t reflect.Type, path string, top bool) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil {
+		return malformedAt(path, "null is not allowed in FHIR JSON")
+	}
+	if t == rawMessageType {
+		return nil
+	}
+	if t == numberType {
+		if _, ok := v.(json.Number); !ok {
+			return malformedAt(path, "want a number, got %s", jsonKind(v))
+		}
+		return nil
+	}
+	if t.Kind() != reflect.Struct && reflect.PointerTo(t).Implements(unmarshalerT) {
+		return walkCode(v, t, path)
+	}
+	switch t.Kind() {
+	case reflect.String:
+		s, ok := v.(string)
+		if !ok {
+			return malformedAt(path, "want a string, got %s", jsonKind(v))
+		}
+		if strings.TrimSpace(s) == "" {
+			return invalidAt(path, "empty strings are not allowed in FHIR JSON")
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return malformedAt(path, "want true or false, got %s", jsonKind(v))
+		}
+	case reflect.Int:
+		n, ok := v.(json.Number)
+		if !ok {
+			return malformedAt(path, "want an integer, got %s", jsonKind(v))
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || i < math.MinInt32 || i > math.MaxInt32 {
+			return invalidAt(path, "want a 32-bit integer, got %s", n)
+		}
+	case reflect.Slice:
+		a, ok := v.([]any)
+		if !ok {
+			return malformedAt(path, "want an array, got %s", jsonKind(v))
+		}
+		if len(a) == 0 {
+			return invalidAt(path, "empty arrays are not allowed in FHIR JSON")
+		}
+		for i, e := range a {
+			if err := walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), false); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return malformedAt(path, "want an object, got %s", jsonKind(v))
+		}
+		return walkObject(m, t, path, top)
+	default:
+		return invalidAt(path, "unsupported element")
+	}
+	return nil
+}
+
+func walkObject(m map[string]any, t reflect.Type, path string, top bool) error {
+	if len(m) == 0 {
+		return invalidAt(path, "empty objects are not allowed in FHIR JSON")
+	}
+	info := infoOf(t)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if top && k == "resourceType" {
+			continue
+		}
+		ft, ok := info.fields[k]
+		if !ok {
+			return invalidAt(path+"."+k, "unknown element %q", k)
+		}
+		if err := walk(m[k], ft, path+"."+k, false); err != nil {
+			return err
+		}
+	}
+	for _, k := range info.required {
+		if _, ok := m[k]; !ok {
+			return invalidAt(path+"."+k, "required element %s is missing", k)
+		}
+	}
+	for _, group := range info.choices {
+		n := 0
+		for _, k := range group {
+			if _, ok := m[k]; ok {
+				n++
+			}
+		}
+		if n != 1 {
+			p := choicePrefix(group[0])
+			return invalidAt(path+"."+p+"[x]", "want exactly one of %s", strings.Join(group, ", "))
+		}
+	}
+	return nil
+}
+
+// walkCode checks a coded element against samply's enumeration type t.
+func walkCode(v any, t reflect.Type, path string) error {
+	s, ok := v.(string)
+	if !ok {
+		return malformedAt(path, "want a code string, got %s", jsonKind(v))
+	}
+	b, _ := json.Marshal(s)
+	if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil || strings.ContainsAny(s, "\"\\") {
+		return invalidAt(path, "unknown code %q", s)
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
