@@ -4,8 +4,8 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
+	"unicode/utf8"
+
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -19,14 +19,44 @@ var particles = map[string]bool{
 }
 
 // fold lower-cases s and removes diacritics: "Núñez" -> "nunez".
-// ñ becomes n: registries in the region write it both ways.
+// ñ becomes n: registries in the region write it both ways. Letters of
+// Spanish and Portuguese take a fast path; anything else is decomposed
+// (NFD) and stripped of its combining marks.
 func fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil { // cannot happen with these transformers; keep the input
-		out = s
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteByte(byte(unicode.ToLower(r)))
+		case latin[unicode.ToLower(r)] != 0:
+			b.WriteByte(latin[unicode.ToLower(r)])
+		default:
+			return foldSlow(s)
+		}
 	}
-	return strings.ToLower(out)
+	return b.String()
+}
+
+// latin maps the accented lower-case letters of Spanish and Portuguese to
+// their base letter.
+var latin = map[rune]byte{
+	'á': 'a', 'à': 'a', 'â': 'a', 'ä': 'a', 'ã': 'a', 'å': 'a',
+	'é': 'e', 'è': 'e', 'ê': 'e', 'ë': 'e',
+	'í': 'i', 'ì': 'i', 'î': 'i', 'ï': 'i',
+	'ó': 'o', 'ò': 'o', 'ô': 'o', 'ö': 'o', 'õ': 'o',
+	'ú': 'u', 'ù': 'u', 'û': 'u', 'ü': 'u',
+	'ñ': 'n', 'ç': 'c', 'ý': 'y', 'ÿ': 'y',
+}
+
+func foldSlow(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return norm.NFC.String(b.String())
 }
 
 // tokens folds s and splits it into words on spaces, hyphens, dots,

@@ -46,7 +46,7 @@ const (
 // non-match here is the hard case, a person already sharing a surname or a
 // birth year (blocking does the rest).
 const (
-	wGivenExact, wGivenFuzzy, wGivenSubset, wGivenPartial, wGivenNone = 7.0, 5.5, 3.5, -3.0, -8.0
+	wGivenExact, wGivenFuzzy, wGivenSubset, wGivenPartial, wGivenNone = 7.0, 5.5, 3.5, -10.0, -8.0
 	wFamilyExact2, wFamilyExact1, wFamilyFuzzyLoss                    = 6.0, 3.5, 1.5
 	wFamilySubset, wFamilyPartial, wFamilyNone                        = 3.0, -2.0, -7.0
 

@@ -1,0 +1,160 @@
+package federation
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestMatchQuality scores the labelled synthetic set (2,000 registered
+// children, their sightings abroad, siblings, twins and strangers) and
+// holds the matcher to the precision and recall measured when the weights
+// and thresholds were chosen (docs/federation.md). Certain must never be
+// wrong: records are linked on it.
+func TestMatchQuality(t *testing.T) {
+	t.Parallel()
+	s := generate(1, 2000)
+	q := measure(t, s, nil)
+	t.Logf("records %d, queries %d (%d with a true match), pairs scored %d, true pairs lost to blocking %d",
+		len(s.records), len(s.queries), q.truePairs, q.pairs, q.blockedOut)
+	cP, cR := q.precision(q.certainTP, q.certainFP), q.recall(q.certainTP)
+	pP, pR := q.precision(q.probableTP, q.probableFP), q.recall(q.probableTP)
+	aP, aR := q.precision(q.possibleTP, q.possibleFP), q.recall(q.possibleTP)
+	t.Logf("certain:           precision %.4f recall %.4f (by identifier alone: recall %.4f)", cP, cR, q.recall(q.identifierTP))
+	t.Logf("certain+probable:  precision %.4f recall %.4f", pP, pR)
+	t.Logf("any grade:         precision %.4f recall %.4f", aP, aR)
+	for _, tt := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"certain precision", cP, 1},
+		{"certain recall", cR, 0.39},
+		{"certain+probable precision", pP, 0.985},
+		{"certain+probable recall", pR, 0.98},
+		{"possible recall", aR, 0.995},
+	} {
+		if tt.got < tt.want {
+			t.Errorf("%s = %.4f, want >= %.4f", tt.name, tt.got, tt.want)
+		}
+	}
+	if q.certainFP > 0 {
+		t.Errorf("%d pairs graded certain are different people", q.certainFP)
+	}
+}
+
+// TestSynthDeterministic guards the numbers above: the same seed must give
+// the same set.
+func TestSynthDeterministic(t *testing.T) {
+	t.Parallel()
+	a, b := generate(7, 300), generate(7, 300)
+	if len(a.queries) != len(b.queries) || len(a.records) != len(b.records) {
+		t.Fatalf("sizes differ: %d/%d vs %d/%d", len(a.records), len(a.queries), len(b.records), len(b.queries))
+	}
+	for i := range a.queries {
+		if qa, qb := fmt.Sprint(a.queries[i]), fmt.Sprint(b.queries[i]); qa != qb {
+			t.Fatalf("query %d differs: %s vs %s", i, qa, qb)
+		}
+	}
+	if len(a.records) < 300 {
+		t.Errorf("got %d records, want at least 300", len(a.records))
+	}
+}
+
+// quality is the outcome of scoring every query against its blocked
+// candidates.
+type quality struct {
+	truePairs, pairs, blockedOut                 int
+	certainTP, certainFP, probableTP, probableFP int // probable counts certain+probable
+	possibleTP, possibleFP                       int // possible counts all three grades
+	identifierTP                                 int // certain by a shared identifier
+}
+
+func (q quality) precision(tp, fp int) float64 {
+	if tp+fp == 0 {
+		return 1
+	}
+	return float64(tp) / float64(tp+fp)
+}
+
+func (q quality) recall(tp int) float64 { return float64(tp) / float64(q.truePairs) }
+
+// blockKeys returns the keys a candidate list is found by, as a node would
+// search its store: every identifier and the first three letters of every
+// name token.
+func blockKeys(p *prepared) []string {
+	keys := append([]string(nil), p.ids...)
+	for _, t := range append(append([]string(nil), p.given...), p.family...) {
+		r := []rune(t)
+		keys = append(keys, "n:"+string(r[:min(3, len(r))]))
+	}
+	return keys
+}
+
+// measure scores every query of s against the records that share a
+// blocking key with it; a true pair blocking misses counts as not found.
+func measure(t testing.TB, s synthSet, onPair func(qi, ci int, m Match)) quality {
+	recs := make([]prepared, len(s.records))
+	index := map[string][]int{}
+	for i, p := range s.records {
+		recs[i] = prepare(p)
+		for _, k := range blockKeys(&recs[i]) {
+			if l := index[k]; len(l) == 0 || l[len(l)-1] != i {
+				index[k] = append(l, i)
+			}
+		}
+	}
+	var q quality
+	seen := make([]int, len(s.records))
+	for qi, query := range s.queries {
+		pq := prepare(query)
+		if s.truth[qi] >= 0 {
+			q.truePairs++
+		}
+		found := false
+		var cands []int
+		var matches []Match
+		for _, k := range blockKeys(&pq) {
+			for _, ci := range index[k] {
+				if seen[ci] == qi+1 {
+					continue
+				}
+				seen[ci] = qi + 1
+				q.pairs++
+				cands = append(cands, ci)
+				matches = append(matches, scorePrepared(&pq, &recs[ci]))
+			}
+		}
+		demoteAmbiguous(len(matches), func(i int) *Match { return &matches[i] })
+		for i, ci := range cands {
+			m := matches[i]
+			match := s.truth[qi] == ci
+			if match {
+				found = true
+			}
+			if onPair != nil {
+				onPair(qi, ci, m)
+			}
+			switch m.Grade {
+			case Certain:
+				q.certainTP, q.certainFP = q.certainTP+b2i(match), q.certainFP+b2i(!match)
+				q.identifierTP += b2i(match && isIdentifierMatch(&m))
+				fallthrough
+			case Probable:
+				q.probableTP, q.probableFP = q.probableTP+b2i(match), q.probableFP+b2i(!match)
+				fallthrough
+			case Possible:
+				q.possibleTP, q.possibleFP = q.possibleTP+b2i(match), q.possibleFP+b2i(!match)
+			}
+		}
+		if s.truth[qi] >= 0 && !found {
+			q.blockedOut++
+		}
+	}
+	return q
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
