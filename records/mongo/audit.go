@@ -1,0 +1,120 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"contigo/records"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// auditDoc is the stored form of a records.AuditEntry (persistence contract).
+type auditDoc struct {
+	ID           string    `bson:"_id"`
+	Time         time.Time `bson:"t"`
+	Actor        string    `bson:"actor"`
+	Role         string    `bson:"role"`
+	Country      string    `bson:"cc"`
+	Action       string    `bson:"action"`
+	Interaction  string    `bson:"interaction"`
+	ResourceType string    `bson:"rtype,omitempty"`
+	ResourceID   string    `bson:"rid,omitempty"`
+	PersonID     string    `bson:"person,omitempty"`
+	Outcome      int       `bson:"outcome"`
+	RequestID    string    `bson:"req,omitempty"`
+	Purpose      string    `bson:"purpose,omitempty"`
+}
+
+// AppendAudit stores an audit entry. An empty ID gets a new one and a zero
+// Time the current time; times are kept to the millisecond.
+func (s *Store) AppendAudit(ctx context.Context, cc records.Country, e records.AuditEntry) (err error) {
+	defer s.observe("audit_append", time.Now(), &err)
+	if e.ID == "" {
+		e.ID = records.NewID()
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	d := auditDoc{ID: e.ID, Time: e.Time.UTC().Truncate(time.Millisecond), Actor: e.Actor, Role: e.Role, Country: string(e.Country),
+		Action: e.Action, Interaction: e.Interaction, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		PersonID: e.PersonID, Outcome: e.Outcome, RequestID: e.RequestID, Purpose: e.Purpose}
+	if _, err := s.coll(cc, auditColl).InsertOne(ctx, d); err != nil {
+		return fmt.Errorf("append audit %s: %w", e.ID, mapErr(err))
+	}
+	return nil
+}
+
+func fromAuditDoc(d auditDoc) records.AuditEntry {
+	return records.AuditEntry{ID: d.ID, Time: d.Time.UTC(), Actor: d.Actor, Role: d.Role, Country: records.Country(d.Country),
+		Action: d.Action, Interaction: d.Interaction, ResourceType: d.ResourceType, ResourceID: d.ResourceID,
+		PersonID: d.PersonID, Outcome: d.Outcome, RequestID: d.RequestID, Purpose: d.Purpose}
+}
+
+// Audit returns one audit entry; ErrNotFound if none.
+func (s *Store) Audit(ctx context.Context, cc records.Country, id string) (_ records.AuditEntry, err error) {
+	defer s.observe("audit", time.Now(), &err)
+	var d auditDoc
+	if err := s.coll(cc, auditColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return records.AuditEntry{}, fmt.Errorf("read audit %s: %w", id, mapErr(err))
+	}
+	return fromAuditDoc(d), nil
+}
+
+// Audits returns audit entries matching q, newest first (ties by id,
+// descending), one page of q.Count (default 50, at most 1000), and the
+// cursor of the next page ("" on the last). Since is inclusive, Until
+// exclusive. ErrMalformed if q.After is not a cursor.
+func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQuery) (_ []records.AuditEntry, _ string, err error) {
+	defer s.observe("audits", time.Now(), &err)
+	and := bson.A{}
+	if q.PersonID != "" {
+		and = append(and, bson.D{{Key: "person", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}})
+	}
+	if !q.Since.IsZero() {
+		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}}})
+	}
+	if !q.Until.IsZero() {
+		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}}})
+	}
+	if q.After != "" {
+		c, err := records.ParseCursor(q.After)
+		if err != nil || len(c.Values) != 1 {
+			return nil, "", fmt.Errorf("audits: bad cursor: %w", records.ErrMalformed)
+		}
+		t, err := time.Parse(records.TimeFormat, c.Values[0])
+		if err != nil {
+			return nil, "", fmt.Errorf("audits: bad cursor: %w", records.ErrMalformed)
+		}
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: t}}}},
+			bson.D{{Key: "t", Value: bson.D{{Key: "$eq", Value: t}}}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
+		}}})
+	}
+	filter := bson.D{}
+	if len(and) > 0 {
+		filter = bson.D{{Key: "$and", Value: and}}
+	}
+	n := records.Query{Count: q.Count}.PageSize()
+	opts := options.Find().SetSort(bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(n + 1))
+	cur, err := s.coll(cc, auditColl).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, "", fmt.Errorf("audits: %w", mapErr(err))
+	}
+	var docs []auditDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, "", fmt.Errorf("audits: %w", mapErr(err))
+	}
+	out := make([]records.AuditEntry, 0, min(n, len(docs)))
+	for i := 0; i < len(docs) && i < n; i++ {
+		out = append(out, fromAuditDoc(docs[i]))
+	}
+	next := ""
+	if len(docs) > n {
+		last := docs[n-1]
+		next = records.Cursor{Values: []string{last.Time.UTC().Format(records.TimeFormat)}, ID: last.ID}.String()
+	}
+	return out, next, nil
+}

@@ -1,0 +1,166 @@
+package mongo
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", as FerretDB registers it
+)
+
+// embedded is a FerretDB server running in this process.
+type embedded struct {
+	uri    string
+	dir    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// SQLiteURL returns FerretDB's SQLiteURL for data directory dir. It asks
+// SQLite for full sync of the write-ahead log, so that a write FerretDB has
+// acknowledged survives the process being killed (and a power cut).
+func SQLiteURL(dir string) string {
+	return "file:" + filepath.ToSlash(dir) + "/?_pragma=synchronous(full)"
+}
+
+// StartEmbedded starts FerretDB on dir (created if missing), listening on a
+// random loopback port, and returns its MongoDB URI and a function that stops
+// it. FerretDB logs only warnings and errors to log. Tests use it through
+// mongotest; Open uses it when no URI is configured.
+func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (uri string, stop func() error, err error) {
+	e, err := startEmbedded(ctx, dir, log)
+	if err != nil {
+		return "", nil, err
+	}
+	return e.uri, e.stop, nil
+}
+
+func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: SQLiteURL(dir),
+		// FerretDB logs every wire message at debug level.
+		Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e := &embedded{dir: dir, cancel: cancel, done: make(chan error, 1)}
+	go func() { e.done <- f.Run(runCtx) }()
+	e.uri = f.MongoDBURI() // waits for the listener
+	return e, nil
+}
+
+func (e *embedded) stop() error {
+	e.cancel()
+	return <-e.done
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.h.Enabled(ctx, l)
+}
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler        { return minLevel{m.h.WithAttrs(as), m.min} }
+func (m minLevel) WithGroup(g string) slog.Handler               { return minLevel{m.h.WithGroup(g), m.min} }
+
+// idExpr is the expression FerretDB v1.24 compares in every {_id: value}
+// query (metadata.IDColumn). The index FerretDB creates for _id is on
+// _ferretdb_sjson->"_id", which SQLite does not match with this expression,
+// so without an index on exactly this expression every _id lookup scans the
+// table.
+const idExpr = `_ferretdb_sjson->'$._id'`
+
+// addSQLiteIndexes adds an index on idExpr to the table of every collection
+// of database db in the SQLite files under dir. It is idempotent.
+func addSQLiteIndexes(ctx context.Context, dir, db string) error {
+	sdb, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, db+".sqlite"))+
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)")
+	if err != nil {
+		return fmt.Errorf("sqlite indexes of %s: %w", db, err)
+	}
+	defer sdb.Close()
+	tables, err := sqliteTables(ctx, sdb)
+	if err != nil {
+		return fmt.Errorf("sqlite indexes of %s: %w", db, err)
+	}
+	for _, t := range tables {
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s)`, quoteIdent(t+"_contigo_id"), quoteIdent(t), idExpr)
+		if _, err := sdb.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlite indexes of %s: table %s: %w", db, t, err)
+		}
+	}
+	return nil
+}
+
+func sqliteTables(ctx context.Context, sdb *sql.DB) ([]string, error) {
+	rows, err := sdb.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// ExplainIDQuery returns SQLite's plan for the query FerretDB runs to find
+// a document by _id in collection coll of database db under dir, for tests
+// that check the index is used.
+func ExplainIDQuery(ctx context.Context, dir, db, coll string) (string, error) {
+	sdb, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, db+".sqlite"))+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return "", err
+	}
+	defer sdb.Close()
+	var table string
+	if err := sdb.QueryRowContext(ctx, `SELECT table_name FROM _ferretdb_collections WHERE name = ?`, coll).Scan(&table); err != nil {
+		return "", fmt.Errorf("find table of %s: %w", coll, err)
+	}
+	rows, err := sdb.QueryContext(ctx, fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %s WHERE %s = ?`, quoteIdent(table), idExpr), `"x"`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
+}

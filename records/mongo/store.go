@@ -1,0 +1,292 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"contigo/records"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Collection names inside each country's database.
+const (
+	personsColl = "persons"
+	claimsColl  = "claims"
+	auditColl   = "audit"
+)
+
+// Config configures Open.
+type Config struct {
+	// URI of the MongoDB deployment (MongoDB 6.0 or later). Empty starts the
+	// embedded engine on DataDir.
+	URI string
+	// DataDir holds the embedded engine's SQLite files; required when URI is
+	// empty.
+	DataDir string
+	// Countries are the hosted countries: each gets its own database,
+	// collections and indexes at Open.
+	Countries []records.Country
+	// DBPrefix prefixes database names: DBPrefix + lower-case country code.
+	// Default "contigo_".
+	DBPrefix string
+	// SQLiteDir, with a URI, names the directory of the SQLite files of an
+	// embedded engine that serves URI from this same process (as
+	// mongotest does), so that Open can add its _id indexes. Ignored when URI
+	// is empty (DataDir is used).
+	SQLiteDir string
+	// NoSQLiteIndexes skips the SQLite _id expression indexes (to measure
+	// what they are worth). Also set by CONTIGO_NO_SQLITE_INDEX=1 in tests
+	// and benchmarks through mongotest.
+	NoSQLiteIndexes bool
+	// Logger receives warnings of the embedded engine; discarded if nil.
+	Logger *slog.Logger
+	// Registerer, if set, gets contigo_db_operation_duration_seconds.
+	Registerer prometheus.Registerer
+	// Timeout bounds connecting at Open (default 10s).
+	Timeout time.Duration
+}
+
+// Store implements records.Store on MongoDB or on the embedded engine.
+type Store struct {
+	client   *mongo.Client
+	embedded *embedded // nil unless Open started the embedded engine
+	ferret   bool      // the server is FerretDB: only _id filters use an index
+	prefix   string
+	dataDir  string
+	dur      *prometheus.HistogramVec
+	// locks serialise the read-check-write of a record on FerretDB, where a
+	// compound {_id, version} filter would scan the whole collection. Only
+	// valid because the embedded engine serves one process.
+	locks [256]sync.Mutex
+}
+
+var _ records.Store = (*Store)(nil)
+
+// Open connects to cfg.URI, or starts the embedded engine when it is empty,
+// and creates each country's collections and indexes. It returns an error
+// wrapping records.ErrUnavailable if the database cannot be reached.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.DBPrefix == "" {
+		cfg.DBPrefix = "contigo_"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{prefix: cfg.DBPrefix}
+	uri, sqliteDir := cfg.URI, cfg.SQLiteDir
+	if uri == "" {
+		if cfg.DataDir == "" {
+			return nil, errors.New("open store: no MongoDB URI and no data dir")
+		}
+		e, err := startEmbedded(ctx, cfg.DataDir, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		s.embedded, uri, sqliteDir, s.dataDir = e, e.uri, e.dir, e.dir
+	}
+	if cfg.Registerer != nil {
+		s.dur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "contigo_db_operation_duration_seconds",
+			Help:    "Duration of database operations by operation and outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"op", "outcome"})
+		if err := cfg.Registerer.Register(s.dur); err != nil {
+			s.Close(ctx)
+			return nil, fmt.Errorf("open store: register metrics: %w", err)
+		}
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(cfg.Timeout).SetTimeout(time.Minute))
+	if err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("open store: connect: %w", errors.Join(records.ErrUnavailable, err))
+	}
+	s.client = client
+	if err := s.setup(ctx, cfg, sqliteDir); err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
+	var info bson.M
+	if err := s.client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return fmt.Errorf("build info: %w", mapErr(err))
+	}
+	_, s.ferret = info["ferretdbVersion"]
+	for _, cc := range cfg.Countries {
+		if err := s.createCountry(ctx, cc); err != nil {
+			return fmt.Errorf("country %s: %w", cc, err)
+		}
+		if s.ferret && sqliteDir != "" && !cfg.NoSQLiteIndexes {
+			if err := addSQLiteIndexes(ctx, sqliteDir, s.dbName(cc)); err != nil {
+				return fmt.Errorf("country %s: %w", cc, err)
+			}
+		}
+	}
+	return nil
+}
+
+// createCountry creates the collections (the SQLite index fix needs their
+// tables to exist) and the indexes MongoDB uses for search and audit.
+func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
+	db := s.client.Database(s.dbName(cc))
+	have, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("list collections: %w", mapErr(err))
+	}
+	for _, name := range []string{personsColl, claimsColl, auditColl} {
+		if contains(have, name) {
+			continue
+		}
+		if err := db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", name, mapErr(err))
+		}
+	}
+	if s.ferret {
+		// Only _id filters reach SQLite there; other indexes would only
+		// slow writes down.
+		return nil
+	}
+	persons := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "idx", Value: 1}}},
+		{Keys: bson.D{{Key: "types", Value: 1}, {Key: "_id", Value: 1}}},
+	}
+	if _, err := db.Collection(personsColl).Indexes().CreateMany(ctx, persons); err != nil {
+		return fmt.Errorf("create person indexes: %w", mapErr(err))
+	}
+	audit := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "person", Value: 1}, {Key: "t", Value: -1}, {Key: "_id", Value: -1}}},
+	}
+	if _, err := db.Collection(auditColl).Indexes().CreateMany(ctx, audit); err != nil {
+		return fmt.Errorf("create audit indexes: %w", mapErr(err))
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
+}
+
+// Close disconnects and stops the embedded engine, if any.
+func (s *Store) Close(ctx context.Context) error {
+	var errs []error
+	if s.client != nil {
+		errs = append(errs, s.client.Disconnect(ctx))
+	}
+	if s.embedded != nil {
+		errs = append(errs, s.embedded.stop())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Embedded reports whether Open started the embedded engine.
+func (s *Store) Embedded() bool { return s.embedded != nil }
+
+// DataDir returns the embedded engine's data directory, "" on MongoDB.
+func (s *Store) DataDir() string { return s.dataDir }
+
+// Client returns the driver client, for tests and tools.
+func (s *Store) Client() *mongo.Client { return s.client }
+
+// DatabaseName returns the name of country cc's database.
+func (s *Store) DatabaseName(cc records.Country) string { return s.dbName(cc) }
+
+func (s *Store) dbName(cc records.Country) string {
+	return s.prefix + strings.ToLower(string(cc))
+}
+
+func (s *Store) coll(cc records.Country, name string) *mongo.Collection {
+	return s.client.Database(s.dbName(cc)).Collection(name)
+}
+
+// Ping reports whether the database answers; the error wraps
+// records.ErrUnavailable if not.
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.observe("ping", time.Now(), &err)
+	if err := s.client.Ping(ctx, nil); err != nil {
+		return fmt.Errorf("ping: %w", mapErr(err))
+	}
+	return nil
+}
+
+// lock serialises read-check-write sequences on key (see Store.locks); it
+// returns the unlock function. On MongoDB it does nothing: filters there
+// carry the precondition.
+func (s *Store) lock(cc records.Country, key string) func() {
+	if !s.ferret {
+		return func() {}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(cc))
+	h.Write([]byte(key))
+	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// observe records the duration and outcome of one operation.
+func (s *Store) observe(op string, start time.Time, errp *error) {
+	if s.dur == nil {
+		return
+	}
+	outcome := "ok"
+	switch err := *errp; {
+	case err == nil:
+	case errors.Is(err, records.ErrNotFound):
+		outcome = "not_found"
+	case errors.Is(err, records.ErrConflict), errors.Is(err, records.ErrVersionMismatch):
+		outcome = "conflict"
+	case errors.Is(err, records.ErrUnavailable):
+		outcome = "unavailable"
+	default:
+		outcome = "error"
+	}
+	s.dur.WithLabelValues(op, outcome).Observe(time.Since(start).Seconds())
+}
+
+// mapErr turns driver errors into records error kinds, keeping the cause.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return records.ErrNotFound
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("%w: %w", records.ErrConflict, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case mongo.IsNetworkError(err), mongo.IsTimeout(err), errors.Is(err, mongo.ErrClientDisconnected),
+		strings.Contains(err.Error(), "server selection"):
+		return fmt.Errorf("%w: %w", records.ErrUnavailable, err)
+	}
+	return err
+}
