@@ -84,8 +84,8 @@ func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.h.Enabled(ctx, l)
 }
 func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
-func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler        { return minLevel{m.h.WithAttrs(as), m.min} }
-func (m minLevel) WithGroup(g string) slog.Handler               { return minLevel{m.h.WithGroup(g), m.min} }
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler           { return minLevel{m.h.WithAttrs(as), m.min} }
+func (m minLevel) WithGroup(g string) slog.Handler                 { return minLevel{m.h.WithGroup(g), m.min} }
 
 // idExpr is the expression FerretDB v1.24 compares in every {_id: value}
 // query (metadata.IDColumn). The index FerretDB creates for _id is on

@@ -177,4 +177,3 @@ func (s *Store) each(ctx context.Context, cc records.Country, filter bson.D, opt
 	}
 	return mapErr(cur.Err())
 }
-
