@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"io"
 	"os"
@@ -550,4 +551,18 @@ func BenchmarkZscoreStream(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestZscoreInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"zscore"}, strings.NewReader(benchRows(10)), &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("got exit %d, stderr %q", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "id,sex,") {
+		t.Errorf("header not flushed: %q", out.String())
+	}
 }
