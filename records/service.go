@@ -1,8 +1,13 @@
 package records
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,6 +55,11 @@ type ServiceOptions struct {
 type Service struct {
 	store Store
 	opts  ServiceOptions
+	// locks serialise writes to one record within this process (striped by
+	// person), so that concurrent writers here queue instead of losing
+	// optimistic races; the store's version check still guards against
+	// other processes.
+	locks [256]sync.Mutex
 }
 
 // NewService returns a Service on store.
@@ -66,47 +76,206 @@ func NewService(store Store, opts ServiceOptions) *Service {
 // Store returns the underlying store.
 func (s *Service) Store() Store { return s.store }
 
-var errTODO = fmt.Errorf("records service: %w", ErrNotSupported)
-
-// Person returns the whole record of person id.
+// Person returns the whole record of person id; ErrNotFound if there is none.
 func (s *Service) Person(ctx context.Context, cc Country, id string) (*Person, error) {
-	return nil, errTODO
+	p, err := s.store.Person(ctx, cc, id)
+	if err != nil {
+		return nil, fmt.Errorf("person %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// record returns the record that holds typ/id; ErrNotFound if none.
+func (s *Service) record(ctx context.Context, cc Country, typ, id string) (*Person, error) {
+	pid := PersonOf(typ, id)
+	if pid == "" {
+		return nil, fmt.Errorf("%s/%s: %w", typ, id, ErrNotFound)
+	}
+	p, err := s.store.Person(ctx, cc, pid)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", typ, id, err)
+	}
+	return p, nil
 }
 
 // Read returns the current version of typ/id: ErrNotFound if it never
 // existed, ErrGone if its current version is a deletion.
 func (s *Service) Read(ctx context.Context, cc Country, typ, id string) (Resource, error) {
-	return Resource{}, errTODO
+	p, err := s.record(ctx, cc, typ, id)
+	if err != nil {
+		return Resource{}, fmt.Errorf("read: %w", err)
+	}
+	r, ok := p.Current(typ, id)
+	switch {
+	case !ok:
+		return Resource{}, fmt.Errorf("read %s/%s: %w", typ, id, ErrNotFound)
+	case r.Deleted:
+		return Resource{}, fmt.Errorf("read %s/%s: %w", typ, id, ErrGone)
+	}
+	return r, nil
 }
 
-// VRead returns version v of typ/id.
+// VRead returns version v of typ/id: ErrNotFound if there is no such
+// version, ErrGone if that version is a deletion.
 func (s *Service) VRead(ctx context.Context, cc Country, typ, id string, v int64) (Resource, error) {
-	return Resource{}, errTODO
+	p, err := s.record(ctx, cc, typ, id)
+	if err != nil {
+		return Resource{}, fmt.Errorf("vread: %w", err)
+	}
+	for _, r := range p.Versions(typ, id) {
+		if r.Version != v {
+			continue
+		}
+		if r.Deleted {
+			return Resource{}, fmt.Errorf("vread %s/%s version %d: %w", typ, id, v, ErrGone)
+		}
+		return r, nil
+	}
+	return Resource{}, fmt.Errorf("vread %s/%s version %d: %w", typ, id, v, ErrNotFound)
 }
 
-// History returns every version of typ/id, newest first.
+// History returns every version of typ/id, newest first, deletions
+// included; ErrNotFound if it never existed.
 func (s *Service) History(ctx context.Context, cc Country, typ, id string) ([]Resource, error) {
-	return nil, errTODO
+	p, err := s.record(ctx, cc, typ, id)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	vs := p.Versions(typ, id)
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("history %s/%s: %w", typ, id, ErrNotFound)
+	}
+	slices.Reverse(vs)
+	return vs, nil
 }
 
-// Search returns one page of current resources matching q.
+// subjects returns the person ids that a condition on "subject" or
+// "patient" (equal to "Patient/<id>") restricts q to; ok is false if q has
+// no such condition.
+func subjects(q Query) (ids []string, ok bool) {
+	for _, c := range q.Conds {
+		if (c.Key != "subject" && c.Key != "patient") || c.Op != OpEq {
+			continue
+		}
+		ids = ids[:0]
+		for _, v := range c.Values {
+			id, found := strings.CutPrefix(v, "Patient/")
+			if !found || id == "" {
+				ids = nil
+				break
+			}
+			ids = append(ids, id)
+		}
+		if ids != nil || len(c.Values) == 0 {
+			return ids, true
+		}
+	}
+	return nil, false
+}
+
+// matchesOf returns the current resources of the persons in ids that match q.
+func (s *Service) matchesOf(ctx context.Context, cc Country, q Query, ids []string) ([]Resource, error) {
+	var out []Resource
+	for _, id := range ids {
+		p, err := s.store.Person(ctx, cc, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", q.Type, err)
+		}
+		for _, r := range p.Latest() {
+			if r.Type == q.Type && Match(r, q.Conds) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Search returns one page of current resources matching q. A search of
+// another type than Patient restricted to some patients' records (subject
+// or patient = "Patient/<id>") reads those records by id; anything else is
+// the store's search. ErrMalformed if q.After is not a cursor.
 func (s *Service) Search(ctx context.Context, cc Country, q Query) (Page, error) {
-	return Page{}, errTODO
+	if ids, ok := subjects(q); ok && q.Type != "Patient" {
+		rs, err := s.matchesOf(ctx, cc, q, ids)
+		if err != nil {
+			return Page{}, err
+		}
+		page, err := Paginate(rs, q)
+		if err != nil {
+			return Page{}, fmt.Errorf("search %s: %w", q.Type, err)
+		}
+		return page, nil
+	}
+	page, err := s.store.Search(ctx, cc, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("search %s: %w", q.Type, err)
+	}
+	return page, nil
 }
 
 // Count returns the number of current resources matching q.
 func (s *Service) Count(ctx context.Context, cc Country, q Query) (int64, error) {
-	return 0, errTODO
+	if ids, ok := subjects(q); ok && q.Type != "Patient" {
+		rs, err := s.matchesOf(ctx, cc, q, ids)
+		return int64(len(rs)), err
+	}
+	n, err := s.store.Count(ctx, cc, q)
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", q.Type, err)
+	}
+	return n, nil
 }
 
 // Everything returns every current resource of person id, Patient first,
-// then the rest in clinical date order (Keys["date"], then Updated).
+// then the rest in clinical date order (Keys["date"], or Updated for a
+// resource without one, then Updated). ErrNotFound if there is no record,
+// ErrGone if its Patient was deleted.
 func (s *Service) Everything(ctx context.Context, cc Country, id string) ([]Resource, error) {
-	return nil, errTODO
+	p, err := s.store.Person(ctx, cc, id)
+	if err != nil {
+		return nil, fmt.Errorf("everything %s: %w", id, err)
+	}
+	if pt, ok := p.Patient(); ok && pt.Deleted {
+		return nil, fmt.Errorf("everything %s: %w", id, ErrGone)
+	}
+	rs := p.Latest()
+	slices.SortStableFunc(rs, func(a, b Resource) int {
+		if pa, pb := a.Type == "Patient", b.Type == "Patient"; pa != pb {
+			if pa {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(clinicalDate(a), clinicalDate(b)), a.Updated.Compare(b.Updated))
+	})
+	return rs, nil
 }
 
-// Write applies w atomically, retrying when another writer changed the
-// record in between (If-Match preconditions are re-checked on each try).
-func (s *Service) Write(ctx context.Context, cc Country, w Write) (WriteResult, error) {
-	return WriteResult{}, errTODO
+func clinicalDate(r Resource) string {
+	if d := r.Keys["date"]; len(d) > 0 {
+		return d[0]
+	}
+	return r.Updated.UTC().Format(TimeFormat)
+}
+
+// FindByIdentifier returns the record whose current Patient has identifier
+// ident ("system|value"), by its claim: an _id lookup on any engine.
+// ErrNotFound if no current Patient has it.
+func (s *Service) FindByIdentifier(ctx context.Context, cc Country, ident string) (*Person, error) {
+	owner, err := s.store.Owner(ctx, cc, identifierNS, ident)
+	if err != nil {
+		return nil, fmt.Errorf("find by identifier: %w", err)
+	}
+	p, err := s.store.Person(ctx, cc, owner)
+	if errors.Is(err, ErrNotFound) || (err == nil && !slices.Contains(p.Identifiers(), ident)) {
+		// A claim left behind by a failed or superseded write.
+		return nil, fmt.Errorf("find by identifier: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find by identifier: %w", err)
+	}
+	return p, nil
 }

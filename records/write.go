@@ -1,0 +1,251 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// identifierNS is the claim namespace of Patient identifiers.
+const identifierNS = "identifier"
+
+// maxTxns is how many applied transactions a record remembers for replay.
+const maxTxns = 50
+
+// errRetry marks a write that lost an optimistic race and must start over.
+var errRetry = errors.New("record changed concurrently")
+
+// Write applies w atomically, retrying when another writer changed the
+// record in between (If-Match preconditions are re-checked on each try).
+//
+// It returns ErrNotFound if the record (or a resource to update or delete)
+// does not exist, ErrVersionMismatch if an If-Match precondition fails, a
+// *FieldError of kind ErrConflict if a Patient identifier belongs to another
+// person or a created resource exists, ErrInvalid for a malformed Write, and
+// ErrConflict if the record kept changing for MaxRetries tries.
+func (s *Service) Write(ctx context.Context, cc Country, w Write) (WriteResult, error) {
+	if w.PersonID == "" || len(w.Changes) == 0 {
+		return WriteResult{}, fmt.Errorf("write: %w", &FieldError{Field: "Bundle.entry", Reason: "a write needs a person and at least one change"})
+	}
+	mu := s.stripe(cc, w.PersonID)
+	mu.Lock()
+	defer mu.Unlock()
+	for try := 0; try <= s.opts.MaxRetries; try++ {
+		if try > 0 {
+			if err := backoff(ctx, try); err != nil {
+				return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+			}
+		}
+		res, err := s.tryWrite(ctx, cc, w)
+		if !errors.Is(err, errRetry) {
+			return res, err
+		}
+	}
+	return WriteResult{}, fmt.Errorf("write person %s: changed by others %d times in a row: %w", w.PersonID, s.opts.MaxRetries+1, ErrConflict)
+}
+
+func (s *Service) stripe(cc Country, id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(cc))
+	h.Write([]byte(id))
+	return &s.locks[h.Sum32()%uint32(len(s.locks))]
+}
+
+// backoff waits a random time that grows with try, up to 50ms.
+func backoff(ctx context.Context, try int) error {
+	ceil := min(time.Millisecond<<min(try, 6), 50*time.Millisecond)
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceil))) + time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// tryWrite makes one attempt of w; errRetry if the record changed meanwhile.
+func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResult, error) {
+	cur, err := s.store.Person(ctx, cc, w.PersonID)
+	exists := err == nil
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if !w.NewPerson {
+			return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, ErrNotFound)
+		}
+		cur = &Person{ID: w.PersonID, Country: cc}
+	case err != nil:
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+	}
+	if t, ok := findTxn(cur, w.TxnKey); ok {
+		return WriteResult{Person: cur, Response: t.Response, Replayed: true}, nil
+	}
+	if exists && w.NewPerson {
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID,
+			&FieldError{Field: "Patient.id", Reason: "a record with this id already exists", Kind: ErrConflict})
+	}
+
+	now := truncNow(s.opts.Now())
+	next := *cur
+	next.Resources = slices.Clone(cur.Resources)
+	next.Txns = slices.Clone(cur.Txns)
+	applied, err := applyChanges(&next, w.Changes, now)
+	if err != nil {
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+	}
+	if pt, ok := next.Patient(); !exists && (!ok || pt.Deleted) {
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID,
+			&FieldError{Field: "Patient", Reason: "a new record must create its Patient"})
+	}
+	added, removed := diff(cur.Identifiers(), next.Identifiers())
+	for _, ident := range added {
+		if err := s.claimIdentifier(ctx, cc, next.ID, ident); err != nil {
+			return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+		}
+	}
+	var resp []byte
+	if w.Respond != nil {
+		if resp, err = w.Respond(applied); err != nil {
+			return WriteResult{}, fmt.Errorf("write person %s: respond: %w", w.PersonID, err)
+		}
+	}
+	if w.TxnKey != "" {
+		next.Txns = append(next.Txns, Txn{Key: w.TxnKey, At: now, Response: resp})
+		if n := len(next.Txns); n > maxTxns {
+			next.Txns = slices.Clone(next.Txns[n-maxTxns:])
+		}
+	}
+	next.Version, next.Updated = cur.Version+1, now
+	if !exists {
+		next.Created = now
+		err = s.store.Insert(ctx, cc, &next)
+		if errors.Is(err, ErrConflict) {
+			return WriteResult{}, errRetry // created meanwhile: maybe by a retry of this very write
+		}
+	} else {
+		err = s.store.Replace(ctx, cc, &next, cur.Version)
+		if errors.Is(err, ErrVersionMismatch) {
+			return WriteResult{}, errRetry
+		}
+	}
+	if err != nil {
+		// Claims made above stay: a claim whose owner's Patient lacks the
+		// identifier is treated as free by claimIdentifier.
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+	}
+	for _, ident := range removed {
+		// A failed release only leaves a stale claim, which is harmless.
+		_ = s.store.Release(ctx, cc, identifierNS, ident, next.ID)
+	}
+	return WriteResult{Person: &next, Applied: applied, Response: resp}, nil
+}
+
+func findTxn(p *Person, key string) (Txn, bool) {
+	if key == "" {
+		return Txn{}, false
+	}
+	for _, t := range p.Txns {
+		if t.Key == key {
+			return t, true
+		}
+	}
+	return Txn{}, false
+}
+
+// diff returns the values in b but not in a, and those in a but not in b.
+func diff(a, b []string) (added, removed []string) {
+	for _, v := range b {
+		if !slices.Contains(a, v) && !slices.Contains(added, v) {
+			added = append(added, v)
+		}
+	}
+	for _, v := range a {
+		if !slices.Contains(b, v) && !slices.Contains(removed, v) {
+			removed = append(removed, v)
+		}
+	}
+	return added, removed
+}
+
+// applyChanges appends the new version of each change to p.Resources and
+// returns them in order.
+func applyChanges(p *Person, changes []Change, now time.Time) ([]Resource, error) {
+	applied := make([]Resource, 0, len(changes))
+	for i, c := range changes {
+		r := c.Resource
+		if r.Type == "" || r.ID == "" {
+			return nil, &FieldError{Field: fmt.Sprintf("Bundle.entry[%d].resource", i), Reason: "a change needs a resource type and id"}
+		}
+		if r.Type == "Patient" && r.ID != p.ID {
+			return nil, &FieldError{Field: "Patient.id", Reason: "a record holds the Patient of its own id only"}
+		}
+		cur, ok := p.Current(r.Type, r.ID)
+		switch c.Method {
+		case "create":
+			if ok && !cur.Deleted {
+				return nil, &FieldError{Field: r.Type + ".id", Reason: "a resource with this id already exists", Kind: ErrConflict}
+			}
+		case "update", "delete":
+			if !ok {
+				return nil, fmt.Errorf("%s %s/%s: %w", c.Method, r.Type, r.ID, ErrNotFound)
+			}
+			if c.IfMatch != 0 && c.IfMatch != cur.Version {
+				return nil, fmt.Errorf("%s %s/%s: version is %d, not %d: %w", c.Method, r.Type, r.ID, cur.Version, c.IfMatch, ErrVersionMismatch)
+			}
+		default:
+			return nil, &FieldError{Field: fmt.Sprintf("Bundle.entry[%d].request.method", i), Reason: "unknown change method"}
+		}
+		if c.Method == "delete" {
+			if cur.Deleted {
+				applied = append(applied, cur) // deleting twice changes nothing
+				continue
+			}
+			r = Resource{Type: r.Type, ID: r.ID, Deleted: true}
+		}
+		r.Version, r.Updated, r.Deleted = 1, now, c.Method == "delete"
+		if ok {
+			r.Version = cur.Version + 1
+		}
+		p.Resources = append(p.Resources, r)
+		applied = append(applied, r)
+	}
+	return applied, nil
+}
+
+// claimIdentifier makes ident belong to person id, or fails with a
+// conflict if another person's current Patient holds it. A claim whose
+// owner's Patient no longer has the identifier (released late, or left by
+// a write that failed) is taken over, but only when the owner has no write
+// in flight in this process.
+func (s *Service) claimIdentifier(ctx context.Context, cc Country, id, ident string) error {
+	conflict := &FieldError{Field: "Patient.identifier", Reason: "this identifier already belongs to another patient", Kind: ErrConflict}
+	owner, err := s.store.Claim(ctx, cc, identifierNS, ident, id)
+	if err != nil || owner == id {
+		return err
+	}
+	if mu := s.stripe(cc, owner); mu != s.stripe(cc, id) {
+		if !mu.TryLock() {
+			return conflict
+		}
+		defer mu.Unlock()
+	}
+	other, err := s.store.Person(ctx, cc, owner)
+	switch {
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("check owner of identifier: %w", err)
+	case err == nil && slices.Contains(other.Identifiers(), ident):
+		return conflict
+	}
+	if err := s.store.Release(ctx, cc, identifierNS, ident, owner); err != nil {
+		return err
+	}
+	if owner, err = s.store.Claim(ctx, cc, identifierNS, ident, id); err != nil || owner == id {
+		return err
+	}
+	return conflict
+}
