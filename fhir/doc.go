@@ -44,6 +44,8 @@
 //     each of its words, searched by prefix ("jose" finds "José");
 //   - dates hold the date as given when it has no time (YYYY, YYYY-MM,
 //     YYYY-MM-DD) and a UTC instant in TimeFormat when it has one; these sort
-//     correctly as strings, and the first value of a key is the one to sort by;
+//     correctly as strings;
+//   - "family:sort", "given:sort" and "name:sort" hold one value each (the
+//     first HumanName), for _sort;
 //   - subject holds "Patient/<id>"; status and gender the code.
 package fhir

@@ -217,9 +217,24 @@ func (p *parser) patient(r *r4.Patient) error {
 }
 
 // names adds the name, family and given keys: each whole value and each
-// of its words, normalised (see normalize); the first family value is the
-// whole family name of the first HumanName, which is what _sort uses.
+// of its words, normalised (see normalize). The sort keys ("family:sort",
+// "given:sort", "name:sort") hold one value each, from the first HumanName:
+// records sorts by the smallest value of a key, which for the word lists
+// would be any word.
 func (p *parser) names(names []r4.HumanName) {
+	if len(names) > 0 {
+		n := names[0]
+		family, given := "", ""
+		if n.Family != nil {
+			family = normalize(*n.Family)
+		}
+		if len(n.Given) > 0 {
+			given = normalize(strings.Join(n.Given, " "))
+		}
+		p.add("family:sort", family)
+		p.add("given:sort", given)
+		p.add("name:sort", strings.TrimSpace(family+" "+given))
+	}
 	for _, n := range names {
 		var whole []string
 		if n.Family != nil {

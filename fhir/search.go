@@ -33,7 +33,7 @@ const (
 type param struct {
 	kind paramKind
 	key  string // the Keys name
-	sort bool   // may be used in _sort
+	sort bool   // may be used in _sort: by key, or by key+":sort" for names
 }
 
 var (
@@ -200,7 +200,11 @@ func (req *SearchRequest) addSort(s string) error {
 		if !ok || !p.sort {
 			return searchErr("_sort", "cannot sort %s by %q", req.Query.Type, name)
 		}
-		req.Query.Sort = append(req.Query.Sort, records.SortKey{Key: p.key, Desc: desc})
+		key := p.key
+		if p.kind == kindString {
+			key += ":sort"
+		}
+		req.Query.Sort = append(req.Query.Sort, records.SortKey{Key: key, Desc: desc})
 	}
 	return nil
 }
@@ -265,11 +269,11 @@ func (p param) value(name, s string) (string, string, error) {
 		return p.key, n, nil
 	case kindToken:
 		sys, code, hasSys := cutEscaped(s, '|')
-		if code == "" {
-			return "", "", searchErr(name, "want code, system|code or |code")
-		}
 		if !hasSys {
 			return p.key + ":code", unescape(s), nil
+		}
+		if code == "" {
+			return "", "", searchErr(name, "want code, system|code or |code")
 		}
 		return p.key, unescape(sys) + "|" + unescape(code), nil
 	case kindCode:
