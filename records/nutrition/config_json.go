@@ -164,7 +164,12 @@ func decodeError(prefix string, err error) error {
 		if uerr != nil {
 			name = strings.TrimPrefix(err.Error(), "json: unknown field ")
 		}
-		e.Field, e.Reason = joinField(prefix, name), "unknown field"
+		// encoding/json names the member, not its path: name the section.
+		if prefix == "" {
+			e.Field, e.Reason = name, "unknown field"
+		} else {
+			e.Reason = "unknown field " + strconv.Quote(name)
+		}
 	default:
 		e.Reason = err.Error()
 	}
@@ -384,7 +389,41 @@ func (rs *RuleSet) MarshalJSON() ([]byte, error) {
 	dq.Plausibility.WeightChangeDays, dq.Plausibility.MUACChangeMM, dq.Plausibility.MUACChangeDays = d.WeightChangeDays, d.MUACChangeMM, d.MUACChangeDays
 	put(doc, "data_quality", dq)
 	put(doc, "alerts", alertsJSON{rs.Alerts.DeteriorationMUACDropMM, rs.Alerts.ExtraBandAlerts})
-	return json.Marshal(doc)
+	return marshalOrdered(doc)
+}
+
+// topOrder is the order of the top-level members in MarshalJSON's output.
+var topOrder = []string{"name", "version", "country", "config_version", "description", "child", "infant_u6m",
+	"plw", "followup_days", "missed_visit_grace_days", "default_after_missed_visits", "relapse_months",
+	"sphere_targets", "indicators", "data_quality", "alerts"}
+
+// marshalOrdered writes doc's members in topOrder (nested objects sorted),
+// without HTML escaping.
+func marshalOrdered(doc map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	first := true
+	for _, k := range topOrder {
+		v, ok := doc[k]
+		if !ok {
+			continue
+		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		if err := enc.Encode(k); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(':')
+		if err := enc.Encode(v); err != nil {
+			return nil, fmt.Errorf("marshal %s: %w", k, err)
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // A Registry holds the rule set of each configured country and the default
