@@ -31,7 +31,7 @@ func SQLiteURL(dir string) string {
 
 // StartEmbedded starts FerretDB on dir (created if missing), listening on a
 // random loopback port, and returns its MongoDB URI and a function that stops
-// it. FerretDB logs only warnings and errors to log. Tests use it through
+// it. FerretDB logs only errors to log. Tests use it through
 // mongotest; Open uses it when no URI is configured.
 func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (uri string, stop func() error, err error) {
 	e, err := startEmbedded(ctx, dir, log)
@@ -56,8 +56,9 @@ func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
 		SQLiteURL: SQLiteURL(dir),
-		// FerretDB logs every wire message at debug level.
-		Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}),
+		// FerretDB logs every wire message at debug level, and whole error
+		// responses (which may quote identifiers) at warn level.
+		Logger: slog.New(minLevel{log.Handler(), slog.LevelError}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)

@@ -48,7 +48,8 @@ type Config struct {
 	// what they are worth). Also set by CONTIGO_NO_SQLITE_INDEX=1 in tests
 	// and benchmarks through mongotest.
 	NoSQLiteIndexes bool
-	// Logger receives warnings of the embedded engine; discarded if nil.
+	// Logger receives the embedded engine's errors (FerretDB's warnings quote
+	// whole wire messages, so they are dropped); discarded if nil.
 	Logger *slog.Logger
 	// Registerer, if set, gets contigo_db_operation_duration_seconds.
 	Registerer prometheus.Registerer

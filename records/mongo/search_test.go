@@ -1,0 +1,204 @@
+package mongo_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"contigo/records"
+	recmongo "contigo/records/mongo"
+	"contigo/records/mongo/mongotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// seed stores n persons p00..p(n-1): person i has birthdate 2020-01-(i+1),
+// family "fam<i%3>" and one weight Observation dated 2026-02-(i+1).
+func seed(t *testing.T, n int) *recmongo.Store {
+	t.Helper()
+	s := mongotest.NewStore(t)
+	var ps []*records.Person
+	for i := range n {
+		id := fmt.Sprintf("p%02d", i)
+		p := newPerson(id, observation(id, "29463-7", fmt.Sprintf("2026-02-%02d", i+1)))
+		p.Resources[0].Keys["birthdate"] = []string{fmt.Sprintf("2020-01-%02d", i+1)}
+		p.Resources[0].Keys["family"] = []string{fmt.Sprintf("fam%d", i%3)}
+		ps = append(ps, p)
+	}
+	if err := s.InsertMany(t.Context(), "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func ids(rs []records.Resource) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func TestSearchConditions(t *testing.T) {
+	t.Parallel()
+	s := seed(t, 10)
+	ctx := t.Context()
+	pt := func(q ...records.Cond) records.Query { return records.Query{Type: "Patient", Conds: q} }
+	for _, tt := range []struct {
+		name string
+		q    records.Query
+		want []string
+	}{
+		{"all", pt(), []string{"p00", "p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08", "p09"}},
+		{"identifier", pt(records.Cond{Key: "identifier", Values: []string{"urn:co|p03"}}), []string{"p03"}},
+		{"identifier or", pt(records.Cond{Key: "identifier", Values: []string{"urn:co|p03", "urn:co|p07"}}), []string{"p03", "p07"}},
+		{"family and birthdate ge", pt(records.Cond{Key: "family", Values: []string{"fam0"}},
+			records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-05"}}), []string{"p06", "p09"}},
+		{"birthdate lt", pt(records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-03"}}), []string{"p00", "p01"}},
+		{"birthdate le", pt(records.Cond{Key: "birthdate", Op: records.OpLe, Values: []string{"2020-01-02"}}), []string{"p00", "p01"}},
+		{"birthdate gt", pt(records.Cond{Key: "birthdate", Op: records.OpGt, Values: []string{"2020-01-09"}}), []string{"p09"}},
+		{"birthdate prefix", pt(records.Cond{Key: "birthdate", Op: records.OpPrefix, Values: []string{"2020-01-1"}}), []string{"p09"}},
+		{"_id", pt(records.Cond{Key: "_id", Values: []string{"p04"}}), []string{"p04"}},
+		{"no values", pt(records.Cond{Key: "family", Values: nil}), []string{}},
+		// Values are data, never operators or patterns.
+		{"operator as value", pt(records.Cond{Key: "family", Values: []string{`{"$gt": ""}`}}), []string{}},
+		{"regex as value", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{".*"}}), []string{}},
+		{"dollar key", pt(records.Cond{Key: "$where", Values: []string{"1"}}), []string{}},
+		{"observation by code and date", records.Query{Type: "Observation", Conds: []records.Cond{
+			{Key: "code", Values: []string{"http://loinc.org|29463-7"}},
+			{Key: "date", Op: records.OpGe, Values: []string{"2026-02-09"}}}}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := s.Search(ctx, "CO", tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ids(page.Resources)
+			if tt.q.Type == "Observation" {
+				if len(got) != 2 || records.PersonOf("Observation", got[0]) == "" {
+					t.Errorf("got %v, want the 2 observations of p08 and p09", got)
+				}
+				return
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+			n, err := s.Count(ctx, "CO", tt.q)
+			if err != nil || n != int64(len(tt.want)) {
+				t.Errorf("count: got %d, %v; want %d", n, err, len(tt.want))
+			}
+		})
+	}
+}
+
+// TestSearchPagingWhileWriting: pages stay correct when records are added
+// and removed before the cursor between two pages.
+func TestSearchPagingWhileWriting(t *testing.T) {
+	t.Parallel()
+	s := seed(t, 10)
+	ctx := t.Context()
+	for _, tt := range []struct {
+		name string
+		q    records.Query
+	}{
+		{"patients by id", records.Query{Type: "Patient", Count: 4}},
+		{"patients by birthdate desc", records.Query{Type: "Patient", Count: 4, Sort: []records.SortKey{{Key: "birthdate", Desc: true}}}},
+		{"observations by date", records.Query{Type: "Observation", Count: 4, Sort: []records.SortKey{{Key: "date"}}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := seed(t, 10)
+			var all []string
+			q := tt.q
+			for i := 0; ; i++ {
+				page, err := s.Search(ctx, "CO", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, ids(page.Resources)...)
+				if page.Next == "" {
+					break
+				}
+				if i == 0 {
+					// Before the cursor: an insert (sorts first) and a deletion of a
+					// record already returned.
+					gone := records.PersonOf(q.Type, all[0])
+					if err := s.Insert(ctx, "CO", newPerson("a00")); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := s.Client().Database(s.DatabaseName("CO")).Collection("persons").DeleteOne(ctx, map[string]string{"_id": gone}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				q.After = page.Next
+			}
+			if len(all) != 10 { // the 10 seeded, the deleted one returned before it went
+				t.Errorf("got %d results over all pages, want 10 (no duplicate, nothing skipped): %v", len(all), all)
+			}
+			seen := map[string]bool{}
+			for _, id := range all {
+				if seen[id] {
+					t.Errorf("%s returned twice", id)
+				}
+				seen[id] = true
+			}
+		})
+	}
+	if _, err := s.Search(ctx, "CO", records.Query{Type: "Patient", After: "garbage"}); !errors.Is(err, records.ErrMalformed) {
+		t.Errorf("bad cursor: got %v, want ErrMalformed", err)
+	}
+}
+
+func TestAudit(t *testing.T) {
+	t.Parallel()
+	s := mongotest.NewStore(t)
+	ctx := t.Context()
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 7 {
+		e := records.AuditEntry{ID: fmt.Sprintf("a%d", i), Time: base.Add(time.Duration(i/2) * time.Second), Actor: "hw1",
+			Action: "R", Interaction: "read", PersonID: []string{"p1", "p2"}[i%2], Outcome: 200}
+		if err := s.AppendAudit(ctx, "CO", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendAudit(ctx, "CO", records.AuditEntry{ID: "a0"}); !errors.Is(err, records.ErrConflict) {
+		t.Errorf("duplicate audit id: got %v, want ErrConflict", err)
+	}
+	e, err := s.Audit(ctx, "CO", "a3")
+	if err != nil || e.PersonID != "p2" || !e.Time.Equal(base.Add(time.Second)) {
+		t.Errorf("audit a3: %+v, %v", e, err)
+	}
+	if _, err := s.Audit(ctx, "CO", "zz"); !errors.Is(err, records.ErrNotFound) {
+		t.Errorf("missing audit: got %v, want ErrNotFound", err)
+	}
+	for _, tt := range []struct {
+		name string
+		q    records.AuditQuery
+		want []string
+	}{
+		{"all newest first", records.AuditQuery{Count: 3}, []string{"a6", "a5", "a4", "a3", "a2", "a1", "a0"}},
+		{"person", records.AuditQuery{PersonID: "p1", Count: 2}, []string{"a6", "a4", "a2", "a0"}},
+		{"window", records.AuditQuery{Since: base.Add(time.Second), Until: base.Add(3 * time.Second)}, []string{"a5", "a4", "a3", "a2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			q := tt.q
+			for {
+				es, next, err := s.Audits(ctx, "CO", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range es {
+					got = append(got, e.ID)
+				}
+				if next == "" {
+					break
+				}
+				q.After = next
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("audit ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
