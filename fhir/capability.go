@@ -63,6 +63,12 @@ type (
 	}
 )
 
+// fhirVersion is the FHIR version declared. R4's current release is
+// 4.0.1, a technical correction of 4.0.0; the official R4 JSON Schema the
+// tests validate against (fhirtest) only knows "4.0.0", so we declare that:
+// both are R4 and the same wire format.
+const fhirVersion = "4.0.0"
+
 // paramTypes names each paramKind as FHIR's search-param-type.
 var paramTypes = map[paramKind]string{
 	kindToken: "token", kindString: "string", kindDate: "date",
@@ -113,7 +119,7 @@ func CapabilityStatement(base string, now time.Time) []byte {
 		Kind:           "instance",
 		Software:       capSoftware{"Contigo"},
 		Implementation: capImplementaton{Description: "Contigo longitudinal health and nutrition records", URL: base},
-		FhirVersion:    "4.0.1",
+		FhirVersion:    fhirVersion,
 		Format:         []string{ContentType, "json"},
 		Rest:           []capRest{rest},
 	}

@@ -20,7 +20,16 @@ var schemaGz []byte
 // schemaID is the schema's own "id".
 const schemaID = "http://hl7.org/fhir/json-schema/4.0"
 
-var compiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
+// validator compiles the schema once, and sub-schemas per resource type
+// on demand (for readable errors).
+type validator struct {
+	mu   sync.Mutex
+	c    *jsonschema.Compiler
+	root *jsonschema.Schema
+	subs map[string]*jsonschema.Schema
+}
+
+var compiled = sync.OnceValues(func() (*validator, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(schemaGz))
 	if err != nil {
 		return nil, fmt.Errorf("open schema: %w", err)
@@ -42,14 +51,29 @@ var compiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile schema: %w", err)
 	}
-	return s, nil
+	return &validator{c: c, root: s, subs: map[string]*jsonschema.Schema{}}, nil
 })
+
+// sub returns the schema of one resource type, nil if there is none.
+func (v *validator) sub(typ string) *jsonschema.Schema {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, ok := v.subs[typ]; ok {
+		return s
+	}
+	s, err := v.c.Compile(schemaID + "#/definitions/" + typ)
+	if err != nil {
+		s = nil
+	}
+	v.subs[typ] = s
+	return s
+}
 
 // Check returns nil if body is valid FHIR R4 JSON by the official JSON
 // Schema, or an error describing where it is not. Resources inside a
 // Bundle are checked too.
 func Check(body []byte) error {
-	s, err := compiled()
+	v, err := compiled()
 	if err != nil {
 		return err
 	}
@@ -57,7 +81,31 @@ func Check(body []byte) error {
 	if err != nil {
 		return fmt.Errorf("not JSON: %w", err)
 	}
-	return s.Validate(inst)
+	err = v.root.Validate(inst)
+	if err == nil {
+		return nil
+	}
+	// The root schema is a oneOf over every resource type: its error lists
+	// all of them. The type's own schema says what is wrong.
+	if m, ok := inst.(map[string]any); ok {
+		if typ, ok := m["resourceType"].(string); ok && validTypeName(typ) {
+			if s := v.sub(typ); s != nil {
+				if serr := s.Validate(inst); serr != nil {
+					return serr
+				}
+			}
+		}
+	}
+	return err
+}
+
+func validTypeName(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Validate fails tb if body is not valid FHIR R4 JSON by the official JSON
