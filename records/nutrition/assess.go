@@ -212,7 +212,8 @@ func changeFlags(a, p *Assessment, d *DataQuality) {
 		a.Flags = append(a.Flags, FlagLengthDecrease)
 	}
 	if a.WeightKg != nil && p.WeightKg != nil && days <= d.WeightChangeDays && *p.WeightKg > 0 &&
-		math.Abs(*a.WeightKg-*p.WeightKg)/(*p.WeightKg)*100 > d.WeightChangePct {
+		// rounded to 1e-6 % so that 9.0 -> 10.8 kg is exactly 20 %
+		math.Round(math.Abs(*a.WeightKg-*p.WeightKg)/(*p.WeightKg)*1e8)/1e6 > d.WeightChangePct {
 		a.Flags = append(a.Flags, FlagWeightChange)
 	}
 	if a.MUACmm != nil && p.MUACmm != nil && days <= d.MUACChangeDays {
