@@ -95,9 +95,10 @@ func (m minLevel) WithGroup(g string) slog.Handler                 { return minL
 // table.
 const idExpr = `_ferretdb_sjson->'$._id'`
 
-// addSQLiteIndexes adds an index on idExpr to the table of every collection
-// of database db in the SQLite files under dir. It is idempotent.
-func addSQLiteIndexes(ctx context.Context, dir, db string) error {
+// sqliteIndexes adds (or with add false, drops) an index on idExpr to the
+// table of every collection of database db in the SQLite files under dir.
+// It is idempotent.
+func sqliteIndexes(ctx context.Context, dir, db string, add bool) error {
 	sdb, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, db+".sqlite"))+
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)")
 	if err != nil {
@@ -110,6 +111,9 @@ func addSQLiteIndexes(ctx context.Context, dir, db string) error {
 	}
 	for _, t := range tables {
 		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s)`, quoteIdent(t+"_contigo_id"), quoteIdent(t), idExpr)
+		if !add {
+			q = fmt.Sprintf(`DROP INDEX IF EXISTS %s`, quoteIdent(t+"_contigo_id"))
+		}
 		if _, err := sdb.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("sqlite indexes of %s: table %s: %w", db, t, err)
 		}

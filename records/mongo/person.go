@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,14 +41,11 @@ type resourceDoc struct {
 	Updated time.Time `bson:"updated"`
 	Deleted bool      `bson:"deleted,omitempty"`
 	Body    string    `bson:"body,omitempty"` // FHIR JSON as text
-	Keys    []keyDoc  `bson:"keys,omitempty"`
-}
-
-// keyDoc is one search key; keys are stored as a list rather than a map so
-// that no key name ever becomes a field name.
-type keyDoc struct {
-	K string   `bson:"k"`
-	V []string `bson:"v"`
+	// Keys are the search keys as a JSON object of arrays of strings: one
+	// string rather than nested documents, because the embedded engine's
+	// cost grows with the number of BSON values it decodes, and nothing
+	// queries inside resources (search uses the top-level idx).
+	Keys string `bson:"keys,omitempty"`
 }
 
 type txnDoc struct {
@@ -64,8 +62,9 @@ func toDoc(p *records.Person) personDoc {
 		Resources: make([]resourceDoc, len(p.Resources)), Types: []string{}, Idx: []string{}}
 	for i, r := range p.Resources {
 		rd := resourceDoc{Type: r.Type, ID: r.ID, Version: r.Version, Updated: r.Updated, Deleted: r.Deleted, Body: string(r.Body)}
-		for _, k := range sortedKeys(r.Keys) {
-			rd.Keys = append(rd.Keys, keyDoc{K: k, V: r.Keys[k]})
+		if len(r.Keys) > 0 {
+			b, _ := json.Marshal(r.Keys) // a map of string slices always marshals
+			rd.Keys = string(b)
 		}
 		d.Resources[i] = rd
 	}
@@ -97,7 +96,7 @@ func sortedKeys(k records.Keys) []string {
 	return out
 }
 
-func fromDoc(cc records.Country, d *personDoc) *records.Person {
+func fromDoc(cc records.Country, d *personDoc) (*records.Person, error) {
 	p := &records.Person{ID: d.ID, Country: cc, Version: d.Version, Created: d.Created.UTC(), Updated: d.Updated.UTC(),
 		Resources: make([]records.Resource, len(d.Resources))}
 	for i, rd := range d.Resources {
@@ -105,10 +104,9 @@ func fromDoc(cc records.Country, d *personDoc) *records.Person {
 		if rd.Body != "" {
 			r.Body = []byte(rd.Body)
 		}
-		if len(rd.Keys) > 0 {
-			r.Keys = make(records.Keys, len(rd.Keys))
-			for _, k := range rd.Keys {
-				r.Keys[k.K] = k.V
+		if rd.Keys != "" {
+			if err := json.Unmarshal([]byte(rd.Keys), &r.Keys); err != nil {
+				return nil, fmt.Errorf("decode keys of %s/%s: %w", rd.Type, rd.ID, err)
 			}
 		}
 		p.Resources[i] = r
@@ -116,7 +114,7 @@ func fromDoc(cc records.Country, d *personDoc) *records.Person {
 	for _, t := range d.Txns {
 		p.Txns = append(p.Txns, records.Txn{Key: t.Key, At: t.At.UTC(), Response: t.Response})
 	}
-	return p
+	return p, nil
 }
 
 // Person returns the record of person id; ErrNotFound if there is none.
@@ -126,7 +124,11 @@ func (s *Store) Person(ctx context.Context, cc records.Country, id string) (_ *r
 	if err := s.coll(cc, personsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
 		return nil, fmt.Errorf("read person %s: %w", id, mapErr(err))
 	}
-	return fromDoc(cc, &d), nil
+	p, err := fromDoc(cc, &d)
+	if err != nil {
+		return nil, fmt.Errorf("read person %s: %w", id, err)
+	}
+	return p, nil
 }
 
 // Insert stores a new record; ErrConflict if the id exists.

@@ -178,7 +178,11 @@ func (s *Store) each(ctx context.Context, cc records.Country, filter bson.D, opt
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("decode person: %w", err)
 		}
-		if !fn(fromDoc(cc, &d)) {
+		p, err := fromDoc(cc, &d)
+		if err != nil {
+			return fmt.Errorf("person %s: %w", d.ID, err)
+		}
+		if !fn(p) {
 			return nil
 		}
 	}

@@ -44,9 +44,9 @@ type Config struct {
 	// mongotest does), so that Open can add its _id indexes. Ignored when URI
 	// is empty (DataDir is used).
 	SQLiteDir string
-	// NoSQLiteIndexes skips the SQLite _id expression indexes (to measure
-	// what they are worth). Also set by CONTIGO_NO_SQLITE_INDEX=1 in tests
-	// and benchmarks through mongotest.
+	// NoSQLiteIndexes leaves out (and drops, if an earlier Open added them)
+	// the SQLite _id expression indexes, to measure what they are worth.
+	// mongotest sets it when CONTIGO_NO_SQLITE_INDEX=1.
 	NoSQLiteIndexes bool
 	// Logger receives the embedded engine's errors (FerretDB's warnings quote
 	// whole wire messages, so they are dropped); discarded if nil.
@@ -133,8 +133,8 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 		if err := s.createCountry(ctx, cc); err != nil {
 			return fmt.Errorf("country %s: %w", cc, err)
 		}
-		if s.ferret && sqliteDir != "" && !cfg.NoSQLiteIndexes {
-			if err := addSQLiteIndexes(ctx, sqliteDir, s.dbName(cc)); err != nil {
+		if s.ferret && sqliteDir != "" {
+			if err := sqliteIndexes(ctx, sqliteDir, s.dbName(cc), !cfg.NoSQLiteIndexes); err != nil {
 				return fmt.Errorf("country %s: %w", cc, err)
 			}
 		}
