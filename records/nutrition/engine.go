@@ -36,8 +36,9 @@ func Apply(state State, a Assessment, rs *RuleSet, now time.Time, actor string) 
 	}
 	s := state.clone()
 	e := engine{s: &s, rs: rs, now: now, actor: actor}
-	e.followUp(now) // misses that happened before this visit
+	e.followUp(a.Date) // visits missed before this one
 	e.assess(a)
+	e.followUp(now) // and since, for a late upload
 	e.finish()
 	return s, e.events
 }
@@ -298,7 +299,7 @@ func (e *engine) fill(al *Alert, c cond, cur, prev *Assessment) {
 	al.UpdatedAt = e.now
 	al.AdminArea, al.SiteID, al.PopulationGroup = cur.AdminArea, cur.Site, cur.PopulationGroup
 	al.Sex, al.AgeBand = cur.Sex, cur.AgeBand
-	al.AgeMonths = math.Round(cur.AgeMonths*10) / 10
+	al.AgeMonths = round1(cur.AgeMonths)
 	ids := al.Trigger.MeasurementIDs
 	if !slices.Contains(ids, cur.MeasurementID) {
 		ids = append(slices.Clip(ids), cur.MeasurementID)
@@ -488,3 +489,6 @@ func without(list []string, drop string) []string {
 	}
 	return out
 }
+
+// round1 rounds to 1 decimal, for age_months in alert payloads.
+func round1(x float64) float64 { return math.Round(x*10) / 10 }

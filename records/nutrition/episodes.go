@@ -105,6 +105,12 @@ func (e *engine) admit(adm Admission) error {
 		}
 	}
 	if d := e.rs.FollowUpDays[ep.Programme]; d > 0 {
+		// The first outpatient control after a hospital stay may come sooner.
+		if prev := s.episode(ep.PreviousEpisodeID); prev != nil && prev.Programme == ProgrammeInpatient {
+			if first := e.rs.FollowUpDays["inpatient_post_discharge_first"]; first > 0 {
+				d = first
+			}
+		}
 		due := date.AddDate(0, 0, d)
 		ep.NextDueDate = &due
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"contigo/growth"
 	"contigo/records"
 )
 
@@ -88,7 +89,9 @@ func (e *engine) missedAlert(ep *Episode, due time.Time, defaulted bool) {
 		al.Trigger.Classification = la.Classification
 		al.Trigger.MeasurementIDs = []string{la.MeasurementID}
 		al.Sex, al.AgeBand, al.PopulationGroup = la.Sex, la.AgeBand, la.PopulationGroup
-		al.AgeMonths = float64(int((la.AgeMonths+float64(civil(due)-civil(la.Date))/30.4375)*10+0.5)) / 10
+		if la.HasAge {
+			al.AgeMonths = round1(la.AgeMonths + float64(civil(due)-civil(la.Date))/growth.DaysPerMonth)
+		}
 	}
 	al.Episode = &EpisodeRef{ID: ep.ID}
 	typ := EventAlertUpdated

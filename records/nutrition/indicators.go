@@ -108,17 +108,18 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 	default:
 		return nil, &records.FieldError{Field: "by", Reason: "must be month, admin_area, sex or age_band"}
 	}
-	lo, hi := civil(from), civil(to)
-	if lo >= hi {
+	lo, hi := dateOnly(from), dateOnly(to)
+	if !lo.Before(hi) {
 		return nil, &records.FieldError{Field: "to", Reason: "must be after from"}
 	}
 	g := newGrouper(by)
 	if by == ByMonth {
-		for d := dateOnly(from); civil(d) < hi; d = d.AddDate(0, 1, 0) {
+		for d := lo; d.Before(hi); d = d.AddDate(0, 1, 0) {
 			g.row(time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC), "", "", "")
 		}
 	}
-	in := func(t time.Time) bool { d := civil(t); return d >= lo && d < hi }
+	// Stored dates are calendar dates at midnight UTC (dateOnly).
+	in := func(t time.Time) bool { return !t.Before(lo) && t.Before(hi) }
 	type mark struct{ row, bits int }
 	var marks []mark
 	add := func(row, bits int) {

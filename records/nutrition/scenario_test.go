@@ -491,3 +491,54 @@ func diffState(t *testing.T, want, got State) bool {
 }
 
 func cmpDiff(want, got any) string { return cmp.Diff(want, got, cmpopts.EquateEmpty()) }
+
+// Colombia's national band raises the alert its config maps it to; the
+// default rule set has no such band.
+func TestExtraBandAlert(t *testing.T) {
+	t.Parallel()
+	m := boy("m1", "2025-03-10", 140)
+	m.WeightKg = F(8.5) // WHZ -1.63
+	co := newStory(t, loadCO(t), "p13")
+	a := co.measure(m)
+	if a.ExtraBand != "co_risk_acute_malnutrition" || a.Classification != ClassNotWasted {
+		t.Errorf("CO: band %q, class %s", a.ExtraBand, a.Classification)
+	}
+	co.wantActive("co_risk_acute_malnutrition")
+	if al := co.active("co_risk_acute_malnutrition")[0]; al.Severity != SeverityLow || al.Rule.Country != "CO" {
+		t.Errorf("alert = %+v", al)
+	}
+	def := newStory(t, DefaultRuleSet(), "p14")
+	if a := def.measure(m); a.ExtraBand != "" {
+		t.Errorf("default: band %q", a.ExtraBand)
+	}
+	def.wantActive()
+}
+
+// A visit uploaded late still counts as attended: no miss before it.
+func TestLateUpload(t *testing.T) {
+	t.Parallel()
+	rs := DefaultRuleSet()
+	st := newStory(t, rs, "p15")
+	st.measure(boy("m1", "2025-03-10", 110))
+	st.admit(ProgrammeOTP, day("2025-03-10"))
+	m := boy("m2", "2025-03-17", 112)
+	s, _ := Apply(st.s, Assess(m, &st.s, rs), rs, at(day("2025-03-22")), "hw-1")
+	if ep := s.Episodes[0]; !ep.Open() || ep.MissedCount != 0 || len(s.Alerts) != 1 {
+		t.Errorf("after a late upload: %+v, alerts %d", ep, len(s.Alerts))
+	}
+}
+
+// The first control after inpatient care uses its own interval (CO-2350).
+func TestPostDischargeInterval(t *testing.T) {
+	t.Parallel()
+	st := newStory(t, loadCO(t), "p16")
+	st.measure(boy("m1", "2025-03-10", 110))
+	ep := st.admit(ProgrammeInpatient, day("2025-03-10"))
+	s, _, err := Transfer(st.s, st.rs, ep.ID, ProgrammeOTP, "stabilised", "nurse-1", at(day("2025-03-15")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Episodes[1].NextDueDate.Format(time.DateOnly); got != "2025-03-20" {
+		t.Errorf("first OTP visit due %s, want 2025-03-20", got)
+	}
+}
