@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -140,6 +141,26 @@ func TestSearchBundlePaging(t *testing.T) {
 	}
 	if self := follow(t, d3.link("self")); self.Query.After != "c2" {
 		t.Errorf("self of page 3 has After %q, want c2", self.Query.After)
+	}
+}
+
+func TestSetCursor(t *testing.T) {
+	t.Parallel()
+	req := SearchRequest{Query: records.Query{Type: "AuditEvent", Count: 10}, Params: url.Values{"patient": {"p1"}}}
+	b, err := SearchBundle("/fhir", req, records.Page{Resources: []records.Resource{}, Next: "store-cursor-1", Total: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := url.Parse(decodeBundle(t, b).link("next"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req2 SearchRequest
+	if err := req2.SetCursor(next.Query().Get("_cursor")); err != nil || req2.Query.After != "store-cursor-1" {
+		t.Errorf("SetCursor: After %q, %v; want store-cursor-1", req2.Query.After, err)
+	}
+	if err := req2.SetCursor("store-cursor-1"); !errors.Is(err, records.ErrMalformed) {
+		t.Errorf("SetCursor(raw store cursor) = %v, want ErrMalformed", err)
 	}
 }
 

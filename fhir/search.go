@@ -215,6 +215,14 @@ const maxCursors = 20
 // unknownCursor marks a chain whose oldest cursors were dropped.
 const unknownCursor = "~"
 
+// SetCursor makes req ask for the page that a _cursor value from one of
+// SearchBundle's links points at: it sets Query.After to the store cursor
+// inside s, and remembers the pages before for the previous link. It is for
+// searches that build their SearchRequest themselves (AuditEvent); the
+// store must be given Query.After, never s itself. *records.FieldError of
+// kind ErrMalformed if s was not made by SearchBundle.
+func (req *SearchRequest) SetCursor(s string) error { return req.addCursor(s) }
+
 // addCursor reads _cursor: base64url of a JSON array of the store cursors
 // of every page since the first; the last one is this page's.
 func (req *SearchRequest) addCursor(s string) error {
