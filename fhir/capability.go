@@ -106,10 +106,13 @@ func CapabilityStatement(base string, now time.Time) []byte {
 		}
 		rest.Resource = append(rest.Resource, r)
 	}
+	// AuditEvent is read-only and searched by the api package itself
+	// (records.AuditQuery), with these parameters.
 	rest.Resource = append(rest.Resource, capResource{
 		Type:              "AuditEvent",
-		Interaction:       interactions("read"),
+		Interaction:       interactions("read", "search-type"),
 		ConditionalDelete: "not-supported",
+		SearchParam:       []capSearchParam{{"date", "date"}, {"entity", "reference"}, {"patient", "reference"}},
 	})
 	cs := capabilityJSON{
 		ResourceType:   "CapabilityStatement",
