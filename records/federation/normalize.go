@@ -63,9 +63,7 @@ func foldSlow(s string) string {
 // apostrophes and commas, dropping surname particles:
 // "María-José De la Cruz" -> [maria jose cruz].
 func tokens(s string) []string {
-	f := strings.FieldsFunc(fold(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	f := splitWords(fold(s))
 	out := f[:0]
 	for _, w := range f {
 		if !particles[w] {
@@ -144,4 +142,10 @@ func jaroWinkler(a, b string) float64 {
 		l++
 	}
 	return jaro + float64(l)*0.1*(1-jaro)
+}
+
+// splitWords splits folded text into words at anything that is not a
+// letter or digit.
+func splitWords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
