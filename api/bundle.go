@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,6 +22,11 @@ func (s *Server) handleBundle(c echo.Context) error {
 	}
 	b, err := fhir.ParseBundle(body, s.now())
 	if err != nil {
+		if entries, ok := batchEntries(body); ok {
+			// One bad entry must not sink a batch: parse entry by entry.
+			auditOf(c).interaction = "batch"
+			return s.batch(c, s.parseBatch(entries))
+		}
 		return err
 	}
 	a := auditOf(c)
@@ -28,7 +35,11 @@ func (s *Server) handleBundle(c echo.Context) error {
 	case "transaction":
 		return s.transaction(c, b)
 	case "batch":
-		return s.batch(c, b)
+		items := make([]batchItem, len(b.Entries))
+		for i, e := range b.Entries {
+			items[i].entry = e
+		}
+		return s.batch(c, items)
 	}
 	return &records.FieldError{Field: "Bundle.type", Reason: "POST /fhir takes a batch or transaction Bundle"}
 }
@@ -125,13 +136,59 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 	return writeBundle(c, http.StatusOK, res.Response)
 }
 
+// batchEntries returns the raw entries of body if it is a batch Bundle.
+func batchEntries(body []byte) ([]json.RawMessage, bool) {
+	var raw struct {
+		ResourceType string            `json:"resourceType"`
+		Type         string            `json:"type"`
+		Entry        []json.RawMessage `json:"entry"`
+	}
+	if json.Unmarshal(body, &raw) != nil || raw.ResourceType != "Bundle" || raw.Type != "batch" {
+		return nil, false
+	}
+	return raw.Entry, true
+}
+
+// parseBatch parses each entry of a batch as a Bundle of its own, so that
+// an entry that does not parse fails alone, located in the whole Bundle.
+func (s *Server) parseBatch(raw []json.RawMessage) []batchItem {
+	items := make([]batchItem, len(raw))
+	for i, r := range raw {
+		one := append(append([]byte(`{"resourceType":"Bundle","type":"batch","entry":[`), r...), ']', '}')
+		b, err := fhir.ParseBundle(one, s.now())
+		switch {
+		case err != nil:
+			if fe, ok := errors.AsType[*records.FieldError](err); ok {
+				loc := *fe
+				loc.Field = strings.Replace(loc.Field, "Bundle.entry[0]", fmt.Sprintf("Bundle.entry[%d]", i), 1)
+				err = &loc
+			}
+			items[i].err = err
+		case len(b.Entries) != 1:
+			items[i].err = &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d]", i), Reason: "not a Bundle entry"}
+		default:
+			items[i].entry = b.Entries[0]
+		}
+	}
+	return items
+}
+
+// batchItem is one parsed batch entry, or why it does not parse.
+type batchItem struct {
+	entry fhir.Entry
+	err   error
+}
+
 // batch applies each entry of a batch Bundle on its own; the response holds
 // one outcome per entry, and the request succeeds even if entries fail.
-func (s *Server) batch(c echo.Context, b *fhir.Bundle) error {
+func (s *Server) batch(c echo.Context, items []batchItem) error {
 	ctx, cc := c.Request().Context(), country(c)
-	results := make([]fhir.EntryResult, len(b.Entries))
-	for i, e := range b.Entries {
-		res, err := s.batchEntry(ctx, cc, e)
+	results := make([]fhir.EntryResult, len(items))
+	for i, it := range items {
+		res, err := fhir.EntryResult{}, it.err
+		if err == nil {
+			res, err = s.batchEntry(ctx, cc, it.entry)
+		}
 		if err != nil {
 			status, _, _, _ := classify(err)
 			if status == http.StatusInternalServerError {

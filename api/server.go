@@ -139,8 +139,8 @@ func (s *Server) routes() error {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 
 	timeout := middleware.ContextTimeout(s.timeout)
-	s.fhirRoutes(e.Group("/fhir", timeout, s.negotiate, s.defaultCountry))
-	s.fhirRoutes(e.Group("/countries/:cc/fhir", timeout, s.negotiate, s.pathCountry))
+	s.fhirRoutes(e, "/fhir", timeout, s.negotiate, s.defaultCountry)
+	s.fhirRoutes(e, "/countries/:cc/fhir", timeout, s.negotiate, s.pathCountry)
 	s.e = e
 	return nil
 }

@@ -1,0 +1,174 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"contigo/records"
+)
+
+func TestCreateReadVReadUpdateHistory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := must(t, e.do("POST", "/fhir/Patient", e.hw, patientJSON("Pérez", "José", "crud-1")), http.StatusCreated)
+	p := r.JSON(t)
+	pid := p["id"].(string)
+	if loc := r.Header.Get("Location"); loc != "http://example.com/fhir/Patient/"+pid+"/_history/1" {
+		t.Errorf("Location %q", loc)
+	}
+	if et := r.Header.Get("ETag"); et != `W/"1"` {
+		t.Errorf("ETag %q, want W/\"1\"", et)
+	}
+	if meta := p["meta"].(map[string]any); meta["versionId"] != "1" || meta["lastUpdated"] == nil {
+		t.Errorf("meta %v", meta)
+	}
+
+	r = must(t, e.do("GET", "/fhir/Patient/"+pid, e.hw, ""), 200)
+	if r.Header.Get("ETag") != `W/"1"` || r.Header.Get("Last-Modified") == "" {
+		t.Errorf("read headers %v", r.Header)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/fhir+json; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+
+	upd := strings.Replace(patientJSON("Pérez", "José", "crud-1"), `"gender":"female"`, `"gender":"male"`, 1)
+	upd = strings.Replace(upd, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+pid+`",`, 1)
+	r = must(t, e.do("PUT", "/fhir/Patient/"+pid, e.hw, upd, "If-Match", `W/"1"`), 200)
+	if r.Header.Get("ETag") != `W/"2"` || r.JSON(t)["gender"] != "male" {
+		t.Errorf("update: ETag %q body %s", r.Header.Get("ETag"), r.Body)
+	}
+	// A stale If-Match changes nothing.
+	stale := strings.Replace(upd, `"gender":"male"`, `"gender":"other"`, 1)
+	wantOutcome(t, e.do("PUT", "/fhir/Patient/"+pid, e.hw, stale, "If-Match", `W/"1"`), http.StatusPreconditionFailed, "conflict", "")
+	if g := must(t, e.do("GET", "/fhir/Patient/"+pid, e.hw, ""), 200).JSON(t)["gender"]; g != "male" {
+		t.Errorf("after stale update gender %v, want male", g)
+	}
+
+	if g := must(t, e.do("GET", "/fhir/Patient/"+pid+"/_history/1", e.hw, ""), 200).JSON(t)["gender"]; g != "female" {
+		t.Errorf("vread 1 gender %v, want female", g)
+	}
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid+"/_history/9", e.hw, ""), 404, "not-found", "")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid+"/_history/x", e.hw, ""), 404, "not-found", "")
+
+	h := must(t, e.do("GET", "/fhir/Patient/"+pid+"/_history", e.hw, ""), 200).JSON(t)
+	if h["type"] != "history" || len(h["entry"].([]any)) != 2 {
+		t.Errorf("history: %v", h)
+	}
+	th := must(t, e.do("GET", "/fhir/Patient/_history", e.hw, ""), 200).JSON(t)
+	if th["type"] != "history" || len(th["entry"].([]any)) != 2 {
+		t.Errorf("type history: %v", th)
+	}
+
+	// No update-as-create.
+	wantOutcome(t, e.do("PUT", "/fhir/Patient/nosuchperson", e.hw, patientJSON("A", "B", "crud-2")), 404, "not-found", "")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/nosuchperson", e.hw, ""), 404, "not-found", "")
+}
+
+func TestCreateObservationAndEverything(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Gómez", "Lucía", "ev-1")
+	for _, d := range []string{"2025-03-01", "2025-01-01", "2025-02-01"} {
+		must(t, e.do("POST", "/fhir/Encounter", e.hw, encounterJSON(pid, d)), 201)
+		must(t, e.do("POST", "/fhir/Observation", e.hw, weightJSON(pid, d, 8.2, "kg")), 201)
+	}
+	b := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), 200).JSON(t)
+	entries := b["entry"].([]any)
+	if len(entries) != 7 {
+		t.Fatalf("$everything has %d entries, want 7", len(entries))
+	}
+	first := entries[0].(map[string]any)["resource"].(map[string]any)
+	if first["resourceType"] != "Patient" {
+		t.Errorf("first entry %v, want the Patient", first["resourceType"])
+	}
+	var dates []string
+	for _, en := range entries[1:] {
+		res := en.(map[string]any)["resource"].(map[string]any)
+		switch res["resourceType"] {
+		case "Observation":
+			dates = append(dates, res["effectiveDateTime"].(string))
+		case "Encounter":
+			dates = append(dates, res["period"].(map[string]any)["start"].(string))
+		}
+	}
+	for i := 1; i < len(dates); i++ {
+		if dates[i] < dates[i-1] {
+			t.Errorf("$everything not in date order: %v", dates)
+		}
+	}
+	wantOutcome(t, e.do("GET", "/fhir/Patient/nobody/$everything", e.hw, ""), 404, "not-found", "")
+}
+
+func TestConditionalCreate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := must(t, e.do("POST", "/fhir/Patient", e.hw, patientJSON("Ruiz", "Eva", "cc-1"), "If-None-Exist", "identifier=urn:contigo:test|cc-1"), 201)
+	id := r.JSON(t)["id"]
+	r = must(t, e.do("POST", "/fhir/Patient", e.hw, patientJSON("Ruiz", "Eva", "cc-1"), "If-None-Exist", "identifier=urn:contigo:test|cc-1"), 200)
+	if r.JSON(t)["id"] != id {
+		t.Errorf("conditional create returned %v, want existing %v", r.JSON(t)["id"], id)
+	}
+	e.createPatient("Ruiz", "Eva", "cc-2")
+	wantOutcome(t, e.do("POST", "/fhir/Patient", e.hw, patientJSON("Ruiz", "Eva", "cc-3"), "If-None-Exist", "family=ruiz"), http.StatusPreconditionFailed, "", "")
+}
+
+func TestAuditTrail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Mora", "Iris", "audit-1")
+	must(t, e.do("GET", "/fhir/Patient/"+pid, e.hw, ""), 200)
+	wantOutcome(t, e.do("GET", "/fhir/Observation/"+pid+".nothing", e.hw, ""), 404, "", "")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid, e.token(RoleNutritionLead, "CO"), ""), 403, "", "")
+
+	entries, _, err := e.store.Audits(context.Background(), "CO", records.AuditQuery{PersonID: pid, Count: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, a := range entries {
+		seen[a.Interaction+" "+a.Role+" "+strconv.Itoa(a.Outcome)] = true
+		if a.RequestID == "" || a.Country != "CO" || a.Actor == "" || a.Time.IsZero() || a.Action == "" {
+			t.Errorf("incomplete audit entry %+v", a)
+		}
+	}
+	for _, want := range []string{"create admin 201", "read health-worker 200", "read health-worker 404", "read nutrition-lead 403"} {
+		if !seen[want] {
+			t.Errorf("no audit entry %q in %v", want, seen)
+		}
+	}
+
+	b := must(t, e.do("GET", "/fhir/AuditEvent?patient=Patient/"+pid+"&_count=2", e.admin, ""), 200).JSON(t)
+	if b["type"] != "searchset" || len(b["entry"].([]any)) != 2 {
+		t.Fatalf("AuditEvent search: %v", b)
+	}
+	ae := b["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)
+	r := must(t, e.do("GET", "/fhir/AuditEvent/"+ae["id"].(string), e.admin, ""), 200).JSON(t)
+	if r["resourceType"] != "AuditEvent" || r["recorded"] == "" {
+		t.Errorf("AuditEvent read: %v", r)
+	}
+	if !hasLink(b, "next") {
+		t.Errorf("AuditEvent search of 2 lacks a next link: %v", b["link"])
+	}
+	wantOutcome(t, e.do("GET", "/fhir/AuditEvent?name=x", e.admin, ""), 400, "", "name")
+	wantOutcome(t, e.do("POST", "/fhir/AuditEvent", e.admin, `{"resourceType":"AuditEvent"}`), 404, "", "")
+}
+
+// hasLink reports whether Bundle b has a link with relation rel.
+func hasLink(b map[string]any, rel string) bool {
+	return link(b, rel) != ""
+}
+
+// link returns the url of b's link rel, "" if none.
+func link(b map[string]any, rel string) string {
+	links, _ := b["link"].([]any)
+	for _, l := range links {
+		m := l.(map[string]any)
+		if m["relation"] == rel {
+			return m["url"].(string)
+		}
+	}
+	return ""
+}
