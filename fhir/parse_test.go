@@ -102,6 +102,8 @@ func TestParseErrors(t *testing.T) {
 		{"MedicationAdministration.medication missing", "MedicationAdministration", edit(t, medAdminJSON, `"medicationCodeableConcept":{"text":"Vitamin A 100000 IU"},`, ``), "MedicationAdministration.medication[x]", 422},
 		{"MedicationAdministration.effective missing", "MedicationAdministration", edit(t, medAdminJSON, `,"effectiveDateTime":"2026-01-10T10:00:00Z"`, ``), "MedicationAdministration.effective[x]", 422},
 		{"MedicationAdministration two effectives", "MedicationAdministration", edit(t, medAdminJSON, `"effectiveDateTime"`, `"effectivePeriod":{"start":"2026-01-10"},"effectiveDateTime"`), "MedicationAdministration.effective[x]", 422},
+		{"Observation two effectives", "Observation", edit(t, weightJSON, `"effectiveDateTime"`, `"effectivePeriod":{"start":"2026-01-10"},"effectiveDateTime"`), "Observation.effective[x]", 422},
+		{"Patient two deceased", "Patient", edit(t, patientJSON, `"gender":"male",`, `"gender":"male","deceasedBoolean":false,"deceasedDateTime":"2024-01-01",`), "Patient.deceased[x]", 422},
 		{"MedicationAdministration.status unknown", "MedicationAdministration", edit(t, medAdminJSON, `"status":"completed"`, `"status":"given"`), "MedicationAdministration.status", 422},
 		{"MedicationAdministration.subject missing", "MedicationAdministration", edit(t, medAdminJSON, `"subject":{"reference":"Patient/p1"},`, ``), "MedicationAdministration.subject", 422},
 		{"Flag.code missing", "Flag", edit(t, flagJSON, `"code":{"coding":[{"system":"https://contigo.example/fhir/CodeSystem/alert","code":"wasting"}]},`, ``), "Flag.code", 422},

@@ -29,6 +29,7 @@ type structInfo struct {
 	fields   map[string]reflect.Type // JSON name -> type
 	required []string                // elements without omitempty (min cardinality 1)
 	choices  [][]string              // required choice groups: exactly one must be present
+	optional [][]string              // optional choice groups: at most one may be present
 }
 
 var structInfos sync.Map // reflect.Type -> *structInfo
@@ -63,7 +64,8 @@ func infoOf(t reflect.Type) *structInfo {
 		return v.(*structInfo)
 	}
 	info := &structInfo{fields: map[string]reflect.Type{}}
-	groups := map[string][]string{}
+	groups := map[string][]string{}   // required, by choice prefix
+	optional := map[string][]string{} // optional, by choice prefix
 	for f := range t.Fields() {
 		tag := f.Tag.Get("json")
 		name, opts, _ := strings.Cut(tag, ",")
@@ -72,6 +74,9 @@ func infoOf(t reflect.Type) *structInfo {
 		}
 		info.fields[name] = f.Type
 		if strings.Contains(opts, "omitempty") {
+			if p := choicePrefix(name); p != "" && f.Type.Kind() != reflect.Slice {
+				optional[p] = append(optional[p], name)
+			}
 			continue
 		}
 		if p := choicePrefix(name); p != "" {
@@ -80,15 +85,21 @@ func infoOf(t reflect.Type) *structInfo {
 		}
 		info.required = append(info.required, name)
 	}
-	for p, names := range groups {
+	for _, names := range groups {
 		if len(names) == 1 {
 			info.required = append(info.required, names...)
 			continue
 		}
-		_ = p
 		slices.Sort(names)
 		info.choices = append(info.choices, names)
 	}
+	for _, names := range optional {
+		if len(names) > 1 {
+			slices.Sort(names)
+			info.optional = append(info.optional, names)
+		}
+	}
+	slices.SortFunc(info.optional, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
 	slices.Sort(info.required)
 	slices.SortFunc(info.choices, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
 	v, _ := structInfos.LoadOrStore(t, info)
@@ -199,18 +210,26 @@ func walkObject(m map[string]any, t reflect.Type, path string, top bool) error {
 		}
 	}
 	for _, group := range info.choices {
-		n := 0
-		for _, k := range group {
-			if _, ok := m[k]; ok {
-				n++
-			}
+		if countPresent(m, group) != 1 {
+			return invalidAt(path+"."+choicePrefix(group[0])+"[x]", "want exactly one of %s", strings.Join(group, ", "))
 		}
-		if n != 1 {
-			p := choicePrefix(group[0])
-			return invalidAt(path+"."+p+"[x]", "want exactly one of %s", strings.Join(group, ", "))
+	}
+	for _, group := range info.optional {
+		if countPresent(m, group) > 1 {
+			return invalidAt(path+"."+choicePrefix(group[0])+"[x]", "want at most one of %s", strings.Join(group, ", "))
 		}
 	}
 	return nil
+}
+
+func countPresent(m map[string]any, names []string) int {
+	n := 0
+	for _, k := range names {
+		if _, ok := m[k]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // walkCode checks a coded element against samply's enumeration type t.
