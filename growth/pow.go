@@ -34,7 +34,10 @@ func pow(x, y float64) float64 {
 	// double-double and the rest in double.
 	s := float64(rh * rh)
 	se := math.FMA(rh, rh, -s) + float64(2*rh*rl)
-	tail := rh * s * (1.0/3 + rh*(-1.0/4+rh*(1.0/5+rh*(-1.0/6+rh*(1.0/7+rh*(-1.0/8+rh*(1.0/9+rh*(-1.0/10))))))))
+	// r^3/3 - r^4/4 + ... - r^10/10, in Estrin's scheme for a shorter
+	// dependency chain than Horner's.
+	s2 := s * s
+	tail := rh * s * ((1.0/3 - 1.0/4*rh) + s*(1.0/5-1.0/6*rh) + s2*((1.0/7-1.0/8*rh)+s*(1.0/9-1.0/10*rh)))
 	lh, ll := twoSum(rh, -0.5*s)
 	ll += rl - 0.5*se + tail
 
@@ -66,7 +69,7 @@ func pow(x, y float64) float64 {
 	// exp(r) - 1 = r + r^2/2 + ... as qh + ql.
 	s = float64(rh * rh)
 	se = math.FMA(rh, rh, -s) + float64(2*rh*rl)
-	tail = rh * s * (1.0/6 + rh*(1.0/24+rh*(1.0/120+rh*(1.0/720+rh*(1.0/5040)))))
+	tail = rh * s * ((1.0/6 + 1.0/24*rh) + s*((1.0/120+1.0/720*rh)+1.0/5040*s))
 	qh, ql := fastTwoSum(rh, 0.5*s)
 	ql += rl + 0.5*se + tail
 
