@@ -197,6 +197,16 @@ func TestServiceTxnReplay(t *testing.T) {
 	if err != nil || !second.Replayed || string(second.Response) != "2 resources" {
 		t.Fatalf("replay: %+v, %v", second, err)
 	}
+	// The client retries the whole upload, which the API gives a new id.
+	other := records.NewID()
+	w.PersonID, w.Changes = other, []records.Change{create(patient(other, "urn:co:rc|7")), create(observation(other, "29463-7", "2026-02-01"))}
+	third, err := s.Write(ctx, cc, w)
+	if err != nil || !third.Replayed || third.Person.ID != id || string(third.Response) != "2 resources" {
+		t.Fatalf("replay under a new id: %+v, %v", third, err)
+	}
+	if _, err := s.Person(ctx, cc, other); !errors.Is(err, records.ErrNotFound) {
+		t.Errorf("retry created a second record: %v", err)
+	}
 	p, err := s.Person(ctx, cc, id)
 	if err != nil || p.Version != 1 || len(p.Resources) != 2 || calls != 1 {
 		t.Errorf("after replay: version %d, %d resources, Respond called %d times; want 1, 2, 1 (%v)", p.Version, len(p.Resources), calls, err)

@@ -11,8 +11,12 @@ import (
 	"time"
 )
 
-// identifierNS is the claim namespace of Patient identifiers.
-const identifierNS = "identifier"
+// Claim namespaces: Patient identifiers, and the transaction keys of writes
+// that created a record.
+const (
+	identifierNS = "identifier"
+	txnNS        = "txn"
+)
 
 // maxTxns is how many applied transactions a record remembers for replay.
 const maxTxns = 50
@@ -22,6 +26,11 @@ var errRetry = errors.New("record changed concurrently")
 
 // Write applies w atomically, retrying when another writer changed the
 // record in between (If-Match preconditions are re-checked on each try).
+// Writes to one record from this process queue for it; the store's version
+// check arbitrates between processes. A write with a TxnKey already applied
+// to the record returns the stored response with Replayed set; for a
+// NewPerson write the key is also claimed, so that a retried upload given a
+// new person id replays the record the first try created.
 //
 // It returns ErrNotFound if the record (or a resource to update or delete)
 // does not exist, ErrVersionMismatch if an If-Match precondition fails, a
@@ -35,6 +44,24 @@ func (s *Service) Write(ctx context.Context, cc Country, w Write) (WriteResult, 
 	mu := s.stripe(cc, w.PersonID)
 	mu.Lock()
 	defer mu.Unlock()
+	if w.NewPerson && w.TxnKey != "" {
+		owner, err := s.claimTxn(ctx, cc, w.PersonID, w.TxnKey)
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+		}
+		if owner != w.PersonID {
+			p, err := s.store.Person(ctx, cc, owner)
+			if err != nil {
+				return WriteResult{}, fmt.Errorf("write person %s: replay: %w", w.PersonID, err)
+			}
+			t, ok := findTxn(p, w.TxnKey)
+			if !ok {
+				return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID,
+					&FieldError{Field: "Bundle", Reason: "this transaction was applied too long ago to replay", Kind: ErrConflict})
+			}
+			return WriteResult{Person: p, Response: t.Response, Replayed: true}, nil
+		}
+	}
 	for try := 0; try <= s.opts.MaxRetries; try++ {
 		if try > 0 {
 			if err := backoff(ctx, try); err != nil {
@@ -215,6 +242,35 @@ func applyChanges(p *Person, changes []Change, now time.Time) ([]Resource, error
 		applied = append(applied, r)
 	}
 	return applied, nil
+}
+
+// claimTxn claims transaction key for a new record id, so that a retry of
+// the upload that created a record (after a dropped connection, under a new
+// id) replays instead of creating the person twice. It returns the id of the
+// record that owns key: id, or the record an earlier try created. A claim
+// whose record does not exist (its write failed) is taken over once no
+// write of that record is in flight in this process.
+func (s *Service) claimTxn(ctx context.Context, cc Country, id, key string) (string, error) {
+	owner, err := s.store.Claim(ctx, cc, txnNS, key, id)
+	if err != nil || owner == id {
+		return owner, err
+	}
+	if mu := s.stripe(cc, owner); mu != s.stripe(cc, id) {
+		for !mu.TryLock() { // the earlier try may still be writing
+			if err := backoff(ctx, 3); err != nil {
+				return "", err
+			}
+		}
+		defer mu.Unlock()
+	}
+	_, err = s.store.Person(ctx, cc, owner)
+	if !errors.Is(err, ErrNotFound) {
+		return owner, err
+	}
+	if err := s.store.Release(ctx, cc, txnNS, key, owner); err != nil {
+		return "", err
+	}
+	return s.store.Claim(ctx, cc, txnNS, key, id)
 }
 
 // claimIdentifier makes ident belong to person id, or fails with a
