@@ -187,6 +187,7 @@ type ConfigError struct {
 	Kind   error
 }
 
+// Error returns "nutrition rule set FILE: FIELD: REASON".
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString("nutrition rule set")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -507,6 +508,9 @@ func LoadFS(fsys fs.FS) (*Registry, error) {
 	}
 	return NewRegistry(def, sets...), nil
 }
+
+// LoadDir is LoadFS on the directory dir.
+func LoadDir(dir string) (*Registry, error) { return LoadFS(os.DirFS(dir)) }
 
 func isCC(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'

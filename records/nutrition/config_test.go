@@ -120,6 +120,10 @@ func TestLoadFS(t *testing.T) {
 		t.Errorf("Countries() = %v", got)
 	}
 
+	if reg, err := LoadDir("testdata"); err != nil || reg.For("CO").Name != "who-2023-co" {
+		t.Errorf("LoadDir(testdata): %v", err)
+	}
+
 	_, err = LoadFS(fstest.MapFS{"PE.json": {Data: co}})
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.File != "PE.json" || ce.Field != "country" {

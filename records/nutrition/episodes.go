@@ -83,7 +83,7 @@ func (e *engine) admit(adm Admission) error {
 		AdminArea:         adm.AdminArea,
 	}
 	if la := s.latestOnOrBefore(date); la != nil {
-		ep.AdmissionClass, ep.AgeBand, ep.Sex = la.Classification, la.AgeBand, la.Sex
+		ep.AdmissionClass, ep.AgeBand, ep.Sex, ep.PopulationGroup = la.Classification, la.AgeBand, la.Sex, la.PopulationGroup
 		if ep.AdmissionCriteria == nil {
 			ep.AdmissionCriteria = slices.Clone(la.Criteria)
 		}

@@ -15,6 +15,7 @@ const (
 	ByAdminArea = "admin_area"
 	BySex       = "sex"
 	ByAgeBand   = "age_band"
+	ByPopGroup  = "population_group"
 )
 
 // An IndicatorRow holds the sector-lead indicators of nutrition-rules §8 for
@@ -96,7 +97,7 @@ const (
 
 // Indicators computes the indicator rows over states for events dated in
 // [from, to) (calendar dates), grouped by by (ByMonth, ByAdminArea, BySex,
-// ByAgeBand, or "" for one row). Screening counts use assessments dated in
+// ByAgeBand, ByPopGroup, or "" for one row). Screening counts use assessments dated in
 // the period, admissions the admission date, exits the outcome date, and
 // interventions their date; rs gives the Sphere targets and the
 // transferred_internal rule. Rows are sorted by group; with ByMonth every
@@ -104,9 +105,9 @@ const (
 // unknown by or an empty period.
 func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]IndicatorRow, error) {
 	switch by {
-	case "", "all", ByMonth, ByAdminArea, BySex, ByAgeBand:
+	case "", "all", ByMonth, ByAdminArea, BySex, ByAgeBand, ByPopGroup:
 	default:
-		return nil, &records.FieldError{Field: "by", Reason: "must be month, admin_area, sex or age_band"}
+		return nil, &records.FieldError{Field: "by", Reason: "must be month, admin_area, sex, age_band or population_group"}
 	}
 	lo, hi := dateOnly(from), dateOnly(to)
 	if !lo.Before(hi) {
@@ -115,7 +116,7 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 	g := newGrouper(by)
 	if by == ByMonth {
 		for d := lo; d.Before(hi); d = d.AddDate(0, 1, 0) {
-			g.row(time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC), "", "", "")
+			g.row(time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC), "", "", "", "")
 		}
 	}
 	// Stored dates are calendar dates at midnight UTC (dateOnly).
@@ -134,9 +135,9 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 	for si := range states {
 		s := &states[si]
 		marks = marks[:0]
-		var sex, band string
+		var sex, band, pop string
 		if n := len(s.Assessments); n > 0 {
-			sex, band = s.Assessments[n-1].Sex, s.Assessments[n-1].AgeBand
+			sex, band, pop = s.Assessments[n-1].Sex, s.Assessments[n-1].AgeBand, s.Assessments[n-1].PopulationGroup
 		}
 		for ai := range s.Assessments {
 			a := &s.Assessments[ai]
@@ -144,13 +145,13 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 				continue
 			}
 			if b := screenBits(a); b != 0 {
-				add(g.row(a.Date, a.AdminArea, a.Sex, a.AgeBand), b)
+				add(g.row(a.Date, a.AdminArea, a.Sex, a.AgeBand, a.PopulationGroup), b)
 			}
 		}
 		for ei := range s.Episodes {
 			ep := &s.Episodes[ei]
 			if in(ep.AdmissionDate) {
-				r := g.rows[g.row(ep.AdmissionDate, ep.AdminArea, ep.Sex, ep.AgeBand)]
+				r := g.rows[g.row(ep.AdmissionDate, ep.AdminArea, ep.Sex, ep.AgeBand, ep.PopulationGroup)]
 				r.Admissions[ep.Programme]++
 				r.AdmissionsTotal++
 				switch {
@@ -164,7 +165,7 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 				}
 			}
 			if !ep.Open() && in(ep.OutcomeDate) {
-				r := g.rows[g.row(ep.OutcomeDate, ep.AdminArea, ep.Sex, ep.AgeBand)]
+				r := g.rows[g.row(ep.OutcomeDate, ep.AdminArea, ep.Sex, ep.AgeBand, ep.PopulationGroup)]
 				switch ep.Programme {
 				case ProgrammeOTP, ProgrammeInpatient:
 					r.ExitsSevere.count(ep.Outcome)
@@ -178,7 +179,7 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 			if !in(iv.Date) {
 				continue
 			}
-			row := g.row(iv.Date, iv.AdminArea, sex, band)
+			row := g.row(iv.Date, iv.AdminArea, sex, band, pop)
 			switch iv.Kind {
 			case InterventionRUTF, InterventionRUSF, InterventionSFF:
 				add(row, bitFood)
@@ -318,8 +319,8 @@ func newGrouper(by string) *grouper {
 }
 
 // row returns the index of the row for an event on date d with the given
-// admin area, sex and age band, creating it.
-func (g *grouper) row(d time.Time, area, sex, band string) int {
+// admin area, sex, age band and population group, creating it.
+func (g *grouper) row(d time.Time, area, sex, band, pop string) int {
 	if g.by == ByMonth {
 		y, m, _ := d.Date()
 		k := y*12 + int(m) - 1
@@ -338,6 +339,8 @@ func (g *grouper) row(d time.Time, area, sex, band string) int {
 		name = sex
 	case ByAgeBand:
 		name = band
+	case ByPopGroup:
+		name = pop
 	default:
 		name = "all"
 	}

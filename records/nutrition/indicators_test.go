@@ -148,6 +148,8 @@ func TestIndicators(t *testing.T) {
 			MeetsCure: b(false), MeetsDefault: b(true), MeetsDeath: b(false)},
 		ChildrenMicronutrients: 1, IYCFCounselling: 1, ReferralsMade: 2, ReferralsCompleted: 1,
 	}
+	unknownGroup := all
+	unknownGroup.Group = "unknown"
 	tests := []struct {
 		by   string
 		want []IndicatorRow
@@ -155,6 +157,7 @@ func TestIndicators(t *testing.T) {
 		{"", []IndicatorRow{all}},
 		{ByMonth, []IndicatorRow{march, april}},
 		{BySex, []IndicatorRow{female, male}},
+		{ByPopGroup, []IndicatorRow{unknownGroup}}, // the seeded set records no population group
 	}
 	rs := DefaultRuleSet()
 	for _, tt := range tests {

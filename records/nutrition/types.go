@@ -377,6 +377,7 @@ type Episode struct {
 	AdminArea         string    `json:"admin_area,omitempty"`
 	AgeBand           string    `json:"age_band,omitempty"` // at admission
 	Sex               string    `json:"sex,omitempty"`
+	PopulationGroup   string    `json:"population_group,omitempty"`
 
 	Visits      []time.Time `json:"visits,omitempty"` // attended visits (assessment dates) after admission
 	NextDueDate *time.Time  `json:"next_due_date,omitempty"`
