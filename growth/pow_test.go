@@ -42,7 +42,7 @@ func bigPow(x, y float64) *big.Float {
 }
 
 // TestPow checks that pow is correctly rounded on the arguments z-scores
-// use: x = y/M near 1, |y| up to 3 (L and 1/L).
+// use, x = y/M near 1 and |y| up to 3 (L and 1/L), and on some far from them.
 func TestPow(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -53,8 +53,12 @@ func TestPow(t *testing.T) {
 	for i := range n {
 		x := math.Exp(rng.NormFloat64() * 0.4)
 		y := rng.Float64()*6 - 3
-		if i%3 == 0 {
+		switch i % 10 {
+		case 0, 3, 6:
 			y = math.Round(y*1e4) / 1e4 // like the tables' L
+		case 1: // far from the z-score range
+			x = math.Exp(rng.Float64()*300 - 150)
+			y = rng.Float64()*8 - 4
 		}
 		want, _ := bigPow(x, y).Float64()
 		if got := pow(x, y); got != want {
@@ -74,6 +78,25 @@ func TestPow(t *testing.T) {
 	for _, tt := range []struct{ x, y float64 }{{1e-310, 0.5}, {1e300, 3}, {2, 1}, {0.5, -1}, {3, 0.5}} {
 		if got, want := pow(tt.x, tt.y), math.Pow(tt.x, tt.y); math.Abs(got-want) > math.Abs(want)*0x1p-52 {
 			t.Errorf("pow(%v, %v) = %v, want %v", tt.x, tt.y, got, want)
+		}
+	}
+}
+
+// TestPowWide checks pow against math.Pow over the whole range of normal x
+// and |y| up to 10, including the fallbacks. math.Pow's own error grows with
+// |y ln x| and |y| (it takes exp of y ln x and squares repeatedly), hence a
+// tolerance of 16 ulp times |y ln x|: this catches gross errors only;
+// TestPow checks correct rounding against math/big.
+func TestPowWide(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		x := math.Exp(rng.Float64()*1400 - 700)
+		y := rng.Float64()*20 - 10
+		got, want := pow(x, y), math.Pow(x, y)
+		tol := math.Abs(want) * 0x1p-48 * max(1, math.Abs(y*math.Log(x)))
+		if got != want && math.Abs(got-want) > tol {
+			t.Fatalf("pow(%v, %v) = %v, math.Pow gives %v", x, y, got, want)
 		}
 	}
 }
