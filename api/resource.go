@@ -151,7 +151,7 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 		return records.Resource{}, false, err
 	}
 	req.Query.Count = 2
-	page, err := s.records.Search(ctx, cc, req.Query)
+	page, err := s.search(ctx, cc, req.Query, false)
 	if err != nil {
 		return records.Resource{}, false, err
 	}

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,13 +38,8 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var page records.Page
-	if req.Summary == "count" {
-		if page.Total, err = s.records.Count(ctx, country(c), req.Query); err != nil {
-			return err
-		}
-	} else if page, err = s.records.Search(ctx, country(c), req.Query); err != nil {
+	page, err := s.search(c.Request().Context(), country(c), req.Query, req.Summary == "count")
+	if err != nil {
 		return err
 	}
 	b, err := fhir.SearchBundle(base(c), req, page)
@@ -49,6 +47,49 @@ func (s *Server) handleSearch(c echo.Context) error {
 		return err
 	}
 	return writeBundle(c, http.StatusOK, b)
+}
+
+// search runs q, or only counts its matches. A Patient search by one exact
+// identifier (system|value) is answered through the identifier's claim, an
+// _id lookup that stays fast on the embedded engine at any size.
+func (s *Server) search(ctx context.Context, cc records.Country, q records.Query, countOnly bool) (records.Page, error) {
+	if ident, ok := identifierOnly(q); ok {
+		page := records.Page{Resources: []records.Resource{}}
+		p, err := s.records.FindByIdentifier(ctx, cc, ident)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+		case err != nil:
+			return records.Page{}, err
+		default:
+			if r, ok := p.Patient(); ok && !r.Deleted {
+				page.Resources = append(page.Resources, r)
+			}
+		}
+		page.Total = int64(len(page.Resources))
+		if countOnly {
+			page.Resources = nil
+		}
+		return page, nil
+	}
+	if countOnly {
+		n, err := s.records.Count(ctx, cc, q)
+		return records.Page{Total: n}, err
+	}
+	return s.records.Search(ctx, cc, q)
+}
+
+// identifierOnly reports whether q is a first-page Patient search by exactly
+// one system|value identifier, and returns it.
+func identifierOnly(q records.Query) (string, bool) {
+	if q.Type != "Patient" || q.After != "" || len(q.Conds) != 1 {
+		return "", false
+	}
+	c := q.Conds[0]
+	if c.Key != "identifier" || c.Op != records.OpEq || len(c.Values) != 1 {
+		return "", false
+	}
+	sys, val, ok := strings.Cut(c.Values[0], "|")
+	return c.Values[0], ok && sys != "" && val != ""
 }
 
 // searchParams returns the search parameters of the URL and, for POST
