@@ -27,6 +27,7 @@ const (
 	HalfOpen                     // one probe call goes through; its outcome closes or reopens
 )
 
+// String returns closed, open or half-open.
 func (s BreakerState) String() string {
 	switch s {
 	case Closed:

@@ -6,9 +6,11 @@
 // and local setups), the caller identity that travels node to node (Caller),
 // the fan-out to several peers with per-peer and overall deadlines and a
 // circuit breaker per peer (FanOut, Breakers), and person matching for
-// Patient/$match (Person, Score).
+// Patient/$match: the candidate searches (CandidateQueries), the scoring
+// (Person, Score) and the ranked answer (Rank). docs/federation.md gives
+// the matcher's rules and its measured precision and recall.
 //
-// federation imports records, fhir and samply's R4 types; it never imports
+// federation may import records, fhir and samply's R4 types; it never imports
 // api, Echo or a database driver. Metrics are reported through hooks
 // (Limits.Observe) that the api package wires to Prometheus.
 package federation

@@ -18,6 +18,9 @@ const (
 	ExtNationality       = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 	ExtFathersFamily     = "http://hl7.org/fhir/StructureDefinition/humanname-fathers-family"
 	ExtMothersFamily     = "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family"
+	// ExtMatchGrade is the extension a $match answer puts on each entry's
+	// search element, with valueCode certain, probable or possible (Grade).
+	ExtMatchGrade = "http://hl7.org/fhir/StructureDefinition/match-grade"
 )
 
 // Person is what matching needs to know of a Patient, as written in the
