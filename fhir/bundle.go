@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -48,6 +49,82 @@ type (
 		Outcome      json.RawMessage `json:"outcome,omitempty"`
 	}
 )
+
+// marshal encodes b. Entry resources are rendered JSON already: they are
+// copied as they are, where json.Marshal would scan and compact each again.
+func (b *bundleJSON) marshal() ([]byte, error) {
+	entries := b.Entry
+	b.Entry = nil
+	head, err := json.Marshal(b)
+	b.Entry = entries
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return head, nil
+	}
+	size := len(head) + 16
+	for _, e := range entries {
+		size += len(e.Resource) + 200
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.Write(head[:len(head)-1])
+	buf.WriteString(`,"entry":[`)
+	for i, e := range entries {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		res := e.Resource
+		e.Resource = nil
+		rest, err := marshalEntry(e)
+		if err != nil {
+			return nil, err
+		}
+		if res == nil {
+			buf.Write(rest)
+			continue
+		}
+		buf.WriteString(`{"resource":`)
+		buf.Write(res)
+		if len(rest) > 2 {
+			buf.WriteByte(',')
+			buf.Write(rest[1:])
+		} else {
+			buf.WriteByte('}')
+		}
+	}
+	buf.WriteString("]}")
+	return buf.Bytes(), nil
+}
+
+// marshalEntry encodes an entry without its resource; the common searchset
+// entry (fullUrl and search.mode, plain ASCII) without reflection.
+func marshalEntry(e bundleEntry) ([]byte, error) {
+	if e.Request != nil || e.Response != nil || e.Search == nil || !plainJSON(e.FullURL) || !plainJSON(e.Search.Mode) {
+		return json.Marshal(e)
+	}
+	b := make([]byte, 0, len(e.FullURL)+40)
+	b = append(b, '{')
+	if e.FullURL != "" {
+		b = append(b, `"fullUrl":"`...)
+		b = append(b, e.FullURL...)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"search":{"mode":"`...)
+	b = append(b, e.Search.Mode...)
+	return append(b, `"}}`...), nil
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string (and none
+// of the HTML escaping json.Marshal would do).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
 
 // Issue is one OperationOutcome issue, e.g. a warning placed in a searchset
 // Bundle (search.mode = outcome).
@@ -121,7 +198,7 @@ func SearchBundle(base string, req SearchRequest, page records.Page, warnings ..
 	if len(warnings) > 0 {
 		b.Entry = append(b.Entry, bundleEntry{Resource: outcomeOf(warnings...), Search: &entrySearch{"outcome"}})
 	}
-	return json.Marshal(b)
+	return b.marshal()
 }
 
 // HistoryBundle returns a history Bundle of versions (newest first, as
@@ -151,7 +228,7 @@ func HistoryBundle(base, self string, versions []records.Resource) ([]byte, erro
 		setResponse(e.Response, r)
 		b.Entry = append(b.Entry, e)
 	}
-	return json.Marshal(b)
+	return b.marshal()
 }
 
 // setResponse fills the location, etag and lastModified of a response.
@@ -185,5 +262,5 @@ func EverythingBundle(base, personID string, resources []records.Resource) ([]by
 		e.Search = &entrySearch{"match"}
 		b.Entry = append(b.Entry, e)
 	}
-	return json.Marshal(b)
+	return b.marshal()
 }

@@ -29,7 +29,7 @@ var resourceTypes = map[string]reflect.Type{
 	"Consent":                  reflect.TypeFor[r4.Consent](),
 }
 
-// Types lists the writable resource types, sorted.
+// writableTypes lists the writable resource types, sorted.
 var writableTypes = func() []string {
 	var out []string
 	for t := range resourceTypes {

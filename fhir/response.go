@@ -55,7 +55,7 @@ func TransactionResponse(b *Bundle, applied []records.Resource) ([]byte, error) 
 	if j != len(applied) {
 		return nil, fmt.Errorf("transaction response: %d applied versions for %d entries", len(applied), j)
 	}
-	return json.Marshal(out)
+	return out.marshal()
 }
 
 // EntryResult is the outcome of one batch entry.
@@ -85,6 +85,9 @@ func BatchResponse(results []EntryResult) ([]byte, error) {
 		setResponse(e.Response, res.Resource)
 		switch {
 		case res.Body != nil:
+			if !json.Valid(res.Body) {
+				return nil, fmt.Errorf("batch response: entry %d: body is not JSON", i)
+			}
 			e.Resource = res.Body
 		case res.Return && !res.Resource.Deleted:
 			body, err := Render(res.Resource)
@@ -95,7 +98,7 @@ func BatchResponse(results []EntryResult) ([]byte, error) {
 		}
 		out.Entry = append(out.Entry, e)
 	}
-	return json.Marshal(out)
+	return out.marshal()
 }
 
 func cmpOr(a, b int) int {
