@@ -103,3 +103,22 @@ func referenceMeasurements(tb testing.TB) []Measurement {
 	}
 	return ms
 }
+
+// TestNoAllocs checks that Assess and Z allocate nothing, on every reference
+// row.
+func TestNoAllocs(t *testing.T) {
+	ms := referenceMeasurements(t)
+	young, older := benchMeasurements()
+	ms = append(ms, young, older)
+	i := 0
+	allocs := testing.AllocsPerRun(len(ms), func() {
+		m := &ms[i%len(ms)]
+		r, _ := Assess(m)
+		benchSink = r.Scores[0]
+		benchSink, _ = Z(Indicator(i%int(NumIndicators)), m)
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("got %v allocations per Assess and Z, want 0", allocs)
+	}
+}
