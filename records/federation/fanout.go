@@ -70,7 +70,8 @@ type Limits struct {
 	// every outcome.
 	Breakers *Breakers
 	// Observe, if set, is called once per country with its latency and
-	// "" on success or the reason it failed: the hook for metrics.
+	// "" on success or the reason it failed: the hook for metrics. It is
+	// called from several goroutines at once.
 	Observe func(cc records.Country, latency time.Duration, reason FailReason)
 }
 

@@ -208,3 +208,21 @@ func BenchmarkFanOut(b *testing.B) {
 		})
 	}
 }
+
+func TestFailureIssue(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		f    Failure
+		code string
+		text string
+	}{
+		{Failure{Country: "EC", Reason: FailTimeout}, "timeout", "country EC did not answer in time"},
+		{Failure{Country: "PE", Reason: FailCircuitOpen, Err: ErrCircuitOpen}, "transient", "country PE skipped: its node failed repeatedly and is paused"},
+		{Failure{Country: "CO", Reason: FailError, Err: errors.New("patient María not found")}, "transient", "country CO answered with an error"},
+	} {
+		is := tt.f.Issue()
+		if is.Code.Code() != tt.code || is.Severity.Code() != "warning" || *is.Diagnostics != tt.text || *is.Details.Coding[0].Code != string(tt.f.Country) {
+			t.Errorf("%v: issue %s %s %q", tt.f.Country, is.Severity.Code(), is.Code.Code(), *is.Diagnostics)
+		}
+	}
+}
