@@ -283,10 +283,13 @@ func mapErr(err error) error {
 		return records.ErrNotFound
 	case mongo.IsDuplicateKeyError(err):
 		return fmt.Errorf("%w: %w", records.ErrConflict, err)
+	case mongo.IsNetworkError(err), errors.Is(err, mongo.ErrClientDisconnected),
+		strings.Contains(err.Error(), "server selection error"):
+		// No server answered, whether or not a deadline ended the wait.
+		return fmt.Errorf("%w: %w", records.ErrUnavailable, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
-	case mongo.IsNetworkError(err), mongo.IsTimeout(err), errors.Is(err, mongo.ErrClientDisconnected),
-		strings.Contains(err.Error(), "server selection"):
+	case mongo.IsTimeout(err):
 		return fmt.Errorf("%w: %w", records.ErrUnavailable, err)
 	}
 	return err
