@@ -3,6 +3,7 @@ package growth
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -447,5 +448,53 @@ func TestRound2Large(t *testing.T) {
 	}
 	if got := Round2(-0x1p43 - 0.5); got != -0x1p43-0.5 {
 		t.Errorf("Round2(-2^43-0.5) = %v", got)
+	}
+}
+
+// round2R is R's fround for 2 digits, step by step, with no shortcut.
+func round2R(x float64) float64 {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	sgn := 1.0
+	if x < 0 {
+		sgn, x = -1, -x
+	}
+	if math.Log10E*math.Ln2*(0.5+math.Logb(x))+2 > 15 {
+		return sgn * x
+	}
+	x10 := 100 * x
+	i10 := math.Floor(x10)
+	xd, xu := i10/100, math.Ceil(x10)/100
+	du, dd := xu-x, x-xd
+	if du < dd || du == dd && math.Mod(i10, 2) == 1 {
+		return sgn * xu
+	}
+	return sgn * xd
+}
+
+// TestRound2Shortcut checks Round2 against R's algorithm without its
+// shortcut, on random values, near-ties and every 2-decimal tie up to 100.
+func TestRound2Shortcut(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	check := func(x float64) {
+		if got, want := Round2(x), round2R(x); got != want {
+			t.Fatalf("Round2(%v) = %v, R gives %v", x, got, want)
+		}
+	}
+	for k := range 20000 {
+		tie := (float64(k) + 0.5) / 100
+		check(tie)
+		check(-tie)
+		for _, d := range []float64{1e-13, 1e-9, 1e-6, 1e-4, 1.0001e-4} {
+			check(tie + d)
+			check(tie - d)
+		}
+		check(math.Nextafter(tie, 0))
+		check(math.Nextafter(tie, 1000))
+	}
+	for range 1000000 {
+		check(rng.NormFloat64() * math.Exp(rng.Float64()*40-5))
 	}
 }

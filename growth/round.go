@@ -26,6 +26,17 @@ func Round2(x float64) float64 {
 	}
 	x10 := 100 * x
 	i10 := math.Floor(x10)
+	if x < 1e6 {
+		// Far from a tie R's comparison below picks the nearer candidate,
+		// so skip it: the errors in x10 (< 2e-8) and in the candidates
+		// (< 1e-9) cannot cross a margin of 1e-4.
+		switch f := x10 - i10; {
+		case f < 0.4999:
+			return sgn * (i10 / 100)
+		case f > 0.5001:
+			return sgn * ((i10 + 1) / 100)
+		}
+	}
 	xd := i10 / 100
 	xu := math.Ceil(x10) / 100
 	du, dd := xu-x, x-xd
