@@ -102,7 +102,7 @@ func TestProbesAndMetrics(t *testing.T) {
 	must(t, e.do("GET", "/fhir/metadata", "", ""), 200)
 	r := must(t, e.do("GET", "/metrics", "", ""), 200)
 	for _, want := range []string{
-		`contigo_http_requests_total{code="200",host="example.com",method="GET",url="/fhir/metadata"} 1`,
+		`contigo_http_requests_total{code="200",host="",method="GET",url="/fhir/metadata"} 1`,
 		`contigo_http_request_duration_seconds_bucket`,
 	} {
 		if !strings.Contains(string(r.Body), want) {

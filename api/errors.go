@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -76,7 +77,8 @@ func classify(err error) (status int, issue r4.IssueType, diag, expr string) {
 			if fe, ok := errors.AsType[*records.FieldError](err); ok {
 				return o.status, o.issue, fe.Reason, fe.Field
 			}
-			return o.status, o.issue, err.Error(), ""
+			// The kind is in the status and issue code already.
+			return o.status, o.issue, strings.TrimSuffix(err.Error(), ": "+o.kind.Error()), ""
 		}
 	}
 	return http.StatusInternalServerError, r4.IssueTypeException, "internal error", ""

@@ -123,6 +123,8 @@ func (s *Server) routes() error {
 		Registerer:                s.reg,
 		DoNotUseRequestPathFor404: true,
 		StatusCodeResolver:        statusOf,
+		// The Host header is the client's to choose: not a label.
+		LabelFuncs: map[string]echoprometheus.LabelValueFunc{"host": func(echo.Context, error) string { return "" }},
 	}.ToMiddleware()
 	if err != nil {
 		return fmt.Errorf("register http metrics: %w", err)
