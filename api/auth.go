@@ -26,7 +26,7 @@ const (
 	permAudit             // read and search AuditEvent
 )
 
-// Allowed reports whether role may do p. Ministries integrate through FHIR
+// allowed reports whether role may do p. Ministries integrate through FHIR
 // and "read and write the same records" as health workers (issue 3), so they
 // may write too, and they oversee access (audit events). Nutrition leads see
 // alerts and indicators, never records.

@@ -172,3 +172,22 @@ func link(b map[string]any, rel string) string {
 	}
 	return ""
 }
+
+func TestCountryPaths(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ec := e.token(RoleHealthWorker, "EC")
+	r := must(t, e.do("POST", "/countries/ec/fhir/Patient", ec, patientJSON("Quispe", "Rosa", "ec-1")), http.StatusCreated)
+	id := r.JSON(t)["id"].(string)
+	if loc := r.Header.Get("Location"); loc != "http://example.com/countries/EC/fhir/Patient/"+id+"/_history/1" {
+		t.Errorf("Location %q", loc)
+	}
+	must(t, e.do("GET", "/countries/EC/fhir/Patient/"+id, ec, ""), 200)
+	// Each country's records stay in that country: /fhir is CO here.
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+id, e.admin, ""), 404, "not-found", "")
+	b := must(t, e.do("GET", "/countries/EC/fhir/Patient?name=rosa", ec, ""), 200).JSON(t)
+	if self := link(b, "self"); !strings.HasPrefix(self, "http://example.com/countries/EC/fhir/Patient?") {
+		t.Errorf("self link %q", self)
+	}
+	must(t, e.do("GET", "/countries/EC/fhir/metadata", "", ""), 200)
+}
