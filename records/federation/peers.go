@@ -36,19 +36,19 @@ type Peers struct {
 // peersFile is the JSON of a peers file. Top-level ca, cert, key and
 // timeout are defaults for every peer; a peer may override each.
 type peersFile struct {
-	CA      string              `json:"ca"`
-	Cert    string              `json:"cert"`
-	Key     string              `json:"key"`
-	Timeout string              `json:"timeout"`
+	CA      string              `json:"ca,omitempty"`
+	Cert    string              `json:"cert,omitempty"`
+	Key     string              `json:"key,omitempty"`
+	Timeout string              `json:"timeout,omitempty"`
 	Peers   map[string]peerJSON `json:"peers"`
 }
 
 type peerJSON struct {
 	URL     string `json:"url"`
-	CA      string `json:"ca"`
-	Cert    string `json:"cert"`
-	Key     string `json:"key"`
-	Timeout string `json:"timeout"`
+	CA      string `json:"ca,omitempty"`
+	Cert    string `json:"cert,omitempty"`
+	Key     string `json:"key,omitempty"`
+	Timeout string `json:"timeout,omitempty"`
 }
 
 // LoadPeers reads a peers file (format in docs/federation.md). Relative
@@ -172,7 +172,8 @@ func (ps *Peers) CheckHosted(hosted []records.Country) error {
 
 // Client returns an HTTP client for p: mutual TLS with this node's
 // certificate, the server verified against the federation CA, and p's
-// timeout on every request. It fails if a file cannot be read or parsed.
+// timeout on every request. Build it once per peer and reuse it: it holds
+// the connection pool. It fails if a file cannot be read or parsed.
 func (p Peer) Client() (*http.Client, error) {
 	cfg, err := ClientTLSConfig(p.CAFile, p.CertFile, p.KeyFile)
 	if err != nil {

@@ -18,7 +18,8 @@ type Ranked struct {
 // shared identifier, is demoted to probable when another candidate is
 // probable or better: the usual reason is a twin whose record lost its
 // second given name, and a health worker must choose, not the matcher.
-// Identifier matches stay certain.
+// Identifier matches stay certain. Rank the candidates of one country at a
+// time: the same child legitimately has a record in each country.
 func Rank(query Person, candidates []Person) []Ranked {
 	q := prepare(query)
 	out := make([]Ranked, 0, len(candidates))
