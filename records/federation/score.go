@@ -338,4 +338,3 @@ func compareTokens(a, b []string) tokResult {
 	}
 	return r
 }
-
