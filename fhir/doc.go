@@ -49,3 +49,5 @@
 //     first HumanName), for _sort;
 //   - subject holds "Patient/<id>"; status and gender the code.
 package fhir
+
+//go:generate go run ./internal/schemagen

@@ -96,7 +96,7 @@ func parse(body []byte, wantType string, now time.Time, bundled bool) (records.R
 	if err != nil {
 		return records.Resource{}, nil, err
 	}
-	if err := walkObject(m, resourceTypes[typ], typ, true); err != nil {
+	if err := walkObject(m, resourceTypes[typ], typ, typ, true); err != nil {
 		return records.Resource{}, nil, err
 	}
 	p := &parser{typ: typ, now: now, bundled: bundled, keys: records.Keys{}}

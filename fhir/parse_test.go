@@ -88,6 +88,12 @@ func TestParseErrors(t *testing.T) {
 		{"integer too large", "Patient", edit(t, patientJSON, `"gender":"male",`, `"gender":"male","multipleBirthInteger":99999999999,`), "Patient.multipleBirthInteger", 422},
 		{"bad id", "Patient", edit(t, patientJSON, `"id":"p1"`, `"id":"p 1"`), "Patient.id", 422},
 
+		{"code with double space", "Observation", edit(t, weightJSON, `"code":"29463-7"`, `"code":"29463-7  x"`), "Observation.code.coding[0].code", 422},
+		{"system with a space", "Observation", edit(t, weightJSON, `"system":"http://loinc.org"`, `"system":"http://loinc .org"`), "Observation.code.coding[0].system", 422},
+		{"bad dateTime elsewhere", "Observation", edit(t, weightJSON, `"status":"final",`, `"status":"final","note":[{"text":"ok","time":"2026-13-01"}],`), "Observation.note[0].time", 422},
+		{"bad instant in meta", "Patient", edit(t, patientJSON, `"2020-01-01T00:00:00Z"`, `"2020-01-01"`), "Patient.meta.lastUpdated", 422},
+		{"bad language code", "Patient", edit(t, patientJSON, `"gender":"male",`, `"gender":"male","language":" es",`), "Patient.language", 422},
+		{"negative positiveInt", "Observation", edit(t, weightJSON, `"status":"final",`, `"status":"final","valueSampledData":{"origin":{"value":1},"period":1,"dimensions":0,"data":"1"},`), "Observation.valueSampledData.dimensions", 422},
 		{"Observation.status missing", "Observation", edit(t, weightJSON, `"status":"final",`, ``), "Observation.status", 422},
 		{"Observation.code missing", "Observation", `{"resourceType":"Observation","status":"final","subject":{"reference":"Patient/p1"}}`, "Observation.code", 422},
 		{"Observation.subject missing", "Observation", edit(t, weightJSON, `"subject":{"reference":"Patient/p1"},`, ``), "Observation.subject", 422},

@@ -93,7 +93,7 @@ func ParseBundle(body []byte, now time.Time) (*Bundle, error) {
 	if rt, _ := m["resourceType"].(string); rt != "Bundle" {
 		return nil, invalidAt("resourceType", "want a Bundle")
 	}
-	if err := walkObject(m, reflect.TypeFor[r4.Bundle](), "Bundle", true); err != nil {
+	if err := walkObject(m, reflect.TypeFor[r4.Bundle](), "Bundle", "Bundle", true); err != nil {
 		return nil, err
 	}
 	var raw rawBundle

@@ -114,9 +114,9 @@ func invalidAt(path, format string, args ...any) error {
 	return &records.FieldError{Field: path, Reason: fmt.Sprintf(format, args...)}
 }
 
-// walk checks the JSON value v (as decoded with UseNumber) against type t.
-// path is the FHIRPath of v. top allows "resourceType" in the object.
-func walk(v any, t reflect.Type, path string, top bool) error {
+// walk checks the JSON value v (as decoded with UseNumber) against type t
+// and the schema definition def ("" if unknown). path is the FHIRPath of v.
+func walk(v any, t reflect.Type, path, def string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -127,10 +127,11 @@ func walk(v any, t reflect.Type, path string, top bool) error {
 		return nil
 	}
 	if t == numberType {
-		if _, ok := v.(json.Number); !ok {
+		n, ok := v.(json.Number)
+		if !ok {
 			return malformedAt(path, "want a number, got %s", jsonKind(v))
 		}
-		return nil
+		return checkPrimitive(string(n), def, path)
 	}
 	if t.Kind() != reflect.Struct && reflect.PointerTo(t).Implements(unmarshalerT) {
 		return walkCode(v, t, path)
@@ -144,6 +145,7 @@ func walk(v any, t reflect.Type, path string, top bool) error {
 		if strings.TrimSpace(s) == "" {
 			return invalidAt(path, "empty strings are not allowed in FHIR JSON")
 		}
+		return checkPrimitive(s, def, path)
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
 			return malformedAt(path, "want true or false, got %s", jsonKind(v))
@@ -157,6 +159,7 @@ func walk(v any, t reflect.Type, path string, top bool) error {
 		if err != nil || i < math.MinInt32 || i > math.MaxInt32 {
 			return invalidAt(path, "want a 32-bit integer, got %s", n)
 		}
+		return checkPrimitive(string(n), def, path)
 	case reflect.Slice:
 		a, ok := v.([]any)
 		if !ok {
@@ -166,7 +169,7 @@ func walk(v any, t reflect.Type, path string, top bool) error {
 			return invalidAt(path, "empty arrays are not allowed in FHIR JSON")
 		}
 		for i, e := range a {
-			if err := walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), false); err != nil {
+			if err := walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), def); err != nil {
 				return err
 			}
 		}
@@ -175,14 +178,16 @@ func walk(v any, t reflect.Type, path string, top bool) error {
 		if !ok {
 			return malformedAt(path, "want an object, got %s", jsonKind(v))
 		}
-		return walkObject(m, t, path, top)
+		return walkObject(m, t, path, def, false)
 	default:
 		return invalidAt(path, "unsupported element")
 	}
 	return nil
 }
 
-func walkObject(m map[string]any, t reflect.Type, path string, top bool) error {
+// walkObject checks the object m against struct type t and schema
+// definition def. top allows "resourceType".
+func walkObject(m map[string]any, t reflect.Type, path, def string, top bool) error {
 	if len(m) == 0 {
 		return invalidAt(path, "empty objects are not allowed in FHIR JSON")
 	}
@@ -200,7 +205,7 @@ func walkObject(m map[string]any, t reflect.Type, path string, top bool) error {
 		if !ok {
 			return invalidAt(path+"."+k, "unknown element %q", k)
 		}
-		if err := walk(m[k], ft, path+"."+k, false); err != nil {
+		if err := walk(m[k], ft, path+"."+k, schemaElements[def][k]); err != nil {
 			return err
 		}
 	}
@@ -220,6 +225,39 @@ func walkObject(m map[string]any, t reflect.Type, path string, top bool) error {
 		}
 	}
 	return nil
+}
+
+// checkPrimitive checks s against the pattern of the schema's primitive
+// type def. The common types are checked by hand: a regular expression per
+// string would cost more than the rest of Parse.
+func checkPrimitive(s, def, path string) error {
+	ok := true
+	switch def {
+	case "", "string", "markdown", "boolean", "xhtml":
+		return nil
+	case "uri", "url", "canonical":
+		ok = !strings.ContainsAny(s, " \t\n\r\f\v")
+	case "code":
+		ok = s != "" && !strings.ContainsAny(s, "\t\n\r\f\v") && !strings.Contains(s, "  ") && s[0] != ' ' && s[len(s)-1] != ' '
+	case "id":
+		ok = validID(s)
+	default:
+		if re := schemaPatterns[def]; re != nil {
+			ok = re.MatchString(s)
+		}
+	}
+	if !ok {
+		return invalidAt(path, "not a valid FHIR %s", primitiveName(def))
+	}
+	return nil
+}
+
+// primitiveName names a primitive type for an error message.
+func primitiveName(def string) string {
+	if strings.HasPrefix(def, "pattern") {
+		return "value"
+	}
+	return def
 }
 
 func countPresent(m map[string]any, names []string) int {
