@@ -23,7 +23,15 @@ import (
 // upload), or one replacing an assessment of the same measurement, makes
 // Apply replay the whole history as Reassess does.
 func Apply(state State, a Assessment, rs *RuleSet, now time.Time, actor string) (State, []Event) {
-	replaces := slices.ContainsFunc(state.Assessments, func(x Assessment) bool { return x.MeasurementID == a.MeasurementID })
+	if a.RecordedAt.IsZero() {
+		a.RecordedAt = now
+	}
+	replaces := false
+	for _, x := range state.Assessments {
+		if x.MeasurementID == a.MeasurementID {
+			replaces, a.RecordedAt = true, x.RecordedAt // a correction keeps its place in the day
+		}
+	}
 	if n := len(state.Assessments); replaces || n > 0 && before(&a, &state.Assessments[n-1]) {
 		as := make([]Assessment, 0, len(state.Assessments)+1)
 		for _, x := range state.Assessments {
@@ -374,7 +382,7 @@ func (e *engine) finish() {
 			}
 		}
 	}
-	st := Status{Classification: ClassUnknown}
+	var st Status // no assessment: no classification
 	if n := len(s.Assessments); n > 0 {
 		a := &s.Assessments[n-1]
 		st.MeasurementID, st.Date, st.Classification, st.AgeBand = a.MeasurementID, a.Date, a.Classification, a.AgeBand

@@ -120,7 +120,7 @@ func (e *engine) admit(adm Admission) error {
 		al := &s.Alerts[i]
 		if al.Active() && al.Episode == nil && answers(ep.Programme, al.Kind) {
 			al.Episode = &EpisodeRef{ID: ep.ID}
-			e.setStatus(al, StatusAdmitted, "admitted to "+ep.Programme+" episode "+ep.ID, e.actorOrSystem())
+			e.setStatus(al, StatusAdmitted, "admitted to "+ep.Programme+" episode "+ep.ID, ActorSystem)
 		}
 	}
 	return nil

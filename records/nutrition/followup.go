@@ -105,9 +105,10 @@ func (e *engine) missedAlert(ep *Episode, due time.Time, defaulted bool) {
 var humanStatuses = []string{StatusOpen, StatusAcknowledged, StatusReferred, StatusAdmitted, StatusClosed}
 
 // SetAlertStatus records a status change of alert alertID by actor at now,
-// with reason, in the alert's history. People may set open (reopen),
-// acknowledged, referred (the referral becomes "requested"), admitted or
-// closed; closed needs a reason. It returns a *records.FieldError:
+// with reason, in the alert's history. People may set open, acknowledged,
+// referred (the referral becomes "requested"), admitted or closed; closed
+// needs a reason; a closed alert may be reopened (any other status) unless
+// another active alert of its kind and episode exists. It returns a *records.FieldError:
 // records.ErrInvalid for another status or a missing reason,
 // records.ErrNotFound for an unknown alert, and Kind records.ErrConflict to
 // change a resolved alert or to reopen one whose condition is gone.
@@ -131,7 +132,7 @@ func SetAlertStatus(state State, alertID, status, reason, actor string, now time
 	case al.Status == status:
 		return state, nil, nil
 	}
-	if status == StatusOpen && al.Status == StatusClosed {
+	if status != StatusClosed && al.Status == StatusClosed { // reopening
 		for i := range s.Alerts {
 			if o := &s.Alerts[i]; o.Active() && o.Kind == al.Kind && o.EpisodeID() == al.EpisodeID() {
 				return state, nil, &records.FieldError{Field: "status", Reason: "another alert of this kind is open: " + o.ID, Kind: records.ErrConflict}

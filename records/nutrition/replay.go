@@ -45,11 +45,17 @@ func Reassess(measurements []Measurement, prev State, rs *RuleSet, now time.Time
 		if p := previous(&partial, &probe); p != nil {
 			newPrev = p.MeasurementID + "/" + p.InputHash
 		}
-		if o, ok := old[m.ID]; ok && o.InputHash == h && oldPrev[m.ID] == newPrev {
+		o, ok := old[m.ID]
+		if ok && o.InputHash == h && oldPrev[m.ID] == newPrev {
 			partial.Assessments = append(partial.Assessments, *o)
 			continue
 		}
-		partial.Assessments = append(partial.Assessments, Assess(m, &partial, rs))
+		a := Assess(m, &partial, rs)
+		a.RecordedAt = now
+		if ok {
+			a.RecordedAt = o.RecordedAt // a correction keeps its place in the day
+		}
+		partial.Assessments = append(partial.Assessments, a)
 	}
 	return rebuild(prev, partial.Assessments, rs, now, actor)
 }
@@ -62,6 +68,8 @@ type item struct {
 	a       *Assessment
 	admit   *Episode // an admission to replay
 	closure *Episode // a closure by a person to replay
+	change  *Change  // an alert status change by a person to replay
+	alertID string   // the alert of change
 }
 
 // rebuild replays assessments as (sorted by date, id) together with the
@@ -70,7 +78,7 @@ type item struct {
 func rebuild(old State, as []Assessment, rs *RuleSet, now time.Time, actor string) (State, []Event) {
 	var items []item
 	for i := range as {
-		items = append(items, item{date: as[i].Date, order: i, a: &as[i]})
+		items = append(items, item{date: as[i].Date, at: as[i].RecordedAt, order: i, a: &as[i]})
 	}
 	for i := range old.Episodes {
 		ep := &old.Episodes[i]
@@ -79,16 +87,24 @@ func rebuild(old State, as []Assessment, rs *RuleSet, now time.Time, actor strin
 			items = append(items, item{date: dateOnly(ep.ClosedAt), at: ep.ClosedAt, order: len(as) + 2*i + 1, closure: ep})
 		}
 	}
+	for i := range old.Alerts {
+		al := &old.Alerts[i]
+		for k := range al.History {
+			if c := &al.History[k]; c.Actor != ActorSystem {
+				items = append(items, item{date: dateOnly(c.At), at: c.At, order: len(as) + 2*len(old.Episodes) + i, change: c, alertID: al.ID})
+			}
+		}
+	}
 	sort.SliceStable(items, func(i, j int) bool {
 		x, y := &items[i], &items[j]
 		if !x.date.Equal(y.date) {
 			return x.date.Before(y.date)
 		}
-		if (x.a == nil) != (y.a == nil) {
-			return x.a != nil // assessments of the day first
-		}
 		if !x.at.Equal(y.at) {
-			return x.at.Before(y.at)
+			return x.at.Before(y.at) // as recorded that day
+		}
+		if (x.a == nil) != (y.a == nil) {
+			return x.a != nil // assessments first
 		}
 		return x.order < y.order
 	})
@@ -104,6 +120,7 @@ func rebuild(old State, as []Assessment, rs *RuleSet, now time.Time, actor strin
 		switch {
 		case it.a != nil:
 			e.assess(*it.a)
+			e.followUp(e.now)
 		case it.admit != nil:
 			ep := it.admit
 			adm := Admission{Programme: ep.Programme, Criteria: ep.AdmissionCriteria, Date: ep.AdmissionDate,
@@ -114,6 +131,13 @@ func rebuild(old State, as []Assessment, rs *RuleSet, now time.Time, actor strin
 			e.actor = ep.AdmittedBy
 			_ = e.admit(adm) // a conflict means a later correction changed history; skip it
 			e.actor = actor
+		case it.change != nil:
+			if al := s.Alert(it.alertID); al != nil && al.Status != StatusResolved && al.Status != it.change.To {
+				if it.change.To == StatusReferred {
+					al.Referral = &Referral{Status: "requested"}
+				}
+				e.setStatus(al, it.change.To, it.change.Reason, it.change.Actor)
+			}
 		case it.closure != nil:
 			if cur := s.episode(it.closure.ID); cur != nil && cur.Open() {
 				c := it.closure
@@ -125,6 +149,13 @@ func rebuild(old State, as []Assessment, rs *RuleSet, now time.Time, actor strin
 	e.now = now
 	e.followUp(now)
 	s.Alerts = mergeAlerts(old.Alerts, s.Alerts, now)
+	// A closure derived again keeps when it was first recorded.
+	for i := range s.Episodes {
+		ep := &s.Episodes[i]
+		if o := old.episode(ep.ID); o != nil && !ep.Open() && o.Outcome == ep.Outcome && o.OutcomeDate.Equal(ep.OutcomeDate) && o.ClosedBy == ep.ClosedBy {
+			ep.ClosedAt, ep.OutcomeReason = o.ClosedAt, o.OutcomeReason
+		}
+	}
 	e.finish()
 	return s, diff(&old, &s, now)
 }

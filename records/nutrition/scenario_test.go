@@ -54,7 +54,7 @@ func TestStoryChildRecoversInOTP(t *testing.T) {
 		t.Errorf("episode = %+v", ep)
 	}
 	sev = st.active(KindNewSevereWasting)[0]
-	if sev.Status != StatusAdmitted || sev.EpisodeID() != ep.ID || sev.History[len(sev.History)-1].Actor != "nurse-1" {
+	if sev.Status != StatusAdmitted || sev.EpisodeID() != ep.ID || sev.History[len(sev.History)-1].Via != "nurse-1" {
 		t.Errorf("severe alert after admission = %+v", sev)
 	}
 

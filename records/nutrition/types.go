@@ -168,8 +168,11 @@ type Assessment struct {
 	MeasurementID string    `json:"measurement_id"`
 	Date          time.Time `json:"date"`
 	InputHash     string    `json:"input_hash"` // fingerprint of the measurement, to spot corrections
-	Subject       string    `json:"subject"`
-	Sex           string    `json:"sex,omitempty"`
+	// RecordedAt is when the measurement was first applied (set by Apply);
+	// a replay orders the events of one day by it.
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
+	Subject    string    `json:"subject"`
+	Sex        string    `json:"sex,omitempty"`
 
 	HasAge      bool    `json:"has_age"`
 	AgeDays     int     `json:"age_days"`
@@ -424,7 +427,7 @@ const (
 type Status struct {
 	MeasurementID  string    `json:"measurement_id,omitempty"`
 	Date           time.Time `json:"date,omitzero"`
-	Classification string    `json:"classification"`
+	Classification string    `json:"classification,omitempty"` // "" before the first assessment
 	AgeBand        string    `json:"age_band,omitempty"`
 	OpenEpisodeID  string    `json:"open_episode_id,omitempty"`
 	Programme      string    `json:"programme,omitempty"`
