@@ -29,7 +29,7 @@ type schemaDef struct {
 type prop struct {
 	Ref     string `json:"$ref"`
 	Pattern string `json:"pattern"`
-	Items *struct {
+	Items   *struct {
 		Ref string `json:"$ref"`
 	} `json:"items"`
 }
