@@ -4,7 +4,7 @@ import "math"
 
 // Classification of children and pregnant or lactating women (PLW) from
 // rounded z-scores, MUAC and oedema. Every threshold lives in a Rules value;
-// this file holds the evaluation only. Reference: docs/nutrition-rules.md §1,
+// this file holds the evaluation only. Reference: shared/docs/nutrition-rules.md §1,
 // §3 and §4 (WHO-2023 guideline on wasting and nutritional oedema, WHO-2013
 // SAM update, WHO Child Growth Standards 2006 cut-offs).
 

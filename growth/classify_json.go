@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// The JSON form of Rules (docs/nutrition-rules.md §5), e.g.
+// The JSON form of Rules (shared/docs/nutrition-rules.md §5), e.g.
 //
 //	{"name": "who-2023", "version": "1", "country": "CO",
 //	 "child": {

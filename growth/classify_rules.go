@@ -7,7 +7,7 @@ import (
 )
 
 // Rules holds every threshold Classify and ClassifyPLW use: a rule set such as
-// "who-2023", optionally adapted for a country (docs/nutrition-rules.md §5).
+// "who-2023", optionally adapted for a country (shared/docs/nutrition-rules.md §5).
 // Build one with DefaultRules or ParseRules; a Rules built by hand should pass
 // Validate. Classify only reads it, so one value may be shared by goroutines.
 type Rules struct {
@@ -74,7 +74,7 @@ type PLWRules struct {
 }
 
 // DefaultRules returns the WHO rule set "who-2023" version "1" of
-// docs/nutrition-rules.md: WHO-2023 and WHO-2013 for wasting, oedema and
+// shared/docs/nutrition-rules.md: WHO-2023 and WHO-2013 for wasting, oedema and
 // infants, WHO-GS-2006 cut-offs for the other indicators, and the regional
 // PLW default MUAC < 230 mm (Ververs-2013). Each call returns a fresh copy.
 func DefaultRules() Rules {

@@ -6,7 +6,7 @@ import (
 )
 
 // The class enums below are small integers; String returns the snake_case
-// names of docs/nutrition-rules.md. Each zero value means "not applicable"
+// names of shared/docs/nutrition-rules.md. Each zero value means "not applicable"
 // (the class does not exist for the child's age band).
 
 // enumName returns names[i], or "invalid(i)" when i is out of range.

@@ -76,8 +76,8 @@ does not apply at that age, a measurement is missing, oedema is present
 would print NaN or Inf (a measurement of 0 or below) the z-score is empty too,
 with flag 1 for Inf. A z-score of -0.00 is written 0.00.
 
-Classes (see docs/nutrition-rules.md): age_band is infant_u6m, child_6_59m,
-over_5 or unknown. For 6-59 months, wasting is nutritional_oedema,
+Classes (see shared/docs/nutrition-rules.md): age_band is infant_u6m,
+child_6_59m, over_5 or unknown. For 6-59 months, wasting is nutritional_oedema,
 severe_wasting, moderate_wasting, not_wasted or unknown (WHZ and MUAC in mm =
 armc x 10 rounded, worst wins); wasting_anthro is the class by WHZ and MUAC
 alone, so oedema with severe wasting shows both; wasting_criteria lists the
