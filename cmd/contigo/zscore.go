@@ -87,7 +87,8 @@ unknown (MUAC counts from 42 days), and wasting_criteria lists the rules of
 infant_risk that fired. Under 5 years, stunting and underweight are severe,
 moderate, none or unknown; overweight (WHZ, else BAZ) is obesity,
 overweight, possible_risk_of_overweight, not_overweight or unknown;
-extra_band names a national band of the rule set. A class is empty where it does not apply.
+extra_band names a national band of the rule set. A class is empty where it
+does not apply.
 
 A bad row (a number that does not parse, a negative or impossible age, an
 unknown sex, measure or oedema code, a wrong number of fields) is reported on
