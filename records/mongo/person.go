@@ -20,12 +20,12 @@ import (
 // derived from the current resources, top-level arrays of strings so that
 // MongoDB indexes serve them.
 type personDoc struct {
-	ID        string        `bson:"_id"`
-	Version   int64         `bson:"version"`
-	Created   time.Time     `bson:"created"`
-	Updated   time.Time     `bson:"updated"`
-	Resources []resourceDoc `bson:"resources"`
-	Txns      []txnDoc      `bson:"txns,omitempty"`
+	ID        string    `bson:"_id"`
+	Version   int64     `bson:"version"`
+	Created   time.Time `bson:"created"`
+	Updated   time.Time `bson:"updated"`
+	Resources []string  `bson:"resources"` // resourceDoc JSON, oldest first
+	Txns      []txnDoc  `bson:"txns,omitempty"`
 
 	// Types lists the types of the current resources.
 	Types []string `bson:"types"`
@@ -34,18 +34,19 @@ type personDoc struct {
 	Idx []string `bson:"idx"`
 }
 
+// resourceDoc is one version of one resource, stored as one JSON string
+// (an element of personDoc.Resources). A string rather than a sub-document
+// because the embedded engine stores every sub-document with its own type
+// schema and decodes value by value: a 100-entry record read 3x faster
+// this way. Nothing queries inside resources: search uses the top-level idx.
 type resourceDoc struct {
-	Type    string    `bson:"type"`
-	ID      string    `bson:"id"`
-	Version int64     `bson:"version"`
-	Updated time.Time `bson:"updated"`
-	Deleted bool      `bson:"deleted,omitempty"`
-	Body    string    `bson:"body,omitempty"` // FHIR JSON as text
-	// Keys are the search keys as a JSON object of arrays of strings: one
-	// string rather than nested documents, because the embedded engine's
-	// cost grows with the number of BSON values it decodes, and nothing
-	// queries inside resources (search uses the top-level idx).
-	Keys string `bson:"keys,omitempty"`
+	Type    string       `json:"t"`
+	ID      string       `json:"i"`
+	Version int64        `json:"v"`
+	Updated time.Time    `json:"u"`
+	Deleted bool         `json:"d,omitempty"`
+	Body    string       `json:"b,omitempty"` // FHIR JSON, byte for byte
+	Keys    records.Keys `json:"k,omitempty"`
 }
 
 type txnDoc struct {
@@ -57,16 +58,16 @@ type txnDoc struct {
 // idxEntry is the element of personDoc.Idx for value v of key on typ.
 func idxEntry(typ, key, v string) string { return typ + "|" + key + "|" + v }
 
-func toDoc(p *records.Person) personDoc {
+func toDoc(p *records.Person) (personDoc, error) {
 	d := personDoc{ID: p.ID, Version: p.Version, Created: p.Created, Updated: p.Updated,
-		Resources: make([]resourceDoc, len(p.Resources)), Types: []string{}, Idx: []string{}}
+		Resources: make([]string, len(p.Resources)), Types: []string{}, Idx: []string{}}
 	for i, r := range p.Resources {
-		rd := resourceDoc{Type: r.Type, ID: r.ID, Version: r.Version, Updated: r.Updated, Deleted: r.Deleted, Body: string(r.Body)}
-		if len(r.Keys) > 0 {
-			b, _ := json.Marshal(r.Keys) // a map of string slices always marshals
-			rd.Keys = string(b)
+		rd := resourceDoc{Type: r.Type, ID: r.ID, Version: r.Version, Updated: r.Updated.UTC(), Deleted: r.Deleted, Body: string(r.Body), Keys: r.Keys}
+		b, err := json.Marshal(rd)
+		if err != nil {
+			return personDoc{}, fmt.Errorf("encode %s/%s: %w", r.Type, r.ID, err)
 		}
-		d.Resources[i] = rd
+		d.Resources[i] = string(b)
 	}
 	for _, t := range p.Txns {
 		d.Txns = append(d.Txns, txnDoc{Key: t.Key, At: t.At, Response: t.Response})
@@ -84,7 +85,7 @@ func toDoc(p *records.Person) personDoc {
 	}
 	slices.Sort(d.Idx)
 	d.Idx = slices.Compact(d.Idx)
-	return d
+	return d, nil
 }
 
 func sortedKeys(k records.Keys) []string {
@@ -99,15 +100,14 @@ func sortedKeys(k records.Keys) []string {
 func fromDoc(cc records.Country, d *personDoc) (*records.Person, error) {
 	p := &records.Person{ID: d.ID, Country: cc, Version: d.Version, Created: d.Created.UTC(), Updated: d.Updated.UTC(),
 		Resources: make([]records.Resource, len(d.Resources))}
-	for i, rd := range d.Resources {
-		r := records.Resource{Type: rd.Type, ID: rd.ID, Version: rd.Version, Updated: rd.Updated.UTC(), Deleted: rd.Deleted}
+	for i, raw := range d.Resources {
+		var rd resourceDoc
+		if err := json.Unmarshal([]byte(raw), &rd); err != nil {
+			return nil, fmt.Errorf("decode resource %d: %w", i, err)
+		}
+		r := records.Resource{Type: rd.Type, ID: rd.ID, Version: rd.Version, Updated: rd.Updated.UTC(), Deleted: rd.Deleted, Keys: rd.Keys}
 		if rd.Body != "" {
 			r.Body = []byte(rd.Body)
-		}
-		if rd.Keys != "" {
-			if err := json.Unmarshal([]byte(rd.Keys), &r.Keys); err != nil {
-				return nil, fmt.Errorf("decode keys of %s/%s: %w", rd.Type, rd.ID, err)
-			}
 		}
 		p.Resources[i] = r
 	}
@@ -134,7 +134,11 @@ func (s *Store) Person(ctx context.Context, cc records.Country, id string) (_ *r
 // Insert stores a new record; ErrConflict if the id exists.
 func (s *Store) Insert(ctx context.Context, cc records.Country, p *records.Person) (err error) {
 	defer s.observe("insert", time.Now(), &err)
-	if _, err := s.coll(cc, personsColl).InsertOne(ctx, toDoc(p)); err != nil {
+	d, err := toDoc(p)
+	if err != nil {
+		return fmt.Errorf("insert person %s: %w", p.ID, err)
+	}
+	if _, err := s.coll(cc, personsColl).InsertOne(ctx, d); err != nil {
 		return fmt.Errorf("insert person %s: %w", p.ID, mapErr(err))
 	}
 	return nil
@@ -146,7 +150,9 @@ func (s *Store) InsertMany(ctx context.Context, cc records.Country, ps []*record
 	defer s.observe("insert_many", time.Now(), &err)
 	docs := make([]personDoc, len(ps))
 	for i, p := range ps {
-		docs[i] = toDoc(p)
+		if docs[i], err = toDoc(p); err != nil {
+			return fmt.Errorf("insert person %s: %w", p.ID, err)
+		}
 	}
 	if _, err := s.coll(cc, personsColl).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false)); err != nil {
 		return fmt.Errorf("insert %d persons: %w", len(ps), mapErr(err))
@@ -166,6 +172,10 @@ func (s *Store) InsertMany(ctx context.Context, cc records.Country, ps []*record
 func (s *Store) Replace(ctx context.Context, cc records.Country, p *records.Person, prev int64) (err error) {
 	defer s.observe("replace", time.Now(), &err)
 	c := s.coll(cc, personsColl)
+	d, err := toDoc(p)
+	if err != nil {
+		return fmt.Errorf("replace person %s: %w", p.ID, err)
+	}
 	if s.ferret {
 		defer s.lock(cc, "person\x00"+p.ID)()
 		var cur struct {
@@ -177,12 +187,12 @@ func (s *Store) Replace(ctx context.Context, cc records.Country, p *records.Pers
 		if cur.Version != prev {
 			return fmt.Errorf("replace person %s: stored version %d, want %d: %w", p.ID, cur.Version, prev, records.ErrVersionMismatch)
 		}
-		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, toDoc(p)); err != nil {
+		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, d); err != nil {
 			return fmt.Errorf("replace person %s: %w", p.ID, mapErr(err))
 		}
 		return nil
 	}
-	res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: prev}}, toDoc(p))
+	res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: prev}}, d)
 	if err != nil {
 		return fmt.Errorf("replace person %s: %w", p.ID, mapErr(err))
 	}
