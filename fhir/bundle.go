@@ -55,7 +55,7 @@ type (
 func (b *bundleJSON) marshal() ([]byte, error) {
 	entries := b.Entry
 	b.Entry = nil
-	head, err := json.Marshal(b)
+	head, err := marshalPlain(b)
 	b.Entry = entries
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (b *bundleJSON) marshal() ([]byte, error) {
 // entry (fullUrl and search.mode, plain ASCII) without reflection.
 func marshalEntry(e bundleEntry) ([]byte, error) {
 	if e.Request != nil || e.Response != nil || e.Search == nil || !plainJSON(e.FullURL) || !plainJSON(e.Search.Mode) {
-		return json.Marshal(e)
+		return marshalPlain(e)
 	}
 	b := make([]byte, 0, len(e.FullURL)+40)
 	b = append(b, '{')
@@ -113,6 +113,15 @@ func marshalEntry(e bundleEntry) ([]byte, error) {
 	b = append(b, `"search":{"mode":"`...)
 	b = append(b, e.Search.Mode...)
 	return append(b, `"}}`...), nil
+}
+
+// marshalPlain is json.Marshal without HTML escaping (links hold "&").
+func marshalPlain(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // plainJSON reports whether s needs no escaping in a JSON string (and none
