@@ -17,8 +17,16 @@
 //   - JSON that does not parse, is not an object, or holds a value of the
 //     wrong JSON type (a number where a string belongs): records.ErrMalformed
 //     (400);
-//   - everything else (unknown resourceType or element, unknown code, missing
-//     required element, bad reference, unit or date): records.ErrInvalid (422).
+//   - everything else (unknown resourceType or element, unknown code, a
+//     primitive value that breaks its type's pattern in the R4 JSON Schema,
+//     missing required element, bad reference, unit or date):
+//     records.ErrInvalid (422).
+//
+// Structure is checked against samply's generated types (which elements
+// exist, which are required, choice elements [x]) and primitive values
+// against the patterns of the official R4 JSON Schema (schema_gen.go,
+// generated from fhirtest/fhir.schema.json.gz by internal/schemagen), so
+// that whatever Parse accepts renders as schema-valid FHIR.
 //
 // ParseSearch returns FieldErrors of kind records.ErrMalformed (400) whose
 // Field is the parameter name.
