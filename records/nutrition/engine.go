@@ -457,7 +457,8 @@ func (s *State) newAlertID(kind, episodeID, measurementID string) string {
 // clone returns a copy of s that shares no mutable memory with it.
 func (s State) clone() State {
 	out := s
-	out.Assessments = slices.Clone(s.Assessments)
+	// Room for the assessment Apply appends, so that it does not copy twice.
+	out.Assessments = append(make([]Assessment, 0, len(s.Assessments)+1), s.Assessments...)
 	out.Alerts = slices.Clone(s.Alerts)
 	for i := range out.Alerts {
 		out.Alerts[i].History = slices.Clip(out.Alerts[i].History)
