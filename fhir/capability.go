@@ -3,15 +3,17 @@ package fhir
 import (
 	"encoding/json"
 	"time"
+
+	"contigo/records"
 )
 
 // ContentType is the media type of FHIR JSON.
 const ContentType = "application/fhir+json"
 
 // TimeFormat is how instants are written in Keys and compared in search:
-// UTC, millisecond precision, so that they sort as strings. Records uses
-// the same for "_lastUpdated".
-const TimeFormat = "2006-01-02T15:04:05.000Z"
+// RFC 3339 with milliseconds, always of a UTC time (so "Z"), so that they
+// sort as strings: records.TimeFormat, which "_lastUpdated" uses.
+const TimeFormat = records.TimeFormat
 
 type (
 	capabilityJSON struct {
