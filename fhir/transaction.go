@@ -135,8 +135,38 @@ func ParseBundle(body []byte, now time.Time) (*Bundle, error) {
 
 // parseEntry reads the request of entry i and parses its resource.
 func (b *Bundle) parseEntry(e *Entry, resource json.RawMessage, ifMatch string, i int) error {
+	if err := b.parseRequest(e, ifMatch, i); err != nil {
+		return err
+	}
 	path := entryPath(i)
-	p, query, hasQuery := strings.Cut(strings.TrimPrefix(e.URL, "/"), "?")
+	needBody := e.Method == "POST" || e.Method == "PUT"
+	switch {
+	case needBody && resource == nil:
+		return invalidAt(path+".resource", "%s needs a resource", e.Method)
+	case !needBody && resource != nil:
+		return invalidAt(path+".resource", "%s takes no resource", e.Method)
+	case !needBody:
+		return nil
+	}
+	r, _, err := parse(resource, e.Type, b.now, true)
+	if err != nil {
+		return inEntry(err, i, e.Type)
+	}
+	if e.Method == "PUT" {
+		if r.ID != "" && r.ID != e.ID {
+			return invalidAt(path+".resource.id", "id %q does not match the request url", r.ID)
+		}
+		r.ID = e.ID
+	}
+	e.Resource = r
+	return nil
+}
+
+// parseRequest reads the request of entry i: method, url, ifNoneExist
+// and ifMatch.
+func (b *Bundle) parseRequest(e *Entry, ifMatch string, i int) error {
+	path := entryPath(i)
+	p, _, hasQuery := strings.Cut(strings.TrimPrefix(e.URL, "/"), "?")
 	seg := strings.Split(p, "/")
 	e.Type = seg[0]
 	if len(seg) > 1 {
@@ -161,7 +191,6 @@ func (b *Bundle) parseEntry(e *Entry, resource json.RawMessage, ifMatch string, 
 		if !Readable(e.Type) || (len(seg) > 1 && !validID(e.ID)) {
 			return badURL(`"<Type>[/<id>][?query]" of a served type`)
 		}
-		_ = query
 	default:
 		return invalidAt(path+".request.method", "method %s is not supported in a %s", e.Method, b.Type)
 	}
@@ -178,26 +207,6 @@ func (b *Bundle) parseEntry(e *Entry, resource json.RawMessage, ifMatch string, 
 		}
 		e.IfMatch = v
 	}
-	needBody := e.Method == "POST" || e.Method == "PUT"
-	switch {
-	case needBody && resource == nil:
-		return invalidAt(path+".resource", "%s needs a resource", e.Method)
-	case !needBody && resource != nil:
-		return invalidAt(path+".resource", "%s takes no resource", e.Method)
-	case !needBody:
-		return nil
-	}
-	r, _, err := parse(resource, e.Type, b.now, true)
-	if err != nil {
-		return inEntry(err, i, e.Type)
-	}
-	if e.Method == "PUT" {
-		if r.ID != "" && r.ID != e.ID {
-			return invalidAt(path+".resource.id", "id %q does not match the request url", r.ID)
-		}
-		r.ID = e.ID
-	}
-	e.Resource = r
 	return nil
 }
 
