@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -186,6 +188,15 @@ func FuzzParseRuleSet(f *testing.F) {
 	f.Add([]byte(`{"child": {"exit": {"max_weeks": {"severe": 1}}}}`))
 	f.Add([]byte(`{"child": null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				panic(fmt.Sprintf("ParseRuleSet hangs on %q", data))
+			}
+		}()
 		rs, err := ParseRuleSet(data)
 		if err != nil {
 			var ce *ConfigError
