@@ -1,10 +1,12 @@
 package fhir
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -20,7 +22,7 @@ type Bundle struct {
 	Type       string // "batch" or "transaction"
 	Identifier string // Bundle.identifier as "system|value", "" if none
 	Entries    []Entry
-	sum        string    // sha256 of the body, hex
+	sum        string    // sha256 of the body's canonical JSON, hex
 	now        time.Time // the clock ParseBundle was given
 }
 
@@ -103,7 +105,14 @@ func ParseBundle(body []byte, now time.Time) (*Bundle, error) {
 	if raw.Type != "batch" && raw.Type != "transaction" {
 		return nil, invalidAt("Bundle.type", "want a batch or transaction Bundle")
 	}
-	sum := sha256.Sum256(body)
+	// Hash the decoded tree re-encoded (keys sorted, no white space) rather
+	// than the bytes, so that a client that re-serialises its retry still
+	// sends the same transaction.
+	var canon bytes.Buffer
+	if err := writeJSON(&canon, m); err != nil {
+		return nil, fmt.Errorf("hash bundle: %w", err)
+	}
+	sum := sha256.Sum256(canon.Bytes())
 	b := &Bundle{Type: raw.Type, sum: hex.EncodeToString(sum[:]), now: now}
 	if id := raw.Identifier; id != nil && id.Value != nil {
 		sys := ""
@@ -235,7 +244,8 @@ func (b *Bundle) checkURNs(fullURLs map[string]int) error {
 }
 
 // TxnKey returns the idempotency key of b: "identifier:system|value" when
-// the Bundle has an identifier, else "sha256:<hex of the body>".
+// the Bundle has an identifier, else "sha256:<hex>" of the body's JSON
+// (white space and the order of elements do not count).
 func (b *Bundle) TxnKey() string {
 	if b.Identifier != "" {
 		return "identifier:" + b.Identifier

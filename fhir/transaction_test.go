@@ -93,6 +93,11 @@ func TestAssignIDs(t *testing.T) {
 			t.Errorf("entry %d: retry gave id %q, first %q", i, again.Entries[i].ID, b.Entries[i].ID)
 		}
 	}
+	// So does a retry re-serialised with other white space.
+	spaced := parseVisit(t, strings.ReplaceAll(visitJSON, `":`, `" : `))
+	if spaced.TxnKey() != b.TxnKey() || spaced.Entries[0].ID != pat.ID {
+		t.Errorf("re-serialised retry: key %q id %q, want %q %q", spaced.TxnKey(), spaced.Entries[0].ID, b.TxnKey(), pat.ID)
+	}
 	// Another upload gets other ids.
 	other := parseVisit(t, strings.Replace(visitJSON, "U1-7", "U1-8", 2))
 	if other.Entries[0].ID == pat.ID {
