@@ -229,7 +229,10 @@ func (e *engine) fill(al *Alert, c cond, cur, prev *Assessment) {
 	}
 	al.Trigger = t
 	al.Rule = cur.Rule
-	if al.Rule.RuleID == "" || c.kind == KindDeterioration || c.kind == KindImplausible {
+	switch {
+	case c.kind == cur.ExtraBand:
+		al.Rule.RuleID = "child.extra_bands"
+	case al.Rule.RuleID == "" || c.kind == KindDeterioration || c.kind == KindImplausible:
 		al.Rule.RuleID = "alerts." + c.kind
 	}
 	if c.ep != nil {

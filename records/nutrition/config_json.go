@@ -339,6 +339,17 @@ func (c ExitCriteria) toJSON() exitJSON {
 	return out
 }
 
+// UnmarshalJSON implements json.Unmarshaler with ParseRuleSet (merged over
+// the default, validated).
+func (rs *RuleSet) UnmarshalJSON(data []byte) error {
+	out, err := ParseRuleSet(data)
+	if err != nil {
+		return err
+	}
+	*rs = *out
+	return nil
+}
+
 // MarshalJSON implements json.Marshaler; ParseRuleSet reads the result back
 // to an equal RuleSet.
 func (rs *RuleSet) MarshalJSON() ([]byte, error) {
