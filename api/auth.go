@@ -149,6 +149,7 @@ func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
 			PersonID:     a.personID,
 			Outcome:      statusOf(c, err),
 			RequestID:    requestID(c),
+			Purpose:      purposeOf(c),
 		}
 		ctx := context.WithoutCancel(c.Request().Context())
 		if aerr := s.records.Store().AppendAudit(ctx, e.Country, e); aerr != nil {

@@ -15,11 +15,12 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("GET", "/metadata", s.handleMetadata)
 
 	add("POST", "", s.interaction("transaction", "E", permWrite, s.handleBundle))
-	add("GET", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverything))
+	add("GET", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingFederated))
+	s.federationRoutes(add)
 	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))
 	add("GET", "/AuditEvent/:id", s.interaction("read", "R", permAudit, s.handleAuditRead))
 
-	add("GET", "/:type", s.interaction("search-type", "R", permRead, s.handleSearch))
+	add("GET", "/:type", s.interaction("search-type", "R", permRead, s.handleSearchFederated))
 	add("POST", "/:type/_search", s.interaction("search-type", "R", permRead, s.handleSearch))
 	add("GET", "/:type/_history", s.interaction("history-type", "R", permRead, s.handleTypeHistory))
 	add("POST", "/:type", s.interaction("create", "C", permWrite, s.handleCreate))

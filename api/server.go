@@ -29,6 +29,8 @@ type Config struct {
 	// means a new, private registry.
 	Registry *prometheus.Registry
 	Now      func() time.Time // the clock for token expiry; time.Now if nil
+	// Federation, if set, reaches the countries of peer nodes (federation.go).
+	Federation *Federation
 }
 
 // Defaults of Config.
@@ -49,6 +51,7 @@ type Server struct {
 	timeout   time.Duration
 	reg       *prometheus.Registry
 	now       func() time.Time
+	fed       *fedNode
 	e         *echo.Echo
 }
 
@@ -97,6 +100,11 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	fed, err := newFedNode(cfg.Federation, cfg.Countries, s.reg)
+	if err != nil {
+		return nil, err
+	}
+	s.fed = fed
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
@@ -142,7 +150,7 @@ func (s *Server) routes() error {
 
 	timeout := middleware.ContextTimeout(s.timeout)
 	s.fhirRoutes(e, "/fhir", timeout, s.negotiate, s.defaultCountry)
-	s.fhirRoutes(e, "/countries/:cc/fhir", timeout, s.negotiate, s.pathCountry)
+	s.fhirRoutes(e, "/countries/:cc/fhir", timeout, s.negotiate, s.countryRoute)
 	s.e = e
 	return nil
 }

@@ -31,6 +31,14 @@ type Peer struct {
 // Peers is the peer registry: country -> the node that hosts it.
 type Peers struct {
 	byCountry map[records.Country]Peer
+	node      NodeTLS
+}
+
+// NodeTLS names this node's own federation files: the CA that verifies
+// peers and the certificate and key it presents (and signs Caller
+// assertions with). They are the peers file's top-level ca, cert and key.
+type NodeTLS struct {
+	CAFile, CertFile, KeyFile string
 }
 
 // peersFile is the JSON of a peers file. Top-level ca, cert, key and
@@ -84,7 +92,8 @@ func ParsePeers(data []byte, dir string) (*Peers, error) {
 	if err != nil {
 		errs = append(errs, fieldErr("timeout", err.Error()))
 	}
-	out := &Peers{byCountry: map[records.Country]Peer{}}
+	out := &Peers{byCountry: map[records.Country]Peer{},
+		node: NodeTLS{CAFile: resolve(dir, f.CA), CertFile: resolve(dir, f.Cert), KeyFile: resolve(dir, f.Key)}}
 	for code, pj := range f.Peers {
 		cc, err := records.ParseCountry(code)
 		if err != nil {
@@ -134,6 +143,21 @@ func (ps *Peers) Peer(cc records.Country) (p Peer, ok bool) {
 	}
 	p, ok = ps.byCountry[cc]
 	return p, ok
+}
+
+// Node returns this node's federation files: the peers file's top-level
+// ca, cert and key, each falling back to the first peer's (by country)
+// when the top level leaves it out.
+func (ps *Peers) Node() NodeTLS {
+	if ps == nil {
+		return NodeTLS{}
+	}
+	n := ps.node
+	for _, cc := range ps.Countries() {
+		p := ps.byCountry[cc]
+		n.CAFile, n.CertFile, n.KeyFile = cmp.Or(n.CAFile, p.CAFile), cmp.Or(n.CertFile, p.CertFile), cmp.Or(n.KeyFile, p.KeyFile)
+	}
+	return n
 }
 
 // Countries returns the countries hosted by peers, sorted.
