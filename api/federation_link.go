@@ -245,14 +245,22 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 			issues = append(issues, r4.OperationOutcomeIssue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeNotFound, Diagnostics: &text})
 		}
 	}
-	slices.SortStableFunc(entries, func(a, b dated) int {
-		if a.patient != b.patient {
-			if a.patient {
-				return -1
-			}
+	// The Patient asked for first, then the linked Patients, then the
+	// rest by clinical date (the first entry is this country's Patient).
+	rank := func(i int, d dated) int {
+		switch {
+		case i == 0:
+			return 0
+		case d.patient:
 			return 1
 		}
-		return cmp.Compare(a.date, b.date)
+		return 2
+	}
+	for i := range entries {
+		entries[i].rank = rank(i, entries[i])
+	}
+	slices.SortStableFunc(entries, func(a, b dated) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.date, b.date))
 	})
 	out := make([]searchEntry, len(entries))
 	for i, e := range entries {
@@ -265,6 +273,7 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 type dated struct {
 	searchEntry
 	patient bool
+	rank    int // 0 the Patient asked for, 1 linked Patients, 2 the rest
 	date    string
 }
 

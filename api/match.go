@@ -133,9 +133,17 @@ func failureIssues(fs []*federation.Failure) []r4.OperationOutcomeIssue {
 	var out []r4.OperationOutcomeIssue
 	for _, f := range fs {
 		is := f.Issue()
-		if f.Reason == federation.FailError && errors.Is(f.Err, records.ErrForbidden) {
-			text := "country " + string(f.Country) + " holds a record but did not share it: no active Consent, or access refused"
-			is.Code, is.Diagnostics, is.Details.Text = r4.IssueTypeForbidden, &text, &text
+		text := ""
+		switch {
+		case f.Reason != federation.FailError:
+		case errors.Is(f.Err, records.ErrForbidden):
+			text = "country " + string(f.Country) + " holds a record but did not share it: no active Consent, or access refused"
+			is.Code = r4.IssueTypeForbidden
+		case errors.Is(f.Err, records.ErrPeerUnavailable):
+			text = "country " + string(f.Country) + " could not be reached or failed"
+		}
+		if text != "" {
+			is.Diagnostics, is.Details.Text = &text, &text
 		}
 		out = append(out, is)
 	}

@@ -27,7 +27,7 @@ const (
 // person's active Consent (403 without). The destination node receives a
 // copy of the Patient (or uses the record this one links to there) and
 // stores an active Flag "referral-in" on it, which its health workers
-// find with GET /fhir/Flag?code=referral-in; this Patient gets a link to
+// find with GET /fhir/Flag?status=active (code referral-in); this Patient gets a link to
 // the record there. The answer is the destination's Flag (201).
 func (s *Server) handleRefer(c echo.Context) error {
 	id := c.Param("id")
