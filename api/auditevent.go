@@ -35,8 +35,8 @@ const (
 )
 
 // handleAuditSearch serves GET /fhir/AuditEvent: audit entries newest first,
-// by patient (Patient/<id> or <id>), date (ge, gt, le, lt prefixes), _count,
-// with a next link while more remain.
+// by patient or entity (Patient/<id> or <id>), date (ge, gt, le, lt
+// prefixes), _count, with next and previous links.
 func (s *Server) handleAuditSearch(c echo.Context) error {
 	a := auditOf(c)
 	a.resourceType = "AuditEvent"
@@ -44,10 +44,20 @@ func (s *Server) handleAuditSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// _cursor comes from SearchBundle's links: fhir unwraps it.
+	req := fhir.SearchRequest{Query: records.Query{Type: "AuditEvent"}}
+	if v := params.Get("_cursor"); v != "" {
+		if err := req.SetCursor(v); err != nil {
+			return err
+		}
+	}
+	delete(params, "_cursor")
 	q, err := auditQuery(params)
 	if err != nil {
 		return err
 	}
+	q.After = req.Query.After
+	req.Query.Count, req.Params = q.Count, params
 	a.personID = q.PersonID
 	entries, next, err := s.records.Store().Audits(c.Request().Context(), country(c), q)
 	if err != nil {
@@ -61,8 +71,6 @@ func (s *Server) handleAuditSearch(c echo.Context) error {
 		}
 		page.Resources = append(page.Resources, r)
 	}
-	delete(params, "_cursor")
-	req := fhir.SearchRequest{Query: records.Query{Type: "AuditEvent", Count: q.Count, After: q.After}, Params: params}
 	b, err := fhir.SearchBundle(base(c), req, page)
 	if err != nil {
 		return err
@@ -87,8 +95,6 @@ func auditQuery(params url.Values) (records.AuditQuery, error) {
 					return bad(name, "want a positive integer")
 				}
 				q.Count = min(n, maxAuditCount)
-			case "_cursor":
-				q.After = v
 			case "date":
 				prefix, t := v[:min(2, len(v))], ""
 				switch prefix {

@@ -149,8 +149,17 @@ func TestAuditTrail(t *testing.T) {
 	if r["resourceType"] != "AuditEvent" || r["recorded"] == "" {
 		t.Errorf("AuditEvent read: %v", r)
 	}
-	if !hasLink(b, "next") {
-		t.Errorf("AuditEvent search of 2 lacks a next link: %v", b["link"])
+	next := link(b, "next")
+	if next == "" {
+		t.Fatalf("AuditEvent search of 2 lacks a next link: %v", b["link"])
+	}
+	b2 := must(t, e.do("GET", relative(t, next), e.admin, ""), 200).JSON(t)
+	first, second := entryIDs(b), entryIDs(b2)
+	if len(second) == 0 || second[0] == first[0] || second[0] == first[1] {
+		t.Errorf("next page %v repeats or is empty after %v", second, first)
+	}
+	if !hasLink(b2, "previous") {
+		t.Errorf("second page lacks a previous link: %v", b2["link"])
 	}
 	wantOutcome(t, e.do("GET", "/fhir/AuditEvent?name=x", e.admin, ""), 400, "", "name")
 	wantOutcome(t, e.do("POST", "/fhir/AuditEvent", e.admin, `{"resourceType":"AuditEvent"}`), 404, "", "")
