@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -29,7 +30,11 @@ type validator struct {
 	subs map[string]*jsonschema.Schema
 }
 
-var compiled = sync.OnceValues(func() (*validator, error) {
+var compiled = sync.OnceValues(func() (*validator, error) { return compile(true) })
+
+// compile compiles the schema; fast replaces its oneOf over every resource
+// type by a dispatch on resourceType (see dispatchOnResourceType).
+func compile(fast bool) (*validator, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(schemaGz))
 	if err != nil {
 		return nil, fmt.Errorf("open schema: %w", err)
@@ -42,8 +47,21 @@ var compiled = sync.OnceValues(func() (*validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode schema: %w", err)
 	}
+	if fast {
+		if err := dispatchOnResourceType(doc); err != nil {
+			return nil, err
+		}
+	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft6)
+	if fast {
+		vocab, err := dispatchVocab()
+		if err != nil {
+			return nil, fmt.Errorf("dispatch vocabulary: %w", err)
+		}
+		c.RegisterVocabulary(vocab)
+		c.AssertVocabs()
+	}
 	if err := c.AddResource(schemaID, doc); err != nil {
 		return nil, fmt.Errorf("add schema: %w", err)
 	}
@@ -52,7 +70,101 @@ var compiled = sync.OnceValues(func() (*validator, error) {
 		return nil, fmt.Errorf("compile schema: %w", err)
 	}
 	return &validator{c: c, root: s, subs: map[string]*jsonschema.Schema{}}, nil
-})
+}
+
+// dispatchOnResourceType rewrites the schema so that a resource is checked
+// against its own type's definition only. The schema's root and its
+// ResourceList (every Bundle entry, every contained resource) are a oneOf
+// over all 146 resource definitions, so each resource is validated 146
+// times: most of the time of validating a Bundle. Every one of those
+// definitions requires resourceType and fixes it with a const equal to its
+// name (TestDispatchEquivalent checks), so the oneOf holds exactly when the
+// value is an object whose resourceType names one of them and that one
+// definition holds. The rewrite says that with the standard keywords type,
+// required and enum, plus the keyword resourceTypeDispatch (dispatchVocab)
+// that validates the object against the definition its resourceType names.
+func dispatchOnResourceType(doc any) error {
+	root, ok := doc.(map[string]any)
+	if !ok {
+		return fmt.Errorf("schema is not an object")
+	}
+	defs, _ := root["definitions"].(map[string]any)
+	list, _ := defs["ResourceList"].(map[string]any)
+	oneOf, _ := list["oneOf"].([]any)
+	if len(oneOf) == 0 {
+		return fmt.Errorf("schema has no ResourceList.oneOf")
+	}
+	var names []any
+	targets := map[string]any{}
+	for _, b := range oneOf {
+		ref, _ := b.(map[string]any)["$ref"].(string)
+		name := strings.TrimPrefix(ref, "#/definitions/")
+		names = append(names, name)
+		targets[name] = map[string]any{"$ref": ref}
+	}
+	defs["ResourceList"] = map[string]any{
+		"type":                 "object",
+		"required":             []any{"resourceType"},
+		"properties":           map[string]any{"resourceType": map[string]any{"enum": names}},
+		"resourceTypeDispatch": targets,
+	}
+	delete(root, "oneOf")
+	root["allOf"] = []any{map[string]any{"$ref": "#/definitions/ResourceList"}}
+	root["$schema"] = "http://json-schema.org/draft-07/schema#"
+	return nil
+}
+
+// dispatch is the compiled resourceTypeDispatch keyword.
+type dispatch map[string]*jsonschema.Schema
+
+// Validate validates v against the schema its resourceType names; other
+// values are left to the enum beside the keyword.
+func (d dispatch) Validate(ctx *jsonschema.ValidatorContext, v any) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	typ, _ := obj["resourceType"].(string)
+	if s := d[typ]; s != nil {
+		if err := ctx.Validate(s, v, nil); err != nil {
+			ctx.AddErr(err)
+		}
+	}
+}
+
+// dispatchVocab returns the vocabulary of resourceTypeDispatch: an object
+// from resource type to schema.
+func dispatchVocab() (*jsonschema.Vocabulary, error) {
+	const url = "https://contigo.example/schema/resource-type-dispatch"
+	meta, err := jsonschema.UnmarshalJSON(strings.NewReader(`{"properties":{"resourceTypeDispatch":{"type":"object"}}}`))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(url, meta); err != nil {
+		return nil, err
+	}
+	ms, err := c.Compile(url)
+	if err != nil {
+		return nil, err
+	}
+	return &jsonschema.Vocabulary{
+		URL:        url,
+		Schema:     ms,
+		Subschemas: []jsonschema.SchemaPath{{jsonschema.Prop("resourceTypeDispatch"), jsonschema.AllProp{}}},
+		Compile: func(ctx *jsonschema.CompilerContext, obj map[string]any) (jsonschema.SchemaExt, error) {
+			targets, ok := obj["resourceTypeDispatch"].(map[string]any)
+			if !ok {
+				return nil, nil
+			}
+			d := dispatch{}
+			for name := range targets {
+				d[name] = ctx.Enqueue([]string{"resourceTypeDispatch", name})
+			}
+			return d, nil
+		},
+	}, nil
+}
 
 // sub returns the schema of one resource type, nil if there is none.
 func (v *validator) sub(typ string) *jsonschema.Schema {
