@@ -132,12 +132,7 @@ func rebuild(old State, as []Assessment, rs *RuleSet, now time.Time, actor strin
 			_ = e.admit(adm) // a conflict means a later correction changed history; skip it
 			e.actor = actor
 		case it.change != nil:
-			if al := s.Alert(it.alertID); al != nil && al.Status != StatusResolved && al.Status != it.change.To {
-				if it.change.To == StatusReferred {
-					al.Referral = &Referral{Status: "requested"}
-				}
-				e.setStatus(al, it.change.To, it.change.Reason, it.change.Actor)
-			}
+			e.replayChange(it.alertID, it.change)
 		case it.closure != nil:
 			if cur := s.episode(it.closure.ID); cur != nil && cur.Open() {
 				c := it.closure
@@ -198,26 +193,26 @@ func mergeAlerts(old, rebuilt []Alert, now time.Time) []Alert {
 		}
 		used[j] = true
 		n := rebuilt[j]
-		if o.Status == StatusClosed || !o.Active() && !n.Active() {
-			out = append(out, o) // a person's closure, or resolved both times, stands
+		if o.Status == StatusClosed && n.Active() {
+			out = append(out, o) // a person's closure stands
 			continue
 		}
+		// The replay carries people's changes already: take its status and
+		// payload, keep the recorded history and add how the status changed.
 		m := n
-		m.ID, m.CreatedAt, m.History, m.Referral = o.ID, o.CreatedAt, o.History, o.Referral
-		switch {
-		case o.Active() && n.Active():
-			m.Status = o.Status
-			if o.Status == StatusOpen && n.Status != StatusOpen {
-				m.Status = n.Status
-				m.History = append(m.History, laterChanges(&n)...)
+		m.ID, m.CreatedAt, m.History = o.ID, o.CreatedAt, o.History
+		if o.Referral != nil {
+			m.Referral = o.Referral
+		}
+		if n.Status != o.Status {
+			reason := "after a correction"
+			switch last := n.History[len(n.History)-1]; {
+			case !o.Active() && n.Active():
+				reason = "condition holds again after a correction"
+			case last.Actor == ActorSystem:
+				reason = last.Reason + " (after a correction)"
 			}
-		case o.Active() && !n.Active():
-			m.Status = StatusResolved
-			last := n.History[len(n.History)-1]
-			m.History = append(m.History, Change{At: now, Actor: ActorSystem, From: o.Status, To: StatusResolved, Reason: last.Reason + " (after a correction)"})
-		default: // resolved before, holds again
-			m.Status = n.Status
-			m.History = append(m.History, Change{At: now, Actor: ActorSystem, From: o.Status, To: n.Status, Reason: "condition holds again after a correction"})
+			m.History = append(m.History, Change{At: now, Actor: ActorSystem, From: o.Status, To: n.Status, Reason: reason})
 		}
 		m.UpdatedAt = o.UpdatedAt
 		if !sameAlert(&o, &m) {
@@ -240,12 +235,27 @@ func mergeAlerts(old, rebuilt []Alert, now time.Time) []Alert {
 	return out
 }
 
-// laterChanges returns n's history after its creation entry.
-func laterChanges(n *Alert) []Change {
-	if len(n.History) < 2 {
-		return nil
+// replayChange applies a person's recorded status change to the rebuilt
+// alert id, when it still applies: not to a resolved alert, and a reopening
+// that would make two alerts of one kind and episode active resolves the
+// reopened one instead.
+func (e *engine) replayChange(id string, c *Change) {
+	al := e.s.Alert(id)
+	if al == nil || al.Status == StatusResolved || al.Status == c.To {
+		return
 	}
-	return n.History[1:]
+	if al.Status == StatusClosed && c.To != StatusClosed {
+		for i := range e.s.Alerts {
+			if o := &e.s.Alerts[i]; o.Active() && o.ID != id && o.Kind == al.Kind && o.EpisodeID() == al.EpisodeID() {
+				e.setStatus(al, StatusResolved, "alert "+o.ID+" of this kind is active after a correction", ActorSystem)
+				return
+			}
+		}
+	}
+	if c.To == StatusReferred {
+		al.Referral = &Referral{Status: "requested"}
+	}
+	e.setStatus(al, c.To, c.Reason, c.Actor)
 }
 
 // sameAlert reports whether two versions of an alert say the same thing.
