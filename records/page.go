@@ -39,6 +39,9 @@ func ParseCursor(s string) (Cursor, error) {
 	if err != nil || c.ID == "" {
 		return Cursor{}, &FieldError{Field: "_cursor", Reason: "not a cursor this server issued", Kind: ErrMalformed}
 	}
+	if len(c.Values) == 0 {
+		c.Values = nil
+	}
 	return c, nil
 }
 
