@@ -37,6 +37,8 @@ type serveConfig struct {
 	SigningKey      string
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
+	Peers           string // peers file; "" means no federation (federation.go)
+	PeerAddr        string // mutual-TLS listener for peers
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -51,6 +53,8 @@ var serveEnv = map[string]string{
 	"signing-key":      "CONTIGO_SIGNING_KEY",
 	"request-timeout":  "CONTIGO_REQUEST_TIMEOUT",
 	"shutdown-timeout": "CONTIGO_SHUTDOWN_TIMEOUT",
+	"peers":            "CONTIGO_PEERS",
+	"peer-addr":        "CONTIGO_PEER_ADDR",
 }
 
 // parseServe reads flags, with environment variables as fallbacks, and
@@ -68,6 +72,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	signingKey := fs.String("signing-key", "", "file holding the token signing key (default <data-dir>/signing.key, created with mode 0600 if absent)")
 	reqTimeout := fs.Duration("request-timeout", api.DefaultTimeout, "bound on each request's work")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
+	peers := fs.String("peers", "", "peers file (docs/federation.md): the nodes hosting other countries; starts the mutual-TLS peer listener on --peer-addr")
+	peerAddr := fs.String("peer-addr", "127.0.0.1:8443", "address of the mutual-TLS listener that peers call (with --peers)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -91,6 +97,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	cfg := serveConfig{
 		Addr: *addr, MongoDBURI: *uri, DataDir: *dataDir, LogFormat: *logFormat, MaxBody: *maxBody,
 		SigningKey: *signingKey, RequestTimeout: *reqTimeout, ShutdownTimeout: *shutdown,
+		Peers: *peers, PeerAddr: *peerAddr,
 	}
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
@@ -193,14 +200,19 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}
 	}()
 
+	peer, err := loadPeerNode(cfg)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Config{
-		Service:   records.NewService(store, records.ServiceOptions{}),
-		Countries: cfg.Countries,
-		Key:       key,
-		Logger:    log,
-		MaxBody:   cfg.MaxBody,
-		Timeout:   cfg.RequestTimeout,
-		Registry:  reg,
+		Service:    records.NewService(store, records.ServiceOptions{}),
+		Countries:  cfg.Countries,
+		Key:        key,
+		Logger:     log,
+		MaxBody:    cfg.MaxBody,
+		Timeout:    cfg.RequestTimeout,
+		Registry:   reg,
+		Federation: peer.api(),
 	})
 	if err != nil {
 		return err
@@ -223,6 +235,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if err := peer.listen(srv, log); err != nil {
+		return err
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
@@ -231,7 +246,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	log.Info("shutting down: draining requests", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	if err := errors.Join(hs.Shutdown(sctx), peer.shutdown(sctx)); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
