@@ -113,18 +113,23 @@ func (s *Store) searchPatients(ctx context.Context, cc records.Country, q record
 		filter = bson.D{{Key: "$and", Value: bson.A{filter, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}}}}}
 	}
 	n := q.PageSize()
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(n + 1)).SetProjection(recordProjection)
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(recordProjection)
+	if !s.ferret {
+		// The filter is exact on MongoDB; on FerretDB it may select more
+		// than match, so the stream is cut in Go instead.
+		opts.SetLimit(int64(n + 1))
+	}
 	page := records.Page{Total: -1, Resources: []records.Resource{}}
-	var last string
 	err := s.each(ctx, cc, filter, opts, func(p *records.Person) bool {
+		r, ok := p.Patient()
+		if !ok || r.Deleted || !records.Match(r, q.Conds) {
+			return true
+		}
 		if len(page.Resources) == n {
-			page.Next = records.Cursor{ID: last}.String()
+			page.Next = records.Cursor{ID: page.Resources[n-1].ID}.String()
 			return false
 		}
-		if r, ok := p.Patient(); ok && !r.Deleted && records.Match(r, q.Conds) {
-			page.Resources = append(page.Resources, r)
-		}
-		last = p.ID
+		page.Resources = append(page.Resources, r)
 		return true
 	})
 	if err != nil {
