@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"go/format"
 	"log"
-	"math"
 	"math/big"
 	"os"
 )
@@ -85,7 +84,6 @@ func main() {
 	if h, _ := p.Float64(); h != 2 {
 		log.Fatalf("2^(128/128) = %v", h)
 	}
-	_ = math.Ln2
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		log.Fatal(err)
