@@ -46,6 +46,7 @@ type fedNodeT struct {
 type fedOptions struct {
 	peerTimeout map[records.Country]time.Duration // in the peers files
 	overall     time.Duration
+	breakers    *federation.Breakers // nil: the default (5 failures, 30 s)
 }
 
 // startFederation starts one node per country on 127.0.0.1, with
@@ -88,7 +89,7 @@ func startFederation(tb testing.TB, opts fedOptions, countries ...records.Countr
 			Countries:  []records.Country{cc},
 			Key:        n.key,
 			Registry:   n.reg,
-			Federation: &Federation{Peers: peers, Signer: signer, Overall: opts.overall},
+			Federation: &Federation{Peers: peers, Signer: signer, Overall: opts.overall, Breakers: opts.breakers},
 		})
 		if err != nil {
 			tb.Fatal(err)
