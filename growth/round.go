@@ -25,11 +25,11 @@ func Round2(x float64) float64 {
 		return sgn * x
 	}
 	x10 := 100 * x
-	i10 := math.Floor(x10)
 	if x < 1e6 {
 		// Far from a tie R's comparison below picks the nearer candidate,
 		// so skip it: the errors in x10 (< 2e-8) and in the candidates
-		// (< 1e-9) cannot cross a margin of 1e-4.
+		// (< 1e-9) cannot cross a margin of 1e-4. Truncation is floor here.
+		i10 := float64(int64(x10))
 		switch f := x10 - i10; {
 		case f < 0.4999:
 			return sgn * (i10 / 100)
@@ -37,6 +37,7 @@ func Round2(x float64) float64 {
 			return sgn * ((i10 + 1) / 100)
 		}
 	}
+	i10 := math.Floor(x10)
 	xd := i10 / 100
 	xu := math.Ceil(x10) / 100
 	du, dd := xu-x, x-xd
