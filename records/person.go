@@ -39,6 +39,9 @@ type Person struct {
 	Updated   time.Time // last write
 	Resources []Resource
 	Txns      []Txn // applied transaction bundles, for idempotent retries
+	// Nutrition is the person's nutrition state (records/nutrition.State as
+	// JSON), kept by the ServiceOptions.OnWrite hook; nil if never assessed.
+	Nutrition []byte
 }
 
 // Txn remembers one applied transaction so that a retry of the same request

@@ -32,6 +32,11 @@ type Write struct {
 	// versions and times set). It runs before the commit so that the
 	// response is stored in the same atomic write as the data. Optional.
 	Respond func(applied []Resource) ([]byte, error)
+	// Derive marks a Write without Changes of its own whose changes the
+	// OnWrite hook derives (an alert status change, a scheduled follow-up
+	// check, carried to the hook in ctx). If the hook derives none and
+	// leaves Person.Nutrition unchanged, nothing is written.
+	Derive bool
 }
 
 // WriteResult is the outcome of a Write.
@@ -48,6 +53,14 @@ type ServiceOptions struct {
 	// MaxRetries bounds how often a write is retried after losing an
 	// optimistic-concurrency race to another writer (default 20).
 	MaxRetries int
+	// OnWrite, if set, runs inside every attempt of a Write, after the
+	// Write's Changes were applied to after (a copy of before, the record as
+	// read for this attempt) and before the commit. It may set
+	// after.Nutrition and returns further Changes (derived resources), which
+	// are applied and committed in the same atomic write. An error aborts
+	// the write; nothing is stored. It must depend only on its arguments and
+	// ctx, as a lost optimistic race runs it again on the newer record.
+	OnWrite func(ctx context.Context, before, after *Person, changes []Change, now time.Time) ([]Change, error)
 }
 
 // Service is the records write and read path over a Store: versions,

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,7 @@ var errRetry = errors.New("record changed concurrently")
 // person or a created resource exists, ErrInvalid for a malformed Write, and
 // ErrConflict if the record kept changing for MaxRetries tries.
 func (s *Service) Write(ctx context.Context, cc Country, w Write) (WriteResult, error) {
-	if w.PersonID == "" || len(w.Changes) == 0 {
+	if w.PersonID == "" || (len(w.Changes) == 0 && (!w.Derive || s.opts.OnWrite == nil)) {
 		return WriteResult{}, fmt.Errorf("write: %w", &FieldError{Field: "Bundle.entry", Reason: "a write needs a person and at least one change"})
 	}
 	mu := s.stripe(cc, w.PersonID)
@@ -128,6 +129,18 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 	if pt, ok := next.Patient(); !exists && (!ok || pt.Deleted) {
 		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID,
 			&FieldError{Field: "Patient", Reason: "a new record must create its Patient"})
+	}
+	if s.opts.OnWrite != nil {
+		extra, err := s.opts.OnWrite(ctx, cur, &next, w.Changes, now)
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+		}
+		if len(w.Changes) == 0 && len(extra) == 0 && bytes.Equal(cur.Nutrition, next.Nutrition) {
+			return WriteResult{Person: cur}, nil // a derived write that found nothing to do
+		}
+		if _, err := applyChanges(&next, extra, now); err != nil {
+			return WriteResult{}, fmt.Errorf("write person %s: derived changes: %w", w.PersonID, err)
+		}
 	}
 	added, removed := diff(cur.Identifiers(), next.Identifiers())
 	for _, ident := range added {

@@ -26,6 +26,10 @@ type personDoc struct {
 	Updated   time.Time `bson:"updated"`
 	Resources []string  `bson:"resources"` // resourceDoc JSON, oldest first
 	Txns      []txnDoc  `bson:"txns,omitempty"`
+	// Nutrition is records.Person.Nutrition (JSON text), absent if never
+	// assessed. Alerts are searched through their Flag resources' idx
+	// entries, not inside this field.
+	Nutrition string `bson:"nutrition,omitempty"`
 
 	// Types lists the types of the current resources.
 	Types []string `bson:"types"`
@@ -60,7 +64,7 @@ func idxEntry(typ, key, v string) string { return typ + "|" + key + "|" + v }
 
 func toDoc(p *records.Person) (personDoc, error) {
 	d := personDoc{ID: p.ID, Version: p.Version, Created: p.Created, Updated: p.Updated,
-		Resources: make([]string, len(p.Resources)), Types: []string{}, Idx: []string{}}
+		Resources: make([]string, len(p.Resources)), Types: []string{}, Idx: []string{}, Nutrition: string(p.Nutrition)}
 	for i, r := range p.Resources {
 		rd := resourceDoc{Type: r.Type, ID: r.ID, Version: r.Version, Updated: r.Updated.UTC(), Deleted: r.Deleted, Body: string(r.Body), Keys: r.Keys}
 		b, err := json.Marshal(rd)
@@ -100,6 +104,9 @@ func sortedKeys(k records.Keys) []string {
 func fromDoc(cc records.Country, d *personDoc) (*records.Person, error) {
 	p := &records.Person{ID: d.ID, Country: cc, Version: d.Version, Created: d.Created.UTC(), Updated: d.Updated.UTC(),
 		Resources: make([]records.Resource, len(d.Resources))}
+	if d.Nutrition != "" {
+		p.Nutrition = []byte(d.Nutrition)
+	}
 	for i, raw := range d.Resources {
 		var rd resourceDoc
 		if err := json.Unmarshal([]byte(raw), &rd); err != nil {
