@@ -34,6 +34,10 @@ type Federation struct {
 	// Breakers skips peers that keep failing; nil means
 	// federation.NewBreakers(0, 0, nil) (5 failures, 30 s).
 	Breakers *federation.Breakers
+	// PeerWrites lets peers' users add to and update the records of the
+	// countries hosted here (create and update of one resource, never of
+	// AuditEvent), under the same consent rule as reads. Off, peers read.
+	PeerWrites bool
 }
 
 // DefaultFederatedTimeout is the overall deadline of a federated request.
@@ -59,6 +63,8 @@ type fedNode struct {
 	signer  crypto.Signer
 	clients map[records.Country]*http.Client
 	lim     federation.Limits
+	// peerWrites: peers may create and update (Federation.PeerWrites).
+	peerWrites bool
 	latency *prometheus.HistogramVec
 	errs    *prometheus.CounterVec
 }
@@ -77,7 +83,7 @@ func newFedNode(cfg *Federation, hosted []records.Country, reg prometheus.Regist
 	if err := cfg.Peers.CheckHosted(hosted); err != nil {
 		return nil, fmt.Errorf("api config: %w", err)
 	}
-	n.peers, n.signer = cfg.Peers, cfg.Signer
+	n.peers, n.signer, n.peerWrites = cfg.Peers, cfg.Signer, cfg.PeerWrites
 	for _, cc := range cfg.Peers.Countries() {
 		p, _ := cfg.Peers.Peer(cc)
 		if cfg.PerPeer > 0 {

@@ -47,6 +47,7 @@ type fedOptions struct {
 	peerTimeout map[records.Country]time.Duration // in the peers files
 	overall     time.Duration
 	breakers    *federation.Breakers // nil: the default (5 failures, 30 s)
+	peerWrites  bool
 }
 
 // startFederation starts one node per country on 127.0.0.1, with
@@ -89,7 +90,7 @@ func startFederation(tb testing.TB, opts fedOptions, countries ...records.Countr
 			Countries:  []records.Country{cc},
 			Key:        n.key,
 			Registry:   n.reg,
-			Federation: &Federation{Peers: peers, Signer: signer, Overall: opts.overall, Breakers: opts.breakers},
+			Federation: &Federation{Peers: peers, Signer: signer, Overall: opts.overall, Breakers: opts.breakers, PeerWrites: opts.peerWrites},
 		})
 		if err != nil {
 			tb.Fatal(err)
@@ -298,6 +299,9 @@ func TestFederationMatchReadConsent(t *testing.T) {
 	if len(es) != 1 || countryTag(es[0]) != "CO" {
 		t.Errorf("federated search: %v", es)
 	}
+
+	// Peers read only (PeerWrites off): a forwarded create is refused by CO.
+	wantOutcome(t, ec.do("POST", "/countries/CO/fhir/Observation", ec.hw, weightJSON(pid, "2025-06-01", 9, "kg")), 403, "forbidden", "")
 
 	// Both nodes audited the reads: CO with the peer caller and purpose.
 	audits := must(t, co.do("GET", "/fhir/AuditEvent?patient="+pid, co.admin, ""), 200)
@@ -545,4 +549,29 @@ func TestFederationPeerRefusals(t *testing.T) {
 	if st, b, _ := peerCall(t, co, ecTLS, caller, ecKey, "/countries/CO/fhir/AuditEvent"); st != 403 {
 		t.Errorf("EC reading CO's audit: %d %s", st, b)
 	}
+}
+
+func TestFederationPeerWrites(t *testing.T) {
+	t.Parallel()
+	nodes := startFederation(t, fedOptions{peerWrites: true}, "CO", "EC")
+	co, ec := nodes["CO"], nodes["EC"]
+	pid := must(t, co.do("POST", "/fhir/Patient", co.hw, childJSON("Eva", "Lima", "2024-05-05", "V-3")), 201).JSON(t)["id"].(string)
+	// No consent: the write is refused, and audited by CO.
+	wantOutcome(t, ec.do("POST", "/countries/CO/fhir/Observation", ec.hw, weightJSON(pid, "2025-06-01", 9, "kg")), 403, "forbidden", "")
+	must(t, co.do("POST", "/fhir/Consent", co.hw, consentJSON(pid, "active", "permit")), 201)
+	// With it, EC's health worker adds a weight to the CO record: the
+	// answer comes back as CO gave it.
+	r := must(t, ec.do("POST", "/countries/CO/fhir/Observation", ec.hw, weightJSON(pid, "2025-06-01", 9, "kg")), 201)
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, co.peerURL+"/countries/CO/fhir/Observation/"+pid+".") || r.Header.Get("ETag") != `W/"1"` {
+		t.Errorf("forwarded create: Location %q ETag %q", loc, r.Header.Get("ETag"))
+	}
+	oid := r.JSON(t)["id"].(string)
+	// A stale If-Match passes through and fails on CO, unchanged.
+	upd := strings.Replace(weightJSON(pid, "2025-06-01", 9.1, "kg"), `{"resourceType":"Observation",`, `{"resourceType":"Observation","id":"`+oid+`",`, 1)
+	wantOutcome(t, ec.do("PUT", "/countries/CO/fhir/Observation/"+oid, ec.hw, upd, "If-Match", `W/"7"`), 412, "conflict", "")
+	if r := must(t, ec.do("PUT", "/countries/CO/fhir/Observation/"+oid, ec.hw, upd, "If-Match", `W/"1"`), 200); r.Header.Get("ETag") != `W/"2"` {
+		t.Errorf("forwarded update ETag %q", r.Header.Get("ETag"))
+	}
+	// Audit events stay private to each node.
+	wantOutcome(t, ec.do("GET", "/countries/CO/fhir/AuditEvent", ec.admin, ""), 403, "forbidden", "")
 }

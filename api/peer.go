@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"contigo/fhir"
 	"contigo/records"
 	"contigo/records/federation"
 )
@@ -60,7 +62,12 @@ var peerRoutes = map[string]bool{
 	"GET /Patient/:id/$everything":  true,
 	"POST /Patient/$match":          true,
 	"POST /Patient/$referral":       true,
-	"POST /Patient/:id/$everything": false,
+}
+
+// peerWriteRoutes are the routes a peer may also call with PeerWrites.
+var peerWriteRoutes = map[string]bool{
+	"POST /:type":    true,
+	"PUT /:type/:id": true,
 }
 
 // servePeer verifies a request from a peer node and serves it as the
@@ -87,8 +94,9 @@ func (s *Server) servePeer(c echo.Context, cc records.Country, next echo.Handler
 		return errorf(records.ErrForbidden, "the peer's certificate claims country %s, which this node hosts", cc)
 	}
 	route := r.Method + " " + strings.TrimPrefix(c.Path(), "/countries/:cc/fhir")
-	if !peerRoutes[route] || (route == "GET /:type" && c.Param("type") != "Patient") || c.Param("type") == "AuditEvent" {
-		return errorf(records.ErrForbidden, "peers may read records, search Patients, $match and refer; not %s", route)
+	write := s.fed.peerWrites && peerWriteRoutes[route]
+	if (!peerRoutes[route] && !write) || (route == "GET /:type" && c.Param("type") != "Patient") || c.Param("type") == "AuditEvent" {
+		return errorf(records.ErrForbidden, "peers may read records, search Patients, $match and refer here; not %s", route)
 	}
 	role, err := ParseRole(caller.Role)
 	if err != nil {
@@ -108,16 +116,47 @@ func (s *Server) servePeer(c echo.Context, cc records.Country, next echo.Handler
 		return err
 	}
 	r.Header.Set(echo.HeaderAuthorization, "Bearer "+tok)
-	if id := c.Param("id"); id != "" && caller.Purpose != federation.PurposeEmergency && r.Method == http.MethodGet {
-		typ := cmpOr(c.Param("type"), "Patient")
-		pid := records.PersonOf(typ, id)
+	pid, typ := "", cmpOr(c.Param("type"), "Patient")
+	switch {
+	case caller.Purpose == federation.PurposeEmergency && r.Method == http.MethodGet:
+	case c.Param("id") != "" && (r.Method == http.MethodGet || write):
+		pid = records.PersonOf(typ, c.Param("id"))
+	case write && typ != "Patient": // a new resource in someone's record
+		if pid, err = s.peekSubject(c, typ); err != nil {
+			return err
+		}
+	}
+	if pid != "" {
+		id, action, interaction := c.Param("id"), "R", "read"
+		switch r.Method {
+		case http.MethodPost:
+			action, interaction = "C", "create"
+		case http.MethodPut:
+			action, interaction = "U", "update"
+		}
 		if err := s.requireConsent(r.Context(), cc, pid); err != nil {
 			s.appendAudit(c, records.AuditEntry{Actor: "peer " + string(caller.From) + "/" + caller.Subject, Role: caller.Role,
-				Country: cc, Action: "R", Interaction: "read", ResourceType: typ, ResourceID: id, PersonID: pid, Outcome: statusOf(c, err)})
+				Country: cc, Action: action, Interaction: interaction, ResourceType: typ, ResourceID: id, PersonID: pid, Outcome: statusOf(c, err)})
 			return err
 		}
 	}
 	return next(c)
+}
+
+// peekSubject returns the Patient a resource in the request body is
+// about, leaving the body for the handler. A body that does not parse
+// has no subject: the handler answers it.
+func (s *Server) peekSubject(c echo.Context, typ string) (string, error) {
+	body, err := s.readBody(c)
+	if err != nil {
+		return "", err
+	}
+	c.Request().Body = io.NopCloser(bytes.NewReader(body))
+	res, err := fhir.Parse(body, typ, s.now())
+	if err != nil {
+		return "", nil
+	}
+	return fhir.Subject(res), nil
 }
 
 // appendAudit writes e (ID, time, request id and purpose filled in) to the
