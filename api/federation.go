@@ -65,8 +65,8 @@ type fedNode struct {
 	lim     federation.Limits
 	// peerWrites: peers may create and update (Federation.PeerWrites).
 	peerWrites bool
-	latency *prometheus.HistogramVec
-	errs    *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	errs       *prometheus.CounterVec
 }
 
 // newFedNode builds the federation state; nil cfg gives a node without

@@ -54,14 +54,14 @@ func (s *Server) countryRoute(next echo.HandlerFunc) echo.HandlerFunc {
 // peerRoutes are the routes (method and template suffix) a peer may call:
 // reads of one record, Patient search and $match, and referrals in.
 var peerRoutes = map[string]bool{
-	"GET /metadata":                 true,
-	"GET /:type":                    true, // Patient only, checked below
-	"GET /:type/:id":                true,
-	"GET /:type/:id/_history":       true,
-	"GET /:type/:id/_history/:vid":  true,
-	"GET /Patient/:id/$everything":  true,
-	"POST /Patient/$match":          true,
-	"POST /Patient/$referral":       true,
+	"GET /metadata":                true,
+	"GET /:type":                   true, // Patient only, checked below
+	"GET /:type/:id":               true,
+	"GET /:type/:id/_history":      true,
+	"GET /:type/:id/_history/:vid": true,
+	"GET /Patient/:id/$everything": true,
+	"POST /Patient/$match":         true,
+	"POST /Patient/$referral":      true,
 }
 
 // peerWriteRoutes are the routes a peer may also call with PeerWrites.
