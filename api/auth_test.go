@@ -1,11 +1,17 @@
 package api
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"contigo/records"
+	recmongo "contigo/records/mongo"
+	"contigo/records/mongo/mongotest"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -112,4 +118,24 @@ func TestProbesAndMetrics(t *testing.T) {
 	if strings.Contains(string(r.Body), "/fhir/Patient/") {
 		t.Error("metrics are labelled with raw paths")
 	}
+}
+
+func TestReadyWhenDatabaseDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := recmongo.Open(ctx, recmongo.Config{URI: mongotest.URI(), Countries: []records.Country{"CO"}, DBPrefix: "down_" + strings.ToLower(rand.Text()[:8]) + "_", NoSQLiteIndexes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Service: records.NewService(store, records.ServiceOptions{}), Countries: []records.Country{"CO"}, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, srv: srv, store: store}
+	must(t, e.do("GET", "/readyz", "", ""), 200)
+	if err := store.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	must(t, e.do("GET", "/readyz", "", ""), 503)
+	must(t, e.do("GET", "/healthz", "", ""), 200)
 }

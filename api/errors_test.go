@@ -54,6 +54,7 @@ func TestErrorPaths(t *testing.T) {
 		{"XML content type", "POST", "/fhir/Patient", `<Patient xmlns="http://hl7.org/fhir"/>`, []string{"Content-Type", "application/fhir+xml"}, 415, "not-supported", ""},
 		{"XML _format", "GET", "/fhir/Patient/" + pid + "?_format=xml", "", nil, 415, "not-supported", ""},
 		{"XML _format long", "GET", "/fhir/Patient?_format=application/fhir%2Bxml", "", nil, 415, "not-supported", ""},
+		{"XML Accept", "GET", "/fhir/Patient/" + pid, "", []string{"Accept", "application/fhir+xml"}, 415, "not-supported", ""},
 		{"body too large", "POST", "/fhir/Patient", `{"resourceType":"Patient","name":[{"text":"` + strings.Repeat("a", 70<<10) + `"}]}`, nil, 413, "too-long", ""},
 		{"unknown route", "GET", "/nowhere", "", nil, 404, "not-found", ""},
 		{"unknown FHIR route", "GET", "/fhir/Patient/" + pid + "/x/y/z", "", nil, 404, "not-found", ""},
@@ -115,6 +116,15 @@ func TestQueryOperatorsRejected(t *testing.T) {
 	// An id that is not an id is a 400, never an operator.
 	wantOutcome(t, e.do("GET", `/fhir/Patient?_id={"$exists":true}`, e.admin, ""), 400, "", "_id")
 	wantOutcome(t, e.do("GET", "/fhir/Patient?name[$ne]=x", e.admin, ""), 400, "", "")
+}
+
+func TestAcceptJSON(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Acepta", "Ana", "acc-1")
+	for _, a := range []string{"application/fhir+json", "application/json", "application/json+fhir;q=0.9", "*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"} {
+		must(t, e.do("GET", "/fhir/Patient/"+pid, e.hw, "", "Accept", a), 200)
+	}
 }
 
 func TestLargeBodyByContentLength(t *testing.T) {

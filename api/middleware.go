@@ -49,8 +49,8 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// negotiate rejects what is not FHIR JSON: an XML (or other) request body
-// or a _format asking for XML gets 415.
+// negotiate rejects what is not FHIR JSON: an XML (or other) request body,
+// a _format asking for XML, or an Accept header that admits no JSON gets 415.
 func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -64,8 +64,27 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 				return errorf(errUnsupportedMedia, "Content-Type %q is not supported: send application/fhir+json", ct)
 			}
 		}
+		if a := r.Header.Get(echo.HeaderAccept); a != "" && !acceptsJSON(a) {
+			return errorf(errUnsupportedMedia, "Accept %q: this server answers application/fhir+json only", a)
+		}
 		return next(c)
 	}
+}
+
+// acceptsJSON reports whether an Accept header admits FHIR JSON.
+func acceptsJSON(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		switch mt = strings.ToLower(strings.TrimSpace(mt)); mt {
+		case "*/*", "application/*":
+			return true
+		default:
+			if jsonFormat(mt) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // jsonFormat reports whether a media type or _format value means FHIR JSON.
