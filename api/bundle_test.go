@@ -127,3 +127,48 @@ func TestBatch(t *testing.T) {
 		t.Errorf("%d observations (%v), want 1", n, err)
 	}
 }
+
+// TestTransactionConditionalPatient: a unit that does not know whether the
+// child is registered sends the Patient with ifNoneExist; the visit joins
+// the existing record.
+func TestTransactionConditionalPatient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Castro", "Mateo", "cond-1")
+	body := strings.Replace(visitBundle("cond-1", "2025-07-07"), `"request":{"method":"POST","url":"Patient"}`, `"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:contigo:test|cond-1"}`, 1)
+	b := must(t, e.do("POST", "/fhir", e.hw, body), 200).JSON(t)
+	st := responseStatuses(b)
+	if len(st) != 4 || !strings.HasPrefix(st[0], "200") || !strings.HasPrefix(st[1], "201") {
+		t.Errorf("statuses %v, want 200 for the matched Patient then 201s", st)
+	}
+	ev := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), 200).JSON(t)
+	if n := len(ev["entry"].([]any)); n != 4 {
+		t.Errorf("$everything has %d entries, want 4 (the visit joined the existing record)", n)
+	}
+	n := must(t, e.do("GET", "/fhir/Patient?identifier=urn:contigo:test|cond-1&_summary=count", e.hw, ""), 200).JSON(t)["total"]
+	if n != float64(1) {
+		t.Errorf("%v patients with the identifier, want 1", n)
+	}
+}
+
+// TestTransactionUpdateIfMatch: a stale ifMatch fails the whole transaction.
+func TestTransactionUpdateIfMatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Vera", "Luz", "tu-1")
+	upd := strings.Replace(patientJSON("Vera", "Luz", "tu-1"), `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+pid+`",`, 1)
+	txn := func(ifMatch, gender string) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[` +
+			`{"resource":` + strings.Replace(upd, `"gender":"female"`, `"gender":"`+gender+`"`, 1) + `,"request":{"method":"PUT","url":"Patient/` + pid + `","ifMatch":"` + ifMatch + `"}},` +
+			`{"fullUrl":"urn:uuid:c0000000-0000-4000-8000-000000000001","resource":` + encounterJSON(pid, "2025-08-08") + `,"request":{"method":"POST","url":"Encounter"}}]}`
+	}
+	must(t, e.do("POST", "/fhir", e.hw, txn(`W/\"1\"`, "male")), 200)
+	wantOutcome(t, e.do("POST", "/fhir", e.hw, txn(`W/\"1\"`, "other")), 412, "", "")
+	r := must(t, e.do("GET", "/fhir/Patient/"+pid, e.hw, ""), 200)
+	if g := r.JSON(t)["gender"]; g != "male" || r.Header.Get("ETag") != `W/"2"` {
+		t.Errorf("after a stale transaction: gender %v, ETag %s; want male, W/\"2\"", g, r.Header.Get("ETag"))
+	}
+	if n := len(must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), 200).JSON(t)["entry"].([]any)); n != 2 {
+		t.Errorf("$everything has %d entries, want 2 (one encounter from the first transaction only)", n)
+	}
+}
