@@ -1,9 +1,6 @@
 package growth
 
-import (
-	"math"
-	"time"
-)
+import "time"
 
 // AgeDaysFromMonths converts an age in months to days as anthro does for
 // is_age_in_month = TRUE: months × 30.4375 (not rounded).
@@ -32,10 +29,11 @@ func civilDays(t time.Time) int64 {
 }
 
 // roundHalfUp is anthro's round_up: floor(x), plus 1 when the fraction is at
-// least one half. x must be finite and non-negative.
-func roundHalfUp(x float64) float64 {
-	f := math.Floor(x)
-	if x-f >= 0.5 {
+// least one half. x must be non-negative and below 2^62 (the conversion to
+// int is then floor).
+func roundHalfUp(x float64) int {
+	f := int(x)
+	if x-float64(f) >= 0.5 {
 		f++
 	}
 	return f

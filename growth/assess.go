@@ -85,7 +85,7 @@ func (p *prep) init(m *Measurement) error {
 		}
 		if p.months < 60 {
 			p.young = true
-			p.days = int(roundHalfUp(days))
+			p.days = roundHalfUp(days) // days < 1826.25
 		}
 	}
 
@@ -258,9 +258,10 @@ func (p *prep) forLenHei(m *Measurement) (float64, bool) {
 	}
 	// Expressions as in anthro, including their floating-point effects
 	// (45.1 is 45.0 plus frac = 1.0000000000000142).
+	// h is within 45..120 here, so int conversion is trunc.
 	x10 := float64(h * 10)
-	kLow := math.Trunc(x10)
-	kUpp := math.Trunc(x10 + 1)
+	kLow := float64(int(x10))
+	kUpp := float64(int(x10 + 1))
 	frac := (h - kLow/10) / 0.1
 	lo, found := t.row(p.si, int(kLow))
 	if !found {
@@ -285,8 +286,8 @@ func (p *prep) byMonths(t *table, y float64, ok bool, maxMonths float64, restric
 	if p.si < 0 || !p.ageKnown || !(a >= 60 && a <= maxMonths) || !ok {
 		return 0, false
 	}
-	low := math.Trunc(a)
-	upp := math.Trunc(a + 1)
+	low := float64(int(a)) // trunc, as a is within 60..228
+	upp := float64(int(a + 1))
 	frac := a - low
 	r, found := t.row(p.si, int(low))
 	if !found {
