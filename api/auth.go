@@ -83,9 +83,9 @@ func claims(c echo.Context) Claims {
 	return cl
 }
 
-// authenticate verifies the bearer token (401 if missing or bad) and that it
-// reaches the request's country (403). The capability statement is public,
-// so that clients can discover the server before they hold a token.
+// authenticate verifies the bearer token: 401 if missing or bad. The
+// capability statement is public, so that clients can discover the server
+// before they hold a token.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if strings.HasSuffix(c.Path(), "/metadata") {
@@ -104,10 +104,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(keyClaims, cl)
-		if !cl.Reaches(country(c)) {
-			return errorf(records.ErrForbidden, "token does not reach country %s", country(c))
-		}
-		return next(c)
+		return next(c) // the country is checked by interaction, so that a 403 is audited
 	}
 }
 
@@ -159,7 +156,9 @@ func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// interaction names a route for the audit and checks the role may do it.
+// interaction names a route for the audit and checks that the token
+// reaches the request's country and that its role may do this: 403
+// otherwise, audited like any other outcome.
 func (s *Server) interaction(name, action string, p perm, h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		a, _ := c.Get(keyAudit).(*auditInfo)
@@ -169,6 +168,9 @@ func (s *Server) interaction(name, action string, p perm, h echo.HandlerFunc) ec
 		}
 		a.interaction, a.action = name, action
 		a.resourceType, a.resourceID = c.Param("type"), c.Param("id")
+		if !claims(c).Reaches(country(c)) {
+			return errorf(records.ErrForbidden, "token does not reach country %s", country(c))
+		}
 		if !allowed(claims(c).Role, p) {
 			return errorf(records.ErrForbidden, "role %s may not %s", claims(c).Role, name)
 		}

@@ -122,6 +122,7 @@ func TestAuditTrail(t *testing.T) {
 	must(t, e.do("GET", "/fhir/Patient/"+pid, e.hw, ""), 200)
 	wantOutcome(t, e.do("GET", "/fhir/Observation/"+pid+".nothing", e.hw, ""), 404, "", "")
 	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid, e.token(RoleNutritionLead, "CO"), ""), 403, "", "")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid, e.token(RoleHealthWorker, "EC"), ""), 403, "", "")
 
 	entries, _, err := e.store.Audits(context.Background(), "CO", records.AuditQuery{PersonID: pid, Count: 100})
 	if err != nil {
@@ -134,7 +135,7 @@ func TestAuditTrail(t *testing.T) {
 			t.Errorf("incomplete audit entry %+v", a)
 		}
 	}
-	for _, want := range []string{"create admin 201", "read health-worker 200", "read health-worker 404", "read nutrition-lead 403"} {
+	for _, want := range []string{"create admin 201", "read health-worker 200", "read health-worker 404", "read nutrition-lead 403", "read health-worker 403"} {
 		if !seen[want] {
 			t.Errorf("no audit entry %q in %v", want, seen)
 		}
