@@ -55,22 +55,6 @@ func (s *Server) defaultCountry(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// pathCountry serves /countries/{cc}/fhir/...: 404 unless cc is hosted here.
-// Forwarding to the country's own node comes with federation.
-func (s *Server) pathCountry(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		cc, err := records.ParseCountry(c.Param("cc"))
-		if err != nil {
-			return errorf(records.ErrNotFound, "country: not an ISO 3166-1 alpha-2 code")
-		}
-		if !s.hosted[cc] {
-			return errorf(records.ErrNotFound, "country %s is not hosted on this node", cc)
-		}
-		c.Set(keyCountry, string(cc))
-		return next(c)
-	}
-}
-
 // country returns the country of the request.
 func country(c echo.Context) records.Country {
 	cc, _ := c.Get(keyCountry).(string)

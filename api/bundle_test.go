@@ -109,13 +109,17 @@ func TestBatch(t *testing.T) {
 		`{"resource":` + weightJSON(pid, "2025-01-01", 9, "kg") + `,"request":{"method":"POST","url":"Observation"}},` +
 		`{"resource":` + weightJSON(pid, "2025-01-01", 9, "lb") + `,"request":{"method":"POST","url":"Observation"}},` +
 		`{"resource":` + weightJSON("nobody", "2025-01-01", 9, "kg") + `,"request":{"method":"POST","url":"Observation"}},` +
-		`{"request":{"method":"GET","url":"Patient/` + pid + `"}}]}`
+		`{"request":{"method":"GET","url":"Patient/` + pid + `"}},` +
+		`{"resource":` + patientJSON("Silva", "Ana", "batch-1") + `,"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:contigo:test|batch-1"}},` +
+		`{"resource":` + strings.Replace(patientJSON("Silva", "Ana María", "batch-1"), `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+pid+`",`, 1) + `,"request":{"method":"PUT","url":"Patient/` + pid + `","ifMatch":"W/\"1\""}},` +
+		`{"resource":` + strings.Replace(patientJSON("Silva", "Ana", "batch-1"), `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+pid+`",`, 1) + `,"request":{"method":"PUT","url":"Patient/` + pid + `","ifMatch":"W/\"1\""}},` +
+		`{"request":{"method":"GET","url":"Patient?name=ana"}}]}`
 	b := must(t, e.do("POST", "/fhir", e.hw, body), 200).JSON(t)
 	if b["type"] != "batch-response" {
 		t.Fatalf("type %v", b["type"])
 	}
 	got := responseStatuses(b)
-	want := []string{"201", "4", "422", "200"}
+	want := []string{"201", "4", "422", "200", "200", "200", "412", "501"}
 	for i := range want {
 		if i >= len(got) || !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("entry statuses %v, want prefixes %v", got, want)

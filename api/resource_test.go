@@ -62,6 +62,19 @@ func TestCreateReadVReadUpdateHistory(t *testing.T) {
 		t.Errorf("type history: %v", th)
 	}
 
+	th = must(t, e.do("GET", "/fhir/Patient/_history?_count=1&_since=2000-01-01T00:00:00Z", e.hw, ""), 200).JSON(t)
+	if len(th["entry"].([]any)) != 2 {
+		t.Errorf("type history _count=1 (one resource, both versions): %v", th)
+	}
+	th = must(t, e.do("GET", "/fhir/Patient/_history?_since=2999-01-01T00:00:00Z", e.hw, ""), 200).JSON(t)
+	if n, _ := th["entry"].([]any); len(n) != 0 {
+		t.Errorf("type history _since the future: %d entries", len(n))
+	}
+	wantOutcome(t, e.do("GET", "/fhir/Patient/_history?_since=yesterday", e.hw, ""), 400, "", "_since")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/_history?_count=-1", e.hw, ""), 400, "", "_count")
+	wantOutcome(t, e.do("GET", "/fhir/Spaceship/_history", e.hw, ""), 404, "", "")
+	wantOutcome(t, e.do("GET", "/fhir/Spaceship/1/_history", e.hw, ""), 404, "", "")
+
 	// No update-as-create.
 	wantOutcome(t, e.do("PUT", "/fhir/Patient/nosuchperson", e.hw, patientJSON("A", "B", "crud-2")), 404, "not-found", "")
 	wantOutcome(t, e.do("GET", "/fhir/Patient/nosuchperson", e.hw, ""), 404, "not-found", "")
