@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"contigo/records"
 	"contigo/records/federation"
@@ -65,5 +73,132 @@ func TestFederationInit(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err != nil {
 		t.Error(err)
+	}
+}
+
+// freePort returns a loopback port free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startNode starts "contigo serve" with args and waits (bounded) until
+// both its listeners are up; it returns the user address.
+func startNode(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	cmd.Env = append(os.Environ(), "CONTIGO_MONGODB_URI=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	addrc, peerc := make(chan string, 1), make(chan struct{}, 1)
+	var logs strings.Builder
+	var mu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			logs.Write(append(sc.Bytes(), '\n'))
+			mu.Unlock()
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				switch line.Msg {
+				case "listening":
+					addrc <- line.Addr
+				case "listening for peers (mutual TLS)":
+					peerc <- struct{}{}
+				}
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	var addr string
+	for addr == "" || peerc != nil {
+		select {
+		case addr = <-addrc:
+		case <-peerc:
+			peerc = nil
+		case err := <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("serve exited: %v\n%s", err, logs.String())
+		case <-time.After(2 * time.Minute):
+			t.Fatal("serve did not listen within 2 minutes")
+		}
+	}
+	return addr
+}
+
+// TestServeFederation runs two "contigo serve" nodes, CO and EC, set up by
+// "contigo federation init", and reads a CO record from EC.
+func TestServeFederation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildContigo(t)
+	dir := t.TempDir()
+	coPort, ecPort := freePort(t), freePort(t)
+	pki := filepath.Join(dir, "pki")
+	if out, err := exec.Command(bin, "federation", "init", pki, "--countries", "CO,EC", "--port", strconv.Itoa(coPort)).CombinedOutput(); err != nil {
+		t.Fatalf("federation init: %v\n%s", err, out)
+	}
+	// init numbers ports from the first: give EC the one we reserved.
+	ecPeers := filepath.Join(pki, "co-peers.json")
+	b, err := os.ReadFile(ecPeers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ecPeers, bytes.ReplaceAll(b, []byte(":"+strconv.Itoa(coPort+1)), []byte(":"+strconv.Itoa(ecPort))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	co := startNode(t, bin, "--countries", "CO", "--data-dir", filepath.Join(dir, "co"), "--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(coPort))
+	ec := startNode(t, bin, "--countries", "EC", "--data-dir", filepath.Join(dir, "ec"), "--peers", filepath.Join(pki, "ec-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(ecPort))
+	token := func(cc, dataDir string) string {
+		out, err := exec.Command(bin, "token", "--role", "health-worker", "--country", cc, "--data-dir", dataDir, "--ttl", "1h").Output()
+		if err != nil {
+			t.Fatalf("contigo token: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	coTok, ecTok := token("CO", filepath.Join(dir, "co")), token("EC", filepath.Join(dir, "ec"))
+	st, body := call(t, "POST", "http://"+co+"/fhir/Patient", coTok,
+		`{"resourceType":"Patient","identifier":[{"system":"urn:ve:cedula","value":"V-1"}],"name":[{"family":"Pérez","given":["Ana"]}],"gender":"female","birthDate":"2024-01-02"}`)
+	if st != 201 {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	// EC reads through CO: no consent, 403 from CO passed back.
+	if st, body := call(t, "GET", "http://"+ec+"/countries/CO/fhir/Patient/"+p.ID, ecTok, ""); st != 403 || !strings.Contains(string(body), "Consent") {
+		t.Errorf("read from EC: %d %s", st, body)
+	}
+	// EC's token on CO's node is refused: each node has its own key.
+	if st, _ := call(t, "GET", "http://"+co+"/fhir/Patient/"+p.ID, ecTok, ""); st != 401 {
+		t.Errorf("EC token on CO: %d", st)
+	}
+	// A federated identifier search from EC finds CO's record (a stub).
+	if st, body := call(t, "GET", "http://"+ec+"/fhir/Patient?identifier=urn:ve:cedula|V-1&_federated=true", ecTok, ""); st != 200 || !strings.Contains(string(body), p.ID) {
+		t.Errorf("federated search: %d %s", st, body)
 	}
 }
