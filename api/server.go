@@ -31,6 +31,9 @@ type Config struct {
 	Now      func() time.Time // the clock for token expiry; time.Now if nil
 	// Federation, if set, reaches the countries of peer nodes (federation.go).
 	Federation *Federation
+	// Nutrition, if set, serves /alerts, /indicators and /episodes; its
+	// OnWrite must be the Service's records.ServiceOptions.OnWrite.
+	Nutrition *Nutrition
 }
 
 // Defaults of Config.
@@ -52,6 +55,7 @@ type Server struct {
 	reg       *prometheus.Registry
 	now       func() time.Time
 	fed       *fedNode
+	nut       *Nutrition
 	e         *echo.Echo
 }
 
@@ -81,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 		timeout:   cfg.Timeout,
 		reg:       cfg.Registry,
 		now:       cfg.Now,
+		nut:       cfg.Nutrition,
 	}
 	for _, cc := range cfg.Countries {
 		s.hosted[cc] = true
@@ -151,6 +156,7 @@ func (s *Server) routes() error {
 	timeout := middleware.ContextTimeout(s.timeout)
 	s.fhirRoutes(e, "/fhir", timeout, s.negotiate, s.defaultCountry)
 	s.fhirRoutes(e, "/countries/:cc/fhir", timeout, s.negotiate, s.countryRoute)
+	s.nutritionRoutes(e, timeout)
 	s.e = e
 	return nil
 }

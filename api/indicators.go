@@ -1,0 +1,77 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"contigo/records"
+	"contigo/records/nutrition"
+)
+
+// IndicatorReport is the JSON answer of GET /indicators.
+type IndicatorReport struct {
+	Country string                   `json:"country"`
+	From    string                   `json:"from"` // inclusive
+	To      string                   `json:"to"`   // exclusive
+	By      string                   `json:"by,omitempty"`
+	RuleSet nutrition.RuleRef        `json:"ruleset"`
+	Rows    []nutrition.IndicatorRow `json:"rows"`
+}
+
+// handleIndicators serves GET /indicators?country=&from=&to=&by=: the §8
+// indicator set over the country's nutrition states for [from, to),
+// grouped by month, admin_area, sex, age_band or population_group, as JSON
+// or (Accept: text/csv) CSV.
+func (s *Server) handleIndicators(c echo.Context) error {
+	day := func(p string) (time.Time, error) {
+		t, err := time.Parse(time.DateOnly, c.QueryParam(p))
+		if err != nil {
+			return t, &records.FieldError{Field: p, Reason: "want a date YYYY-MM-DD", Kind: records.ErrMalformed}
+		}
+		return t, nil
+	}
+	from, err := day("from")
+	if err != nil {
+		return err
+	}
+	to, err := day("to")
+	if err != nil {
+		return err
+	}
+	by := c.QueryParam("by")
+	switch by {
+	case "", nutrition.ByMonth, nutrition.ByAdminArea, nutrition.BySex, nutrition.ByAgeBand, nutrition.ByPopGroup:
+	default:
+		return &records.FieldError{Field: "by", Reason: "want month, admin_area, sex, age_band or population_group", Kind: records.ErrMalformed}
+	}
+	cc := country(c)
+	var states []nutrition.State
+	err = eachState(c.Request().Context(), s.records.Store(), cc, func(_ string, st *nutrition.State) error {
+		states = append(states, *st)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rs := s.nut.rules.For(string(cc))
+	rows, err := nutrition.Indicators(states, rs, from, to, by)
+	if err != nil {
+		return err
+	}
+	if wants(c) == "csv" {
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		_ = w.Write(nutrition.IndicatorColumns)
+		for i := range rows {
+			_ = w.Write(rows[i].Record())
+		}
+		w.Flush()
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	}
+	return c.JSON(http.StatusOK, IndicatorReport{Country: string(cc), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+		By: by, RuleSet: rs.Ref(""), Rows: rows})
+}
