@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -194,7 +195,10 @@ func purposeOf(c echo.Context) string {
 	} else {
 		p, reason = c.Request().Header.Get(HeaderPurpose), c.Request().Header.Get(HeaderReason)
 	}
-	if p == string(federation.PurposeEmergency) && reason != "" {
+	switch {
+	case federation.Purpose(p).Code() == "":
+		return "" // not a purpose: nothing to record
+	case p == string(federation.PurposeEmergency) && reason != "":
 		return p + ": " + reason
 	}
 	return p
@@ -277,18 +281,21 @@ func (s *Server) forward(c echo.Context, cc records.Country) error {
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
 	}
-	var failed peerResponse // a 5xx answer, passed back as it came
+	var failed atomic.Pointer[peerResponse] // a 5xx answer, passed back as it came
 	ans := fanOut(r.Context(), s.fed, []records.Country{cc}, func(ctx context.Context, cc records.Country) (peerResponse, error) {
 		resp, err := s.fed.call(ctx, cc, caller, r.Method, path, body, header)
 		if err == nil && resp.Status >= 500 {
-			failed = resp
+			failed.Store(&resp)
 			err = peerError(cc, resp.Status) // counts against the breaker
 		}
 		return resp, err
 	})
-	resp := failed
-	if len(ans.Replies) > 0 {
+	var resp peerResponse
+	switch {
+	case len(ans.Replies) > 0:
 		resp = ans.Replies[0].Value
+	case ans.Failures[0].Reason == federation.FailError && failed.Load() != nil:
+		resp = *failed.Load()
 	}
 	if resp.Status == 0 {
 		f := ans.Failures[0]
