@@ -294,6 +294,16 @@ func TestFederationMatchReadConsent(t *testing.T) {
 	if r.Header.Get("ETag") != `W/"1"` || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/fhir+json") {
 		t.Errorf("forwarded read headers: %v", r.Header)
 	}
+	// The cédula makes it certain; onlyCertainMatches keeps only that.
+	es, _ = entries(t, must(t, ec.do("POST", "/fhir/Patient/$match?_federated=true", ec.hw,
+		matchParams(childJSON("Maria", "Garcia", "2024", "V-12345678"), true)), 200))
+	if len(es) != 1 || asSlice(es[0]["search"].(map[string]any)["extension"])[0].(map[string]any)["valueCode"] != "certain" {
+		t.Errorf("certain $match: %v", es)
+	}
+	es, _ = entries(t, must(t, ec.do("POST", "/fhir/Patient/$match?_federated=true", ec.hw, matchParams(childJSON("Maria", "Garcia Perez", "2024-03-05", ""), true)), 200))
+	if len(es) != 0 {
+		t.Errorf("onlyCertainMatches kept a probable candidate: %v", es)
+	}
 	// A federated identifier search finds it too.
 	es, _ = entries(t, must(t, ec.do("GET", "/fhir/Patient?identifier=urn:ve:cedula|V-12345678&_federated=true", ec.hw, ""), 200))
 	if len(es) != 1 || countryTag(es[0]) != "CO" {
@@ -409,6 +419,10 @@ func TestFederationReferNewRecord(t *testing.T) {
 	co, pe := nodes["CO"], nodes["PE"]
 	pid := must(t, co.do("POST", "/fhir/Patient", co.hw, childJSON("Sofía", "Rojas", "2024-06-01", "V-999")), 201).JSON(t)["id"].(string)
 	refer := `{"resourceType":"Parameters","parameter":[{"name":"country","valueCode":"PE"},{"name":"reason","valueString":"moving to Lima"}]}`
+	wantOutcome(t, co.do("POST", "/fhir/Patient/"+pid+"/$refer", co.hw, refer), 403, "forbidden", "")
+	// A refusal, or a consent no longer active, shares nothing.
+	must(t, co.do("POST", "/fhir/Consent", co.hw, consentJSON(pid, "active", "deny")), 201)
+	must(t, co.do("POST", "/fhir/Consent", co.hw, consentJSON(pid, "inactive", "permit")), 201)
 	wantOutcome(t, co.do("POST", "/fhir/Patient/"+pid+"/$refer", co.hw, refer), 403, "forbidden", "")
 	must(t, co.do("POST", "/fhir/Consent", co.hw, consentJSON(pid, "active", "permit")), 201)
 	flag := must(t, co.do("POST", "/fhir/Patient/"+pid+"/$refer", co.hw, refer), 201).JSON(t)
