@@ -61,6 +61,9 @@ func (s *Server) roles(name, action string, allow []Role, h echo.HandlerFunc) ec
 	return func(c echo.Context) error {
 		a := auditOf(c)
 		a.interaction, a.action = name, action
+		if !claims(c).Reaches(country(c)) {
+			return errorf(records.ErrForbidden, "token does not reach country %s", country(c))
+		}
 		if !slices.Contains(allow, claims(c).Role) {
 			return errorf(records.ErrForbidden, "role %s may not %s", claims(c).Role, name)
 		}
