@@ -37,8 +37,9 @@ type serveConfig struct {
 	SigningKey      string
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
-	Peers           string // peers file; "" means no federation (federation.go)
-	PeerAddr        string // mutual-TLS listener for peers
+	Peers           string           // peers file; "" means no federation (federation.go)
+	PeerAddr        string           // mutual-TLS listener for peers
+	Nutrition       nutritionOptions // serve_nutrition.go
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -74,6 +75,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
 	peers := fs.String("peers", "", "peers file (docs/federation.md): the nodes hosting other countries; starts the mutual-TLS peer listener on --peer-addr")
 	peerAddr := fs.String("peer-addr", "127.0.0.1:8443", "address of the mutual-TLS listener that peers call (with --peers)")
+	nutritionOpts := nutritionFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -99,6 +101,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		SigningKey: *signingKey, RequestTimeout: *reqTimeout, ShutdownTimeout: *shutdown,
 		Peers: *peers, PeerAddr: *peerAddr,
 	}
+	nopts, err := nutritionOpts()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Nutrition = nopts
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -204,8 +211,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	nut, err := newNutrition(cfg.Nutrition, key, reg)
+	if err != nil {
+		return err
+	}
+	svc := records.NewService(store, records.ServiceOptions{OnWrite: nut.OnWrite})
 	srv, err := api.New(api.Config{
-		Service:    records.NewService(store, records.ServiceOptions{}),
+		Service:    svc,
+		Nutrition:  nut,
 		Countries:  cfg.Countries,
 		Key:        key,
 		Logger:     log,
@@ -233,6 +246,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "countries", strings.Join(countries, ","), "embedded", cfg.MongoDBURI == "")
 
+	startFollowUp(ctx, cfg.Nutrition, nut, svc, cfg.Countries, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if err := peer.listen(srv, log); err != nil {
