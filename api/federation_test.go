@@ -598,3 +598,16 @@ func TestFederationPeerWrites(t *testing.T) {
 	// Audit events stay private to each node.
 	wantOutcome(t, ec.do("GET", "/countries/CO/fhir/AuditEvent", ec.admin, ""), 403, "forbidden", "")
 }
+
+func TestFederationOverallDeadline(t *testing.T) {
+	t.Parallel()
+	// PE's own timeout is the default 3 s; the whole request may take 300 ms.
+	nodes := startFederation(t, fedOptions{overall: 300 * time.Millisecond}, "CO", "PE")
+	co, pe := nodes["CO"], nodes["PE"]
+	pe.hang.Store(true)
+	must(t, co.do("POST", "/fhir/Patient", co.hw, childJSON("Ana", "Torres", "2024-01-01", "V-9")), 201)
+	es, issues := entries(t, must(t, co.do("POST", "/fhir/Patient/$match?_federated=true", co.hw, matchParams(childJSON("Ana", "Torres", "2024-01-01", "V-9"), false)), 200))
+	if len(es) != 1 || countryTag(es[0]) != "CO" || len(issues) != 1 || !strings.Contains(issues[0], "country PE did not answer in time") {
+		t.Errorf("overall deadline: %d entries, issues %v", len(es), issues)
+	}
+}
