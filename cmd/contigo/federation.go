@@ -57,7 +57,8 @@ func loadPeerNode(cfg serveConfig) (*peerNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &peerNode{fed: &api.Federation{Peers: peers, Signer: signer}, tls: tlsCfg, addr: cfg.PeerAddr}, nil
+	fed := &api.Federation{Peers: peers, Signer: signer, Overall: cfg.FedTimeout, PeerWrites: cfg.PeerWrites}
+	return &peerNode{fed: fed, tls: tlsCfg, addr: cfg.PeerAddr}, nil
 }
 
 // api returns the API's federation settings; nil without peers.

@@ -42,14 +42,17 @@ func TestFederationInit(t *testing.T) {
 	}
 
 	// serve reads it: the API's federation and the peer listener's TLS.
-	cfg, err := parseServe([]string{"--countries", "CO", "--peers", filepath.Join(dir, "co-peers.json"), "--peer-addr", "127.0.0.1:0"},
-		func(string) string { return "" }, io.Discard)
+	cfg, err := parseServe([]string{"--countries", "CO", "--peers", filepath.Join(dir, "co-peers.json"), "--peer-addr", "127.0.0.1:0", "--peer-writes"},
+		func(k string) string { return map[string]string{"CONTIGO_FEDERATED_TIMEOUT": "2s"}[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	node, err := loadPeerNode(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f := node.api(); f == nil || f.Overall != 2*time.Second || !f.PeerWrites {
+		t.Errorf("federation settings %+v", f)
 	}
 	if node.api() == nil || node.tls == nil || len(node.tls.Certificates) != 1 || node.tls.ClientCAs == nil {
 		t.Errorf("peer node %+v", node)

@@ -39,23 +39,27 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	Peers           string           // peers file; "" means no federation (federation.go)
 	PeerAddr        string           // mutual-TLS listener for peers
+	FedTimeout      time.Duration    // overall deadline of a federated request
+	PeerWrites      bool             // peers may create and update
 	Nutrition       nutritionOptions // serve_nutrition.go
 }
 
 // serveEnv maps each flag of serve to its environment variable.
 var serveEnv = map[string]string{
-	"addr":             "CONTIGO_ADDR",
-	"mongodb-uri":      "CONTIGO_MONGODB_URI",
-	"data-dir":         "CONTIGO_DATA_DIR",
-	"countries":        "CONTIGO_COUNTRIES",
-	"log-level":        "CONTIGO_LOG_LEVEL",
-	"log-format":       "CONTIGO_LOG_FORMAT",
-	"max-body":         "CONTIGO_MAX_BODY",
-	"signing-key":      "CONTIGO_SIGNING_KEY",
-	"request-timeout":  "CONTIGO_REQUEST_TIMEOUT",
-	"shutdown-timeout": "CONTIGO_SHUTDOWN_TIMEOUT",
-	"peers":            "CONTIGO_PEERS",
-	"peer-addr":        "CONTIGO_PEER_ADDR",
+	"addr":              "CONTIGO_ADDR",
+	"mongodb-uri":       "CONTIGO_MONGODB_URI",
+	"data-dir":          "CONTIGO_DATA_DIR",
+	"countries":         "CONTIGO_COUNTRIES",
+	"log-level":         "CONTIGO_LOG_LEVEL",
+	"log-format":        "CONTIGO_LOG_FORMAT",
+	"max-body":          "CONTIGO_MAX_BODY",
+	"signing-key":       "CONTIGO_SIGNING_KEY",
+	"request-timeout":   "CONTIGO_REQUEST_TIMEOUT",
+	"shutdown-timeout":  "CONTIGO_SHUTDOWN_TIMEOUT",
+	"peers":             "CONTIGO_PEERS",
+	"peer-addr":         "CONTIGO_PEER_ADDR",
+	"federated-timeout": "CONTIGO_FEDERATED_TIMEOUT",
+	"peer-writes":       "CONTIGO_PEER_WRITES",
 }
 
 // parseServe reads flags, with environment variables as fallbacks, and
@@ -75,6 +79,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
 	peers := fs.String("peers", "", "peers file (docs/federation.md): the nodes hosting other countries; starts the mutual-TLS peer listener on --peer-addr")
 	peerAddr := fs.String("peer-addr", "127.0.0.1:8443", "address of the mutual-TLS listener that peers call (with --peers)")
+	fedTimeout := fs.Duration("federated-timeout", api.DefaultFederatedTimeout, "overall deadline of a _federated=true request (each peer's own is in the peers file)")
+	peerWrites := fs.Bool("peer-writes", false, "let peers' users create and update records here (with the person's consent)")
 	nutritionOpts := nutritionFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
@@ -99,7 +105,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	cfg := serveConfig{
 		Addr: *addr, MongoDBURI: *uri, DataDir: *dataDir, LogFormat: *logFormat, MaxBody: *maxBody,
 		SigningKey: *signingKey, RequestTimeout: *reqTimeout, ShutdownTimeout: *shutdown,
-		Peers: *peers, PeerAddr: *peerAddr,
+		Peers: *peers, PeerAddr: *peerAddr, FedTimeout: *fedTimeout, PeerWrites: *peerWrites,
 	}
 	nopts, err := nutritionOpts()
 	if err != nil {
