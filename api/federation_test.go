@@ -568,6 +568,13 @@ func TestFederationPeerRefusals(t *testing.T) {
 	// A caller assertion on the user listener (no client certificate): 403.
 	h, _ := caller.Sign(ecKey, time.Now())
 	wantOutcome(t, co.do("GET", "/countries/CO/fhir/Patient/"+pid, "", "", federation.HeaderCaller, h), 403, "forbidden", "")
+	// Peers do not list the whole register.
+	if st, b, _ := peerCall(t, co, ecTLS, caller, ecKey, "/countries/CO/fhir/Patient"); st != 403 {
+		t.Errorf("EC listing CO's patients: %d %s", st, b)
+	}
+	if st, b, _ := peerCall(t, co, ecTLS, caller, ecKey, "/countries/CO/fhir/Patient?identifier=urn:ve:cedula|V-2"); st != 200 || !bytes.Contains(b, []byte(pid)) {
+		t.Errorf("EC searching CO by identifier: %d %s", st, b)
+	}
 	// Peers only read: a write through the peer listener is refused.
 	if st, b, _ := peerCall(t, co, ecTLS, caller, ecKey, "/countries/CO/fhir/AuditEvent"); st != 403 {
 		t.Errorf("EC reading CO's audit: %d %s", st, b)

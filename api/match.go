@@ -426,6 +426,9 @@ func (s *Server) handleSearchFederated(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if fromPeer && len(req.Query.Conds) == 0 {
+		return errorf(records.ErrForbidden, "peers search Patients by identifier, name or birth date, not the whole register")
+	}
 	ctx := c.Request().Context()
 	local := []records.Country{country(c)}
 	if federated && !fromPeer {
