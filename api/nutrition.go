@@ -199,9 +199,7 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 	if err != nil {
 		return nil, fmt.Errorf("nutrition: encode state: %w", err)
 	}
-	if len(events) > 0 || len(before.Nutrition) == 0 {
-		after.Nutrition = b
-	}
+	after.Nutrition = b
 	derived, err := fhir.Derive(after.ID, &st, vs.Sources, now)
 	if err != nil {
 		return nil, err
