@@ -18,8 +18,19 @@ func Assess(m *Measurement) (Result, error) {
 		return Result{}, err
 	}
 	r := Result{CLenHei: p.clenhei, CBMI: p.cbmi, BMI: p.bmi, CMeasure: p.cmeasure, C9moFlag: p.c9mo}
-	for i := range r.Scores {
-		r.Scores[i] = p.score(Indicator(i), m)
+	// Only the indicators of the child's age group can be scored; the
+	// others stay NA (the zero Score).
+	first, end := LenHeiForAge, NumIndicators
+	switch {
+	case !p.ageKnown:
+		first, end = WeightForLenHei, WeightForLenHei+1
+	case p.young:
+		end = SubscapularForAge + 1
+	default:
+		first = HeightForAge5to19
+	}
+	for i := first; i < end; i++ {
+		r.Scores[i] = p.score(i, m)
 	}
 	return r, nil
 }
