@@ -307,10 +307,12 @@ func ReadVisits(p *records.Person) (Visits, error) {
 	return out, nil
 }
 
-// measurementID names a visit: "enc-<encounter id>" or "day-<date>".
+// measurementID names a visit: "enc-<encounter id without the record id>"
+// or "day-<date>". It travels in alert payloads, so it never holds the
+// record id.
 func measurementID(key string) string {
 	if key[0] == 'e' {
-		return "enc-" + key[1:]
+		return "enc-" + tail(key[1:])
 	}
 	return "day-" + key[1:]
 }
@@ -710,6 +712,9 @@ func Derive(personID string, st *nutrition.State, sources map[string][]string, n
 		status := "active"
 		period := map[string]any{"start": ep.AdmissionDate.Format(time.DateOnly)}
 		exts := []extension{{URL: ExtEpisode, ValueString: string(epJSON)}}
+		if rule, ok := ruleAt(st, ep.AdmissionDate); ok {
+			exts = append(exts, extension{URL: ExtRuleSet, ValueString: ruleText(rule)})
+		}
 		if !ep.Open() {
 			status = "finished"
 			if !ep.OutcomeDate.IsZero() {
@@ -729,6 +734,21 @@ func Derive(personID string, st *nutrition.State, sources map[string][]string, n
 		}
 	}
 	return out, nil
+}
+
+// ruleAt returns the rule set of the newest assessment on or before d (the
+// one an admission answered), else of the first one.
+func ruleAt(st *nutrition.State, d time.Time) (nutrition.RuleRef, bool) {
+	if len(st.Assessments) == 0 {
+		return nutrition.RuleRef{}, false
+	}
+	r := st.Assessments[0].Rule
+	for i := range st.Assessments {
+		if !st.Assessments[i].Date.After(d) {
+			r = st.Assessments[i].Rule
+		}
+	}
+	return r, true
 }
 
 func deriveConditions(personID string, st *nutrition.State, subject map[string]any, add func(string, string, map[string]any, records.Keys) error) error {
