@@ -49,6 +49,7 @@ func newNutEnv(tb testing.TB, rules *nutrition.Registry) *nenv {
 		n.nut = nut
 		n.svc = records.NewService(cfg.Service.Store(), records.ServiceOptions{Now: clk.Now, OnWrite: nut.OnWrite})
 		cfg.Service, cfg.Nutrition = n.svc, nut
+		cfg.Timeout = 10 * time.Minute // benchmarks at 100,000 persons on the embedded engine
 	})
 	n.lead = n.token(RoleNutritionLead, "CO")
 	return n
