@@ -169,12 +169,12 @@ func touched(before *records.Person, changes []records.Change) (ids map[string]b
 func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, changes []records.Change, now time.Time) ([]records.Change, error) {
 	cmd, _ := ctx.Value(commandKey{}).(*command)
 	ids, patient := touched(before, changes)
+	if cmd == nil && len(ids) == 0 && (!patient || len(after.Nutrition) == 0) {
+		return nil, nil // nothing the engine reads: no decoding on the common path
+	}
 	st, err := n.State(after)
 	if err != nil {
 		return nil, err
-	}
-	if cmd == nil && len(ids) == 0 && (!patient || len(st.Assessments) == 0) {
-		return nil, nil
 	}
 	rs := n.rules.For(string(after.Country))
 	vs, err := fhir.ReadVisits(after)
