@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -302,16 +304,12 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	cc := country(c)
-	page, err := s.records.Search(ctx, cc, records.Query{Type: "Flag", Conds: []records.Cond{{Key: fhir.KeyAlertID, Op: records.OpEq, Values: []string{id}}}})
+	pid, err := s.alertOwner(ctx, cc, id)
 	if err != nil {
 		return err
 	}
-	if len(page.Resources) == 0 {
-		return errorf(records.ErrNotFound, "alert %s", id)
-	}
-	pid := records.PersonOf("Flag", page.Resources[0].ID)
 	a := auditOf(c)
-	a.resourceType, a.resourceID, a.personID = "Flag", page.Resources[0].ID, pid
+	a.resourceType, a.resourceID, a.personID = "Flag", fhir.FlagID(pid, id), pid
 	actor := claims(c).Subject
 	ctx = withCommand(WithActor(ctx, actor), &command{kind: "alert-status", alertID: id, status: p.Status, reason: p.Reason, actor: actor})
 	res, err := s.records.Write(ctx, cc, records.Write{PersonID: pid, Derive: true})
@@ -327,4 +325,26 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 		return errorf(records.ErrNotFound, "alert %s", id)
 	}
 	return c.JSON(http.StatusOK, al)
+}
+
+// alertOwner returns the record id holding alert id: through the claim of
+// its person ref (an _id lookup), else by searching the Flags.
+func (s *Server) alertOwner(ctx context.Context, cc records.Country, id string) (string, error) {
+	if ref, _, ok := strings.Cut(id, "."); ok {
+		pid, err := s.records.Store().Owner(ctx, cc, personRefNS, ref)
+		if err == nil && s.nut.PersonRef(cc, pid) == ref {
+			return pid, nil
+		}
+		if err != nil && !errors.Is(err, records.ErrNotFound) {
+			return "", err
+		}
+	}
+	page, err := s.records.Search(ctx, cc, records.Query{Type: "Flag", Conds: []records.Cond{{Key: fhir.KeyAlertID, Op: records.OpEq, Values: []string{id}}}})
+	if err != nil {
+		return "", err
+	}
+	if len(page.Resources) == 0 {
+		return "", errorf(records.ErrNotFound, "alert %s", id)
+	}
+	return records.PersonOf("Flag", page.Resources[0].ID), nil
 }

@@ -29,6 +29,10 @@ type NutritionConfig struct {
 	Key []byte
 	// Registry receives the nutrition metrics; nil registers none.
 	Registry prometheus.Registerer
+	// Store, if set, gets a claim person-ref:<ref> -> record id when a
+	// person is first assessed, so that PATCH /alerts/{id} finds the record
+	// by an _id lookup (fast on every engine) instead of a search.
+	Store records.Store
 }
 
 // Nutrition runs the nutrition engine on the records write path (OnWrite,
@@ -37,6 +41,7 @@ type NutritionConfig struct {
 type Nutrition struct {
 	rules       *nutrition.Registry
 	key         []byte
+	store       records.Store
 	assessments *prometheus.CounterVec
 	openAlerts  *prometheus.GaugeVec
 }
@@ -46,7 +51,7 @@ func NewNutrition(cfg NutritionConfig) (*Nutrition, error) {
 	if len(cfg.Key) < MinKeySize {
 		return nil, fmt.Errorf("nutrition: pseudonym key of %d bytes, want at least %d", len(cfg.Key), MinKeySize)
 	}
-	n := &Nutrition{rules: cfg.Rules, key: cfg.Key}
+	n := &Nutrition{rules: cfg.Rules, key: cfg.Key, store: cfg.Store}
 	if n.rules == nil {
 		n.rules = nutrition.NewRegistry(nutrition.DefaultRuleSet())
 	}
@@ -70,6 +75,9 @@ func NewNutrition(cfg NutritionConfig) (*Nutrition, error) {
 
 // Rules returns the rule-set registry.
 func (n *Nutrition) Rules() *nutrition.Registry { return n.rules }
+
+// personRefNS is the claim namespace of pseudonymous person references.
+const personRefNS = "person-ref"
 
 var refEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
@@ -175,6 +183,13 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 	st, err := n.State(after)
 	if err != nil {
 		return nil, err
+	}
+	if len(before.Nutrition) == 0 && n.store != nil {
+		// The claim maps the pseudonym to the record it is computed from,
+		// so it is never wrong, even if this write then fails.
+		if _, err := n.store.Claim(ctx, after.Country, personRefNS, st.PersonRef, after.ID); err != nil {
+			return nil, fmt.Errorf("nutrition: claim person ref: %w", err)
+		}
 	}
 	rs := n.rules.For(string(after.Country))
 	vs, err := fhir.ReadVisits(after)

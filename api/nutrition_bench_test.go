@@ -28,6 +28,30 @@ func BenchmarkNutritionLead(b *testing.B) {
 		b.Run(fmt.Sprintf("persons=%d", size), func(b *testing.B) {
 			n := newNutEnv(b, nil)
 			seedNutrition(b, n, size)
+			b.Run("alert-patch", func(b *testing.B) {
+				p, err := n.svc.Person(b.Context(), "CO", fmt.Sprintf("nbench%020d", 0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := n.nut.State(p)
+				if err != nil || len(st.Alerts) == 0 {
+					b.Fatalf("no alert to patch: %v", err)
+				}
+				path := "/alerts/" + st.Alerts[0].ID
+				statuses := []string{"acknowledged", "referred"}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					i++
+					req := httptest.NewRequest("PATCH", path, strings.NewReader(`{"status":"`+statuses[i%2]+`","reason":"bench"}`))
+					req.Header.Set("Authorization", "Bearer "+n.lead)
+					rec := httptest.NewRecorder()
+					n.srv.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("PATCH %s: %d %s", path, rec.Code, rec.Body)
+					}
+				}
+			})
 			for _, bc := range []struct{ name, path, accept string }{
 				{"alerts-page50", "/alerts?count=50", ""},
 				{"alerts-filtered", "/alerts?severity=high&admin_area=area-3&count=50", ""},

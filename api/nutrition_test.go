@@ -42,7 +42,7 @@ func newNutEnv(tb testing.TB, rules *nutrition.Registry) *nenv {
 	clk := &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	n := &nenv{clk: clk}
 	n.env = newEnv(tb, func(cfg *Config) {
-		nut, err := NewNutrition(NutritionConfig{Rules: rules, Key: testKey, Registry: cfg.Registry})
+		nut, err := NewNutrition(NutritionConfig{Rules: rules, Key: testKey, Registry: cfg.Registry, Store: cfg.Service.Store()})
 		if err != nil {
 			tb.Fatalf("NewNutrition: %v", err)
 		}

@@ -217,7 +217,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	nut, err := newNutrition(cfg.Nutrition, key, reg)
+	nut, err := newNutrition(cfg.Nutrition, key, reg, store)
 	if err != nil {
 		return err
 	}

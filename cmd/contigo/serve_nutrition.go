@@ -50,7 +50,7 @@ func nutritionFlags(fs *flag.FlagSet) func() (nutritionOptions, error) {
 // newNutrition builds the nutrition integration: the rule sets of
 // o.RulesDir and a pseudonym key derived from the node key (never the
 // signing key itself).
-func newNutrition(o nutritionOptions, nodeKey []byte, reg prometheus.Registerer) (*api.Nutrition, error) {
+func newNutrition(o nutritionOptions, nodeKey []byte, reg prometheus.Registerer, store records.Store) (*api.Nutrition, error) {
 	var rules *nutrition.Registry
 	if o.RulesDir != "" {
 		var err error
@@ -60,7 +60,7 @@ func newNutrition(o nutritionOptions, nodeKey []byte, reg prometheus.Registerer)
 	}
 	m := hmac.New(sha256.New, nodeKey)
 	m.Write([]byte("contigo nutrition person-ref v1"))
-	return api.NewNutrition(api.NutritionConfig{Rules: rules, Key: m.Sum(nil), Registry: reg})
+	return api.NewNutrition(api.NutritionConfig{Rules: rules, Key: m.Sum(nil), Registry: reg, Store: store})
 }
 
 // startFollowUp runs the missed-follow-up scheduler until ctx ends.
