@@ -30,6 +30,7 @@ var careRoles = []Role{RoleHealthWorker, RoleMinistry, RoleAdmin, RoleNutritionL
 // country is the query parameter country (default: the node's first), and
 // the token must reach it.
 func (s *Server) nutritionRoutes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
+	e.Use(requestActor)
 	mw = append(mw, s.queryCountry, s.authenticate, s.audit)
 	e.GET("/alerts", s.roles("alerts-search", "R", leadRoles, s.handleAlerts), mw...)
 	e.PATCH("/alerts/:id", s.roles("alert-status", "U", careRoles, s.handleAlertPatch), mw...)
@@ -347,4 +348,17 @@ func (s *Server) alertOwner(ctx context.Context, cc records.Country, id string) 
 		return "", errorf(records.ErrNotFound, "alert %s", id)
 	}
 	return records.PersonOf("Flag", page.Resources[0].ID), nil
+}
+
+type echoCtxKey struct{}
+
+// requestActor puts the request's echo.Context into its context, so that
+// the nutrition write hook can record the token's subject (set later by
+// authenticate) as the user behind a FHIR write.
+func requestActor(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), echoCtxKey{}, c)))
+		return next(c)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"contigo/fhir"
@@ -121,6 +122,11 @@ func WithActor(ctx context.Context, actor string) context.Context {
 func actorOf(ctx context.Context) string {
 	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
 		return a
+	}
+	if c, ok := ctx.Value(echoCtxKey{}).(echo.Context); ok {
+		if sub := claims(c).Subject; sub != "" {
+			return sub
+		}
 	}
 	return "api"
 }

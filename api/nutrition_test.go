@@ -195,6 +195,9 @@ func TestNutritionStoryCured(t *testing.T) {
 
 	must(t, n.visit(pid, "2026-01-26", muacObs(120), oedemaObs("absent")), http.StatusOK)
 	wantActive(t, n.active(pid), "new_moderate_wasting/medium/open")
+	if al := n.alerts("kind=new_moderate_wasting").Alerts[0]; al.History[0].Via != "test-health-worker" {
+		t.Errorf("alert raised via %q, want the uploading user", al.History[0].Via)
+	}
 
 	must(t, n.visit(pid, "2026-02-02", muacObs(110), oedemaObs("absent")), http.StatusOK)
 	wantActive(t, n.active(pid), "new_severe_wasting/high/open")
