@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"contigo/fhir"
 	"contigo/records/nutrition"
 )
 
@@ -14,7 +15,8 @@ import (
 // the API:
 //
 //	A boy 19 m: 01-10 MUAC 110 (severe), OTP 01-10, 01-17 118, 01-24 126, 01-31 128 -> cured 01-31
-//	B girl 22 m: 01-12 MUAC 120 (moderate)
+//	  RUTF given 01-10 (MedicationAdministration)
+//	B girl 22 m: 01-12 MUAC 120 (moderate), IYCF counselling 01-12 (Procedure)
 //	C girl 22 m: 01-15 MUAC 135, 02-15 MUAC 133 (not wasted)
 //	D boy 2 m: 02-01 3.2 kg, 52 cm (infant at risk)
 //	E pregnant woman: 01-20 MUAC 220 (malnourished, default rule < 230)
@@ -30,8 +32,12 @@ func seedIndicators(n *nenv) {
 	}{{"2026-01-17", 118}, {"2026-01-24", 126}, {"2026-01-31", 128}} {
 		must(n.t, n.visit(a, v.date, muacObs(v.muac), oedemaObs("absent")), http.StatusOK)
 	}
+	must(n.t, n.do("POST", "/fhir/MedicationAdministration", n.hw, `{"resourceType":"MedicationAdministration","status":"completed",`+
+		`"medicationCodeableConcept":{"coding":[{"system":"`+fhir.InterventionSystem+`","code":"rutf"}]},"subject":{"reference":"Patient/`+a+`"},"effectiveDateTime":"2026-01-10"}`), http.StatusCreated)
 	b := n.person("female", "2024-03-01", "Vichada")
 	must(n.t, n.visit(b, "2026-01-12", muacObs(120), oedemaObs("absent")), http.StatusOK)
+	must(n.t, n.do("POST", "/fhir/Procedure", n.hw, `{"resourceType":"Procedure","status":"completed",`+
+		`"code":{"coding":[{"system":"`+fhir.InterventionSystem+`","code":"iycf_counselling"}]},"subject":{"reference":"Patient/`+b+`"},"performedDateTime":"2026-01-12"}`), http.StatusCreated)
 	c := n.person("female", "2024-03-01", "Vichada")
 	must(n.t, n.visit(c, "2026-01-15", muacObs(135), oedemaObs("absent")), http.StatusOK)
 	must(n.t, n.visit(c, "2026-02-15", muacObs(133), oedemaObs("absent")), http.StatusOK)
@@ -96,6 +102,9 @@ func TestIndicators(t *testing.T) {
 		}
 		if tt.by == "" && (rep.Rows[0].ExitsSevere.CureRate == nil || *rep.Rows[0].ExitsSevere.CureRate != 1) {
 			t.Errorf("cure rate %v, want 1", rep.Rows[0].ExitsSevere.CureRate)
+		}
+		if r := rep.Rows[0]; tt.by == "" && (r.FoodSupplement != 1 || r.IYCFCounselling != 1) {
+			t.Errorf("food supplement %d, IYCF counselling %d; want 1 and 1", r.FoodSupplement, r.IYCFCounselling)
 		}
 	}
 	c := must(t, n.do("GET", "/indicators?from=2026-01-01&to=2026-03-01&by=month", n.lead, "", "Accept", "text/csv"), http.StatusOK)

@@ -149,13 +149,21 @@ func (n *Nutrition) State(p *records.Person) (nutrition.State, error) {
 }
 
 // touched returns the ids of the engine's input Observations that changes
-// create, update or delete, and whether the Patient changed.
-func touched(before *records.Person, changes []records.Change) (ids map[string]bool, patient bool) {
+// create, update or delete, whether the Patient changed, and whether an
+// intervention did.
+func touched(before *records.Person, changes []records.Change) (ids map[string]bool, patient, interventions bool) {
 	ids = map[string]bool{}
 	for _, c := range changes {
 		r := c.Resource
 		if r.Type == "Patient" {
 			patient = true
+			continue
+		}
+		if r.Type == "MedicationAdministration" || r.Type == "Procedure" {
+			old, ok := before.Current(r.Type, r.ID)
+			if fhir.IsIntervention(r) || (ok && fhir.IsIntervention(old)) {
+				interventions = true
+			}
 			continue
 		}
 		if r.Type != "Observation" {
@@ -169,7 +177,7 @@ func touched(before *records.Person, changes []records.Change) (ids map[string]b
 			ids[r.ID] = true
 		}
 	}
-	return ids, patient
+	return ids, patient, interventions
 }
 
 // OnWrite is the records.ServiceOptions.OnWrite hook: on a write that
@@ -182,8 +190,8 @@ func touched(before *records.Person, changes []records.Change) (ids map[string]b
 // EpisodeOfCare) to create, update or delete in the same write.
 func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, changes []records.Change, now time.Time) ([]records.Change, error) {
 	cmd, _ := ctx.Value(commandKey{}).(*command)
-	ids, patient := touched(before, changes)
-	if cmd == nil && len(ids) == 0 && (!patient || len(after.Nutrition) == 0) {
+	ids, patient, ivs := touched(before, changes)
+	if cmd == nil && len(ids) == 0 && !ivs && (!patient || len(after.Nutrition) == 0) {
 		return nil, nil // nothing the engine reads: no decoding on the common path
 	}
 	st, err := n.State(after)
@@ -207,6 +215,18 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 	if len(ids) > 0 || patient {
 		if st, events, err = n.assess(st, vs, ids, patient, rs, now, actor); err != nil {
 			return nil, err
+		}
+	}
+	if ivs {
+		st.Interventions = nil
+		for _, iv := range fhir.ReadInterventions(after) {
+			if st, err = nutrition.AddIntervention(st, iv); err != nil {
+				var fe *records.FieldError
+				if errors.As(err, &fe) {
+					return nil, &records.FieldError{Field: "code", Reason: "intervention " + fe.Field + ": " + fe.Reason}
+				}
+				return nil, err
+			}
 		}
 	}
 	if cmd != nil {

@@ -44,6 +44,11 @@ const (
 	AlertSeveritySystem = "https://contigo.example/fhir/CodeSystem/nutrition-alert-severity"
 	// ProgrammeSystem codes EpisodeOfCare.type: otp, inpatient, tsfp, mami, followup.
 	ProgrammeSystem = "https://contigo.example/fhir/CodeSystem/nutrition-programme"
+	// InterventionSystem codes MedicationAdministration and Procedure
+	// resources the indicators count: rutf, rusf, sff, amoxicillin,
+	// vitamin_a, deworming, mnp_lns, ifa_mms, iycf_counselling,
+	// plw_counselling, referral (status completed = referral completed).
+	InterventionSystem = "https://contigo.example/fhir/CodeSystem/nutrition-intervention"
 	// PersonRefSystem is the identifier system of pseudonymous person references.
 	PersonRefSystem = "https://contigo.example/fhir/NamingSystem/person-ref"
 
@@ -871,4 +876,50 @@ func PseudonymousFlag(al *nutrition.Alert) ([]byte, error) {
 		"period":   period,
 	}
 	return json.Marshal(body)
+}
+
+// IsIntervention reports whether r is a MedicationAdministration or
+// Procedure coded with InterventionSystem, judged by its Keys.
+func IsIntervention(r records.Resource) bool {
+	if r.Type != "MedicationAdministration" && r.Type != "Procedure" {
+		return false
+	}
+	for _, c := range r.Keys["code"] {
+		if strings.HasPrefix(c, InterventionSystem+"|") {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadInterventions returns the interventions of p's current record, in
+// record order: kind from the InterventionSystem code, date from the date
+// key, completed from status "completed"; entered-in-error ones are left
+// out. Unknown kinds are left to nutrition.AddIntervention to refuse.
+func ReadInterventions(p *records.Person) []nutrition.Intervention {
+	var out []nutrition.Intervention
+	for _, r := range p.Latest() {
+		if !IsIntervention(r) {
+			continue
+		}
+		status := ""
+		if st := r.Keys["status"]; len(st) > 0 {
+			status = st[0]
+		}
+		if status == "entered-in-error" || status == "not-done" {
+			continue
+		}
+		iv := nutrition.Intervention{ID: r.ID, Completed: status == "completed"}
+		for _, c := range r.Keys["code"] {
+			if k, ok := strings.CutPrefix(c, InterventionSystem+"|"); ok {
+				iv.Kind = k
+				break
+			}
+		}
+		if d := r.Keys["date"]; len(d) > 0 && len(d[0]) >= 10 {
+			iv.Date, _ = time.Parse(time.DateOnly, d[0][:10])
+		}
+		out = append(out, iv)
+	}
+	return out
 }
