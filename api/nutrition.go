@@ -95,7 +95,7 @@ func (n *Nutrition) PersonRef(cc records.Country, id string) string {
 // the context of a records.Write with Derive set, so that it runs on the
 // record as read by each attempt.
 type command struct {
-	kind    string // "alert-status", "admit", "close", "followup"
+	kind    string // "alert-status", "admit", "close", "transfer", "followup"
 	alertID string
 	status  string
 	reason  string
@@ -312,6 +312,8 @@ func (n *Nutrition) run(c *command, st nutrition.State, rs *nutrition.RuleSet, n
 		return nutrition.Admit(st, rs, c.adm, now, c.actor)
 	case "close":
 		return nutrition.Close(st, c.episode, c.outcome, c.reason, c.actor, now)
+	case "transfer":
+		return nutrition.Transfer(st, rs, c.episode, c.adm.Programme, c.reason, c.actor, now)
 	case "followup":
 		st, ev := nutrition.CheckFollowUp(st, rs, now)
 		return st, ev, nil

@@ -25,8 +25,12 @@ type AdmitRequest struct {
 
 // CloseRequest is the body of PATCH /episodes/{id}.
 type CloseRequest struct {
-	Outcome string `json:"outcome"` // cured, died, defaulted, non_response, transferred_internal, transferred_external, moved_unknown
+	Outcome string `json:"outcome,omitempty"` // cured, died, defaulted, non_response, transferred_internal, transferred_external, moved_unknown
 	Reason  string `json:"reason,omitempty"`
+	// TransferTo, instead of an outcome, transfers to another programme
+	// (nutrition.Transfer: closes as transferred_internal and opens the
+	// next episode of the same treatment course).
+	TransferTo string `json:"transfer_to,omitempty"`
 }
 
 // EpisodeAnswer is the answer of the episode endpoints: the EpisodeOfCare
@@ -87,7 +91,8 @@ func (s *Server) handleAdmit(c echo.Context) error {
 }
 
 // handleCloseEpisode serves PATCH /episodes/{id}: closes the episode with an
-// outcome (nutrition.Close).
+// outcome (nutrition.Close), or transfers it to another programme
+// (nutrition.Transfer; the answer is still the closed episode).
 func (s *Server) handleCloseEpisode(c echo.Context) error {
 	id := c.Param("id")
 	body, err := s.readBody(c)
@@ -120,7 +125,11 @@ func (s *Server) handleCloseEpisode(c echo.Context) error {
 		return errorf(records.ErrNotFound, "episode %s", id)
 	}
 	actor := claims(c).Subject
-	ctx = withCommand(WithActor(ctx, actor), &command{kind: "close", episode: epID, outcome: req.Outcome, reason: req.Reason, actor: actor})
+	cmd := &command{kind: "close", episode: epID, outcome: req.Outcome, reason: req.Reason, actor: actor}
+	if req.TransferTo != "" {
+		cmd.kind, cmd.adm.Programme = "transfer", req.TransferTo
+	}
+	ctx = withCommand(WithActor(ctx, actor), cmd)
 	res, err := s.records.Write(ctx, country(c), records.Write{PersonID: pid, Derive: true})
 	if err != nil {
 		return err

@@ -304,6 +304,21 @@ func TestNutritionOedemaCritical(t *testing.T) {
 	if len(p.Alerts) != 1 || p.Alerts[0].Trigger.OedemaGrade != "+++" {
 		t.Errorf("severity=critical: %+v", p.Alerts)
 	}
+	// Inpatient care, then transfer to OTP in the same treatment course.
+	r := must(t, n.do("POST", "/episodes", n.hw, `{"patient":"`+pid+`","programme":"inpatient","date":"2026-01-10"}`), http.StatusCreated)
+	var adm EpisodeAnswer
+	if err := json.Unmarshal(r.Body, &adm); err != nil {
+		t.Fatal(err)
+	}
+	wantActive(t, n.active(pid), "nutritional_oedema/critical/admitted")
+	n.clk.Set(time.Date(2026, 1, 14, 12, 0, 0, 0, time.UTC))
+	must(t, n.do("PATCH", "/episodes/"+adm.ID, n.hw, `{"transfer_to":"otp","reason":"oedema gone, appetite test passed"}`), http.StatusOK)
+	st := n.state(pid)
+	if len(st.Episodes) != 2 || st.Episodes[0].Outcome != nutrition.OutcomeTransferredInternal || st.Episodes[1].Programme != nutrition.ProgrammeOTP ||
+		st.Episodes[1].TreatmentCourseID != st.Episodes[0].TreatmentCourseID {
+		t.Errorf("after transfer: %+v", st.Episodes)
+	}
+	must(t, n.do("PATCH", "/episodes/"+adm.ID, n.hw, `{"outcome":"cured","reason":"again"}`), http.StatusConflict)
 }
 
 // A missed visit, then default, on a scheduler whose clock the test moves;
