@@ -514,3 +514,43 @@ func TestNutritionAlertPatchCSVPaging(t *testing.T) {
 	// A token for another country only.
 	must(t, n.do("GET", "/alerts?country=CO", n.token(RoleNutritionLead, "EC"), ""), http.StatusForbidden)
 }
+
+// Stored results keep the rule set that produced them when the
+// configuration changes; new results name the new one. The alert's Flag
+// keeps its history in versions.
+func TestNutritionConfigChangeKeepsResults(t *testing.T) {
+	t.Parallel()
+	n := newNutEnv(t, nil)
+	pid := n.person("female", "1999-05-05", "Arauca")
+	must(t, n.visit(pid, "2026-01-10", muacObs(220), pregnantObs()), http.StatusOK)
+	co, err := nutrition.LoadDir("../records/nutrition/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The node restarts with the CO rule set on the same database.
+	nut2, err := NewNutrition(NutritionConfig{Rules: co, Key: testKey, Store: n.svc.Store()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc2 := records.NewService(n.svc.Store(), records.ServiceOptions{Now: n.clk.Now, OnWrite: nut2.OnWrite})
+	srv2, err := New(Config{Service: svc2, Countries: []records.Country{"CO", "EC"}, Key: testKey, Nutrition: nut2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.srv = srv2
+	must(t, n.visit(pid, "2026-01-24", muacObs(222), pregnantObs()), http.StatusOK)
+	st := n.state(pid)
+	if len(st.Assessments) != 2 || st.Assessments[0].Rule.Country != "" || st.Assessments[1].Rule.Country != "CO" {
+		t.Fatalf("rules %+v / %+v", st.Assessments[0].Rule, st.Assessments[1].Rule)
+	}
+	// Under CO (< 210 mm) the woman is no longer malnourished: the alert resolves.
+	wantActive(t, n.active(pid))
+	flags := n.derived(pid, "Flag", fhir.AlertSystem)
+	if len(flags) != 1 {
+		t.Fatalf("%d alert Flags", len(flags))
+	}
+	h := must(t, n.do("GET", "/fhir/Flag/"+flags[0].ID+"/_history", n.hw, ""), http.StatusOK).JSON(t)
+	if got := len(h["entry"].([]any)); got < 2 {
+		t.Errorf("Flag history has %d versions, want the open and the resolved one", got)
+	}
+}
