@@ -157,6 +157,7 @@ func (s *Server) routes() error {
 	s.fhirRoutes(e, "/fhir", timeout, s.negotiate, s.defaultCountry)
 	s.fhirRoutes(e, "/countries/:cc/fhir", timeout, s.negotiate, s.countryRoute)
 	s.nutritionRoutes(e, timeout)
+	s.referralRoutes(e, timeout)
 	s.e = e
 	return nil
 }
