@@ -86,7 +86,7 @@ func startFederation(tb testing.TB, opts fedOptions, countries ...records.Countr
 		n.key = append([]byte("federation-test-key-0123456789abcdef-"), cc...)
 		n.reg = prometheus.NewRegistry()
 		n.srv, err = New(Config{
-			Service:    records.NewService(mongotest.NewStore(tb, cc), records.ServiceOptions{}),
+			Service:    records.NewService(mongotest.NewEmbedded(tb, cc), records.ServiceOptions{}), // each node its own embedded engine
 			Countries:  []records.Country{cc},
 			Key:        n.key,
 			Registry:   n.reg,

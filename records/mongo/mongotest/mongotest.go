@@ -100,3 +100,28 @@ func NewStoreConfig(tb testing.TB, cfg recmongo.Config) *recmongo.Store {
 	})
 	return s
 }
+
+// NewEmbedded returns a store on an embedded server of its own (FerretDB on
+// SQLite in a temporary directory), started and stopped with the test: for
+// tests that run several nodes, each with its own database server.
+func NewEmbedded(tb testing.TB, countries ...records.Country) *recmongo.Store {
+	tb.Helper()
+	cfg := recmongo.Config{DataDir: tb.TempDir(), Countries: countries}
+	if os.Getenv("CONTIGO_NO_SQLITE_INDEX") == "1" {
+		cfg.NoSQLiteIndexes = true
+	}
+	ctx := context.Background()
+	s, err := recmongo.Open(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("mongotest: open embedded store: %v", err)
+	}
+	if !s.Embedded() {
+		tb.Fatal("mongotest: store is not embedded")
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(ctx); err != nil {
+			tb.Errorf("mongotest: close embedded store: %v", err)
+		}
+	})
+	return s
+}
