@@ -31,6 +31,7 @@ func Assess(m Measurement, prev *State, rs *RuleSet) Assessment {
 		LengthCm:      m.LengthCm,
 		MUACmm:        m.MUACmm,
 		Oedema:        m.Oedema,
+		PLWStatus:     m.PLWStatus,
 		Rule:          rs.Ref(""),
 		Site:          m.Site, AdminArea: m.AdminArea, PopulationGroup: m.PopulationGroup,
 	}
@@ -47,6 +48,9 @@ func Assess(m Measurement, prev *State, rs *RuleSet) Assessment {
 		a.HasAge, a.AgeDays = true, int(days)
 		a.AgeMonths = float64(days) / growth.DaysPerMonth
 		a.Approximate = m.BirthPrecision == PrecisionMonth || m.BirthPrecision == PrecisionYear
+	}
+	if !m.DeliveryDate.IsZero() {
+		a.DeliveryDate = dateOnly(m.DeliveryDate)
 	}
 	if a.Subject == SubjectPLW {
 		assessPLW(&a, rs)
@@ -298,6 +302,9 @@ func inputHash(m *Measurement) string {
 	str("")
 	str(m.Oedema)
 	str(m.PLWStatus)
+	if !m.DeliveryDate.IsZero() { // only when known, so older fingerprints stay valid
+		str("delivery:" + m.DeliveryDate.Format("2006-01-02"))
+	}
 	str(m.Site)
 	str(m.AdminArea)
 	str(m.PopulationGroup)

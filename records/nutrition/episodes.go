@@ -266,6 +266,10 @@ func (e *engine) evaluateExits(cur *Assessment) {
 		if !ep.Open() || cur.Date.Before(ep.AdmissionDate) {
 			continue
 		}
+		if end, ok := e.lactationEnd(ep); ok && civil(cur.Date) >= civil(end) {
+			e.lactationExit(ep, end)
+			continue
+		}
 		crit, maxWeeks, ok := e.exitRules(ep, cur)
 		if !ok {
 			continue

@@ -36,9 +36,13 @@ func (e *engine) followUp(at time.Time) {
 	for i := range e.s.Episodes {
 		ep := &e.s.Episodes[i]
 		interval := e.rs.FollowUpDays[ep.Programme]
+		end, hasEnd := e.lactationEnd(ep)
 		for ep.Open() && ep.NextDueDate != nil && interval > 0 &&
 			today > civil(*ep.NextDueDate)+int64(e.rs.MissedVisitGraceDays) {
 			due := *ep.NextDueDate
+			if hasEnd && civil(end) <= civil(due)+int64(e.rs.MissedVisitGraceDays)+1 {
+				break // the lactation window closes before this visit counts as missed
+			}
 			ep.MissedCount++
 			e.emit(Event{Type: EventVisitMissed, EpisodeID: ep.ID, Detail: due.Format(time.DateOnly)})
 			next := due.AddDate(0, 0, interval)
@@ -50,7 +54,44 @@ func (e *engine) followUp(at time.Time) {
 			}
 			e.missedAlert(ep, due, defaulted)
 		}
+		if ep.Open() && hasEnd && today >= civil(end) {
+			e.lactationExit(ep, end)
+		}
 	}
+}
+
+// lactationEnd returns the end of the lactation window of a woman's open
+// episode: the newest delivery date recorded with a lactating status (on an
+// assessment applied so far) plus rs.LactationMonths. ok is false for a
+// child's episode or when no delivery date is known.
+func (e *engine) lactationEnd(ep *Episode) (end time.Time, ok bool) {
+	if !ep.Open() || ep.AgeBand != AgeBandPLW {
+		return time.Time{}, false
+	}
+	for i := len(e.s.Assessments) - 1; i >= 0; i-- {
+		a := &e.s.Assessments[i]
+		if a.Subject == SubjectPLW && a.PLWStatus == StatusLactating && !a.DeliveryDate.IsZero() {
+			return a.DeliveryDate.AddDate(0, e.rs.LactationMonths, 0), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// ReasonLactationEnd starts the outcome reason of a PLW episode closed at
+// the end of the lactation window (§7).
+const ReasonLactationEnd = "end of lactation window"
+
+// lactationExit closes a woman's episode as cured at the end of her
+// lactation window (§7 "PLW: exit ... or at end of the lactation window"):
+// the window is an exit criterion, and outcome cured means "met exit
+// criteria". The outcome date is the window's end (not before admission).
+func (e *engine) lactationExit(ep *Episode, end time.Time) {
+	date := dateOnly(end)
+	if date.Before(ep.AdmissionDate) {
+		date = ep.AdmissionDate
+	}
+	e.close(ep, OutcomeCured, date, fmt.Sprintf("%s (%d months after delivery, on %s)",
+		ReasonLactationEnd, e.rs.LactationMonths, dateOnly(end).Format(time.DateOnly)), ActorSystem)
 }
 
 // missedAlert raises or updates the missed_follow_up alert of ep.

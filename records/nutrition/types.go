@@ -187,6 +187,10 @@ type Assessment struct {
 	MUACmm         *int     `json:"muac_mm,omitempty"`
 	Oedema         string   `json:"oedema,omitempty"`
 	OedemaAssessed bool     `json:"oedema_assessed"`
+	// PLWStatus and DeliveryDate are a woman's status as measured; the
+	// delivery date bounds the lactation window that ends a PLW episode.
+	PLWStatus    string    `json:"plw_status,omitempty"`
+	DeliveryDate time.Time `json:"delivery_date,omitzero"`
 
 	Z ZScores `json:"z"`
 
