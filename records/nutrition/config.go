@@ -36,6 +36,10 @@ type RuleSet struct {
 	// visits (inpatient care is daily).
 	FollowUpDays map[string]int
 
+	// FollowUpVisits is how many visits after admission end a followup
+	// episode (§7 "30 days × 3" [design]): the last one closes it as cured.
+	FollowUpVisits int
+
 	MissedVisitGraceDays     int // a visit is missed when due + grace passes
 	DefaultAfterMissedVisits int // the N-th consecutive miss closes the episode as defaulted
 	RelapseMonths            int // a new admission this soon after a cured exit is a relapse
@@ -161,6 +165,7 @@ func DefaultRuleSet() *RuleSet {
 			ProgrammeOTP: 7, ProgrammeTSFP: 14, ProgrammeMAMI: 14, ProgrammeFollowUp: 30,
 			ProgrammeInpatient: 0, "inpatient_post_discharge_first": 5, "risk": 15,
 		},
+		FollowUpVisits:           3,
 		MissedVisitGraceDays:     3,
 		DefaultAfterMissedVisits: 2,
 		RelapseMonths:            6,
@@ -285,6 +290,8 @@ func (rs *RuleSet) Validate() error {
 		}
 	}
 	switch {
+	case rs.FollowUpVisits < 1 || rs.FollowUpVisits > 24:
+		return cfgInvalid("followup_visits", "must be 1 to 24")
 	case rs.MissedVisitGraceDays < 0 || rs.MissedVisitGraceDays > 60:
 		return cfgInvalid("missed_visit_grace_days", "must be 0 to 60")
 	case rs.DefaultAfterMissedVisits < 1 || rs.DefaultAfterMissedVisits > 10:

@@ -231,6 +231,24 @@ func Transfer(state State, rs *RuleSet, episodeID, toProgramme, reason, actor st
 	return s, append(ev1, ev2...), nil
 }
 
+// ReasonFollowUpCompleted starts the outcome reason of a followup episode
+// closed after its configured number of visits (§7 "30 days × 3"). Its
+// outcome is cured: post-exit monitoring met its only exit criterion.
+// Indicators count no followup exits in the programme rates.
+const ReasonFollowUpCompleted = "follow-up completed"
+
+// visitDaysAfterAdmission counts the distinct calendar days after the
+// admission day with an attended visit.
+func (ep *Episode) visitDaysAfterAdmission() int {
+	n := 0
+	for i, v := range ep.Visits {
+		if v.After(ep.AdmissionDate) && (i == 0 || !v.Equal(ep.Visits[i-1])) {
+			n++
+		}
+	}
+	return n
+}
+
 // lastAttended returns the date of the last attended visit, or the
 // admission date if none.
 func (ep *Episode) lastAttended() time.Time {
@@ -268,6 +286,12 @@ func (e *engine) evaluateExits(cur *Assessment) {
 		}
 		if end, ok := e.lactationEnd(ep); ok && civil(cur.Date) >= civil(end) {
 			e.lactationExit(ep, end)
+			continue
+		}
+		if ep.Programme == ProgrammeFollowUp {
+			if n := ep.visitDaysAfterAdmission(); n >= e.rs.FollowUpVisits {
+				e.close(ep, OutcomeCured, cur.Date, fmt.Sprintf("%s: %d visits", ReasonFollowUpCompleted, n), ActorSystem)
+			}
 			continue
 		}
 		crit, maxWeeks, ok := e.exitRules(ep, cur)
