@@ -199,6 +199,14 @@ func alertRecord(a *nutrition.Alert) []string {
 	return rec
 }
 
+// flagSearcher is implemented by stores that search the Flags of persons
+// with a nutrition state in a small per-person projection
+// (records/mongo.Store.SearchFlags): same results as Search, without
+// reading whole records.
+type flagSearcher interface {
+	SearchFlags(ctx context.Context, cc records.Country, q records.Query) (records.Page, error)
+}
+
 // AlertPage is the JSON answer of GET /alerts.
 type AlertPage struct {
 	Alerts []nutrition.Alert `json:"alerts"`
@@ -214,7 +222,11 @@ func (s *Server) handleAlerts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.records.Search(c.Request().Context(), country(c), q)
+	search := s.records.Search
+	if fs, ok := s.records.Store().(flagSearcher); ok {
+		search = fs.SearchFlags
+	}
+	page, err := search(c.Request().Context(), country(c), q)
 	if err != nil {
 		return err
 	}

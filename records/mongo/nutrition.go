@@ -12,11 +12,27 @@ import (
 )
 
 // EachNutrition calls fn with the id and nutrition state (records.Person.Nutrition)
-// of every person of cc that has one, reading only that field, until fn
-// returns an error, which it returns. For indicators and the follow-up
-// scheduler.
+// of every person of cc that has one, until fn returns an error, which it
+// returns. For indicators and the follow-up scheduler. It reads the small
+// projection documents (projection.go), not the records.
 func (s *Store) EachNutrition(ctx context.Context, cc records.Country, fn func(id string, state []byte) error) (err error) {
 	defer s.observe("each_nutrition", time.Now(), &err)
+	err = s.eachProjection(ctx, cc, bson.D{}, bson.D{{Key: "version", Value: 1}, {Key: "nutrition", Value: 1}}, func(d *projDoc) error {
+		if d.Nutrition == "" {
+			return nil
+		}
+		return fn(d.ID, []byte(d.Nutrition))
+	})
+	if err != nil {
+		return fmt.Errorf("nutrition states: %w", err)
+	}
+	return nil
+}
+
+// EachNutritionRecord is EachNutrition reading the records themselves (the
+// source of truth; every whole record is decoded on the embedded engine).
+func (s *Store) EachNutritionRecord(ctx context.Context, cc records.Country, fn func(id string, state []byte) error) (err error) {
+	defer s.observe("each_nutrition_record", time.Now(), &err)
 	filter := bson.D{{Key: "nutrition", Value: bson.D{{Key: "$exists", Value: true}}}}
 	opts := options.Find().SetProjection(bson.D{{Key: "nutrition", Value: 1}})
 	cur, err := s.coll(cc, personsColl).Find(ctx, filter, opts)

@@ -145,9 +145,14 @@ func (s *Store) Insert(ctx context.Context, cc records.Country, p *records.Perso
 	if err != nil {
 		return fmt.Errorf("insert person %s: %w", p.ID, err)
 	}
+	defer s.lock(cc, "person\x00"+p.ID)()
+	if err := s.markPending(ctx, cc, p); err != nil {
+		return fmt.Errorf("insert person %s: %w", p.ID, err)
+	}
 	if _, err := s.coll(cc, personsColl).InsertOne(ctx, d); err != nil {
 		return fmt.Errorf("insert person %s: %w", p.ID, mapErr(err))
 	}
+	s.project(ctx, cc, p)
 	return nil
 }
 
@@ -161,9 +166,19 @@ func (s *Store) InsertMany(ctx context.Context, cc records.Country, ps []*record
 			return fmt.Errorf("insert person %s: %w", p.ID, err)
 		}
 	}
+	defer s.lockAll()()
+	if err := s.markPendingMany(ctx, cc, ps); err != nil {
+		return fmt.Errorf("insert %d persons: %w", len(ps), err)
+	}
 	if _, err := s.coll(cc, personsColl).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false)); err != nil {
+		for _, p := range ps {
+			if projected(p) {
+				s.markDirty(cc, p.ID) // repaired (or dropped, if not stored) before the next read
+			}
+		}
 		return fmt.Errorf("insert %d persons: %w", len(ps), mapErr(err))
 	}
+	s.projectMany(ctx, cc, ps)
 	return nil
 }
 
@@ -183,35 +198,48 @@ func (s *Store) Replace(ctx context.Context, cc records.Country, p *records.Pers
 	if err != nil {
 		return fmt.Errorf("replace person %s: %w", p.ID, err)
 	}
+	// On the embedded engine the lock also orders the projection writes.
+	defer s.lock(cc, "person\x00"+p.ID)()
+	if err := s.markPending(ctx, cc, p); err != nil {
+		return fmt.Errorf("replace person %s: %w", p.ID, err)
+	}
+	if err := s.replace(ctx, c, &d, p.ID, prev); err != nil {
+		return err
+	}
+	s.project(ctx, cc, p)
+	return nil
+}
+
+// replace is the version-checked replacement of Replace.
+func (s *Store) replace(ctx context.Context, c *mongo.Collection, d *personDoc, id string, prev int64) error {
 	if s.ferret {
-		defer s.lock(cc, "person\x00"+p.ID)()
 		var cur struct {
 			Version int64 `bson:"version"`
 		}
-		if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: p.ID}}).Decode(&cur); err != nil {
-			return fmt.Errorf("replace person %s: %w", p.ID, mapErr(err))
+		if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur); err != nil {
+			return fmt.Errorf("replace person %s: %w", id, mapErr(err))
 		}
 		if cur.Version != prev {
-			return fmt.Errorf("replace person %s: stored version %d, want %d: %w", p.ID, cur.Version, prev, records.ErrVersionMismatch)
+			return fmt.Errorf("replace person %s: stored version %d, want %d: %w", id, cur.Version, prev, records.ErrVersionMismatch)
 		}
-		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, d); err != nil {
-			return fmt.Errorf("replace person %s: %w", p.ID, mapErr(err))
+		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, d); err != nil {
+			return fmt.Errorf("replace person %s: %w", id, mapErr(err))
 		}
 		return nil
 	}
-	res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: prev}}, d)
+	res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: prev}}, d)
 	if err != nil {
-		return fmt.Errorf("replace person %s: %w", p.ID, mapErr(err))
+		return fmt.Errorf("replace person %s: %w", id, mapErr(err))
 	}
 	if res.MatchedCount == 1 {
 		return nil
 	}
-	err = c.FindOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}})).Err()
+	err = c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}})).Err()
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return fmt.Errorf("replace person %s: %w", p.ID, records.ErrNotFound)
+		return fmt.Errorf("replace person %s: %w", id, records.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("replace person %s: %w", p.ID, mapErr(err))
+		return fmt.Errorf("replace person %s: %w", id, mapErr(err))
 	}
-	return fmt.Errorf("replace person %s: version is not %d: %w", p.ID, prev, records.ErrVersionMismatch)
+	return fmt.Errorf("replace person %s: version is not %d: %w", id, prev, records.ErrVersionMismatch)
 }

@@ -69,6 +69,7 @@ type Store struct {
 	// compound {_id, version} filter would scan the whole collection. Only
 	// valid because the embedded engine serves one process.
 	locks [256]sync.Mutex
+	proj  projState // the nutrition projection's failed writes (projection.go)
 }
 
 var _ records.Store = (*Store)(nil)
@@ -138,6 +139,9 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 				return fmt.Errorf("country %s: %w", cc, err)
 			}
 		}
+		if err := s.setupProjection(ctx, cc); err != nil {
+			return fmt.Errorf("country %s: %w", cc, err)
+		}
 	}
 	return nil
 }
@@ -150,7 +154,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	if err != nil {
 		return fmt.Errorf("list collections: %w", mapErr(err))
 	}
-	for _, name := range []string{personsColl, claimsColl, auditColl} {
+	for _, name := range []string{personsColl, claimsColl, auditColl, nutritionColl} {
 		if contains(have, name) {
 			continue
 		}
@@ -169,6 +173,13 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	}
 	if _, err := db.Collection(personsColl).Indexes().CreateMany(ctx, persons); err != nil {
 		return fmt.Errorf("create person indexes: %w", mapErr(err))
+	}
+	nut := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "fidx", Value: 1}}},
+		{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetSparse(true)},
+	}
+	if _, err := db.Collection(nutritionColl).Indexes().CreateMany(ctx, nut); err != nil {
+		return fmt.Errorf("create nutrition projection indexes: %w", mapErr(err))
 	}
 	audit := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}},
