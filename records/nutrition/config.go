@@ -36,6 +36,13 @@ type RuleSet struct {
 	// visits (inpatient care is daily).
 	FollowUpDays map[string]int
 
+	// FollowUpRiskBands are national extra bands
+	// (Classification.Child.ExtraBands, e.g. co_risk_acute_malnutrition)
+	// whose children, while in a followup episode, are seen every
+	// FollowUpDays["risk"] days instead of FollowUpDays["followup"]
+	// (Colombia: fortnightly for children at risk). Empty: no risk interval.
+	FollowUpRiskBands []string
+
 	// FollowUpVisits is how many visits after admission end a followup
 	// episode (§7 "30 days × 3" [design]): the last one closes it as cured.
 	FollowUpVisits int
@@ -315,6 +322,18 @@ func (rs *RuleSet) Validate() error {
 	}
 	if rs.Alerts.DeteriorationMUACDropMM < 1 {
 		return cfgInvalid("alerts.deterioration_muac_drop_mm", "must be at least 1")
+	}
+	for i, band := range rs.FollowUpRiskBands {
+		found := false
+		for _, b := range rs.Classification.Child.ExtraBands {
+			found = found || b.Name == band
+		}
+		if !found {
+			return cfgInvalid("followup_risk_bands["+strconv.Itoa(i)+"]", "not a band of child.extra_bands")
+		}
+	}
+	if len(rs.FollowUpRiskBands) > 0 && rs.FollowUpDays["risk"] < 1 {
+		return cfgInvalid("followup_days.risk", "missing or not positive, but followup_risk_bands is set")
 	}
 	for band, sev := range rs.Alerts.ExtraBandAlerts {
 		found := false

@@ -24,7 +24,7 @@ import (
 //	"infant_u6m": {..., "exit": {"consecutive_visits": 2}},
 //	"plw": {"muac": {...}, "lactation_months": 6, "exit": {"consecutive_visits": 2}},
 //	"followup_days": {"otp": 7, "tsfp": 14, "mami": 14, "followup": 30, "inpatient": 0, ...},
-//	"followup_visits": 3,
+//	"followup_visits": 3, "followup_risk_bands": ["co_risk_acute_malnutrition"],
 //	"missed_visit_grace_days": 3, "default_after_missed_visits": 2, "relapse_months": 6,
 //	"sphere_targets": {"cure_gt": 0.75, "default_lt": 0.15, "death_lt_sam": 0.10, "death_lt_mam": 0.03},
 //	"indicators": {"exclude_transferred_internal": false},
@@ -241,6 +241,7 @@ func fromMerged(doc map[string]any) (*RuleSet, error) {
 	}{
 		{"config_version", &rs.ConfigVersion}, {"description", &rs.Description},
 		{"followup_days", &ext.followUp}, {"followup_visits", &rs.FollowUpVisits},
+		{"followup_risk_bands", &rs.FollowUpRiskBands},
 		{"missed_visit_grace_days", &rs.MissedVisitGraceDays},
 		{"default_after_missed_visits", &rs.DefaultAfterMissedVisits}, {"relapse_months", &rs.RelapseMonths},
 		{"sphere_targets", &ext.sphere}, {"data_quality", &ext.dq}, {"alerts", &ext.alerts},
@@ -304,6 +305,9 @@ func fromMerged(doc map[string]any) (*RuleSet, error) {
 		LengthDecreaseCm: q.Plausibility.LengthDecreaseCm, WeightChangePct: q.Plausibility.WeightChangePct,
 		WeightChangeDays: q.Plausibility.WeightChangeDays, MUACChangeMM: q.Plausibility.MUACChangeMM,
 		MUACChangeDays: q.Plausibility.MUACChangeDays,
+	}
+	if len(rs.FollowUpRiskBands) == 0 {
+		rs.FollowUpRiskBands = nil
 	}
 	rs.Alerts = AlertOptions{DeteriorationMUACDropMM: ext.alerts.DeteriorationMUACDropMM, ExtraBandAlerts: ext.alerts.ExtraBandAlerts}
 	if rs.Alerts.ExtraBandAlerts == nil {
@@ -385,6 +389,7 @@ func (rs *RuleSet) MarshalJSON() ([]byte, error) {
 	plw["lactation_months"] = rs.LactationMonths
 	put(doc, "followup_days", rs.FollowUpDays)
 	doc["followup_visits"] = rs.FollowUpVisits
+	put(doc, "followup_risk_bands", append([]string{}, rs.FollowUpRiskBands...))
 	doc["missed_visit_grace_days"] = rs.MissedVisitGraceDays
 	doc["default_after_missed_visits"] = rs.DefaultAfterMissedVisits
 	doc["relapse_months"] = rs.RelapseMonths
@@ -405,7 +410,7 @@ func (rs *RuleSet) MarshalJSON() ([]byte, error) {
 
 // topOrder is the order of the top-level members in MarshalJSON's output.
 var topOrder = []string{"name", "version", "country", "config_version", "description", "child", "infant_u6m",
-	"plw", "followup_days", "followup_visits", "missed_visit_grace_days", "default_after_missed_visits", "relapse_months",
+	"plw", "followup_days", "followup_visits", "followup_risk_bands", "missed_visit_grace_days", "default_after_missed_visits", "relapse_months",
 	"sphere_targets", "indicators", "data_quality", "alerts"}
 
 // marshalOrdered writes doc's members in topOrder (nested objects sorted),

@@ -90,7 +90,7 @@ func (e *engine) recordVisit(cur *Assessment) {
 		ep.Visits = append(ep.Visits, cur.Date)
 		ep.MissedCount = 0
 		ep.NextDueDate = nil
-		if d := e.rs.FollowUpDays[ep.Programme]; d > 0 {
+		if d := e.interval(ep, cur); d > 0 {
 			due := cur.Date.AddDate(0, 0, d)
 			ep.NextDueDate = &due
 		}
@@ -110,6 +110,19 @@ func (e *engine) recordVisit(cur *Assessment) {
 			e.resolve(al, reason)
 		}
 	}
+}
+
+// interval returns the visit interval of ep after assessment a (nil: none):
+// the programme's, or followup_days.risk for a child in a followup episode
+// whose assessment falls in one of rs.FollowUpRiskBands.
+func (e *engine) interval(ep *Episode, a *Assessment) int {
+	d := e.rs.FollowUpDays[ep.Programme]
+	if ep.Programme == ProgrammeFollowUp && a != nil && a.ExtraBand != "" && slices.Contains(e.rs.FollowUpRiskBands, a.ExtraBand) {
+		if r := e.rs.FollowUpDays["risk"]; r > 0 {
+			d = r
+		}
+	}
+	return d
 }
 
 // finish refreshes the episode part of every alert and the current status.

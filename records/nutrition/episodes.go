@@ -104,7 +104,7 @@ func (e *engine) admit(adm Admission) error {
 			}
 		}
 	}
-	if d := e.rs.FollowUpDays[ep.Programme]; d > 0 {
+	if d := e.interval(&ep, s.latestOnOrBefore(date)); d > 0 {
 		// The first outpatient control after a hospital stay may come sooner.
 		if prev := s.episode(ep.PreviousEpisodeID); prev != nil && prev.Programme == ProgrammeInpatient {
 			if first := e.rs.FollowUpDays["inpatient_post_discharge_first"]; first > 0 {

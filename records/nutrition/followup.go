@@ -46,6 +46,9 @@ func (e *engine) followUp(at time.Time) {
 			ep.MissedCount++
 			e.emit(Event{Type: EventVisitMissed, EpisodeID: ep.ID, Detail: due.Format(time.DateOnly)})
 			next := due.AddDate(0, 0, interval)
+			if d := e.interval(ep, e.s.latestOnOrBefore(due)); d > 0 {
+				next = due.AddDate(0, 0, d)
+			}
 			ep.NextDueDate = &next
 			defaulted := ep.MissedCount >= e.rs.DefaultAfterMissedVisits
 			if defaulted {
