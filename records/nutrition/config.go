@@ -67,8 +67,24 @@ func (rs *RuleSet) Ref(ruleID string) RuleRef {
 	return RuleRef{RuleSet: rs.Name, Version: rs.Version, Country: rs.Country, ConfigVersion: rs.ConfigVersion, RuleID: ruleID}
 }
 
+// Exit rule sets (§7): ExitWHO2023 judges recovery on every measured
+// indicator; ExitWHO2013 on the admitting indicator only, with oedema absent
+// for OedemaFreeDays2013 days.
+const (
+	ExitWHO2023 = "who-2023"
+	ExitWHO2013 = "who-2013"
+)
+
+// OedemaFreeDays2013 is how long oedema must have been recorded absent for a
+// cure under ExitWHO2013 ("no oedema for at least 2 weeks", WHO-2013).
+const OedemaFreeDays2013 = 14
+
 // ExitRules are the discharge criteria of §7.
 type ExitRules struct {
+	// RuleSet selects how Severe and Moderate are read: ExitWHO2023 (or
+	// "") or ExitWHO2013.
+	RuleSet string
+
 	Severe   ExitCriteria // otp and inpatient episodes
 	Moderate ExitCriteria // tsfp episodes of children
 	Infant   ExitCriteria // mami episodes: consecutive visits not at risk
@@ -160,6 +176,7 @@ func DefaultRuleSet() *RuleSet {
 		Version:        cls.Version,
 		Classification: cls,
 		Exit: ExitRules{
+			RuleSet:          ExitWHO2023,
 			Severe:           ExitCriteria{AllOf: []Threshold{whz, muac}, OedemaAbsent: true, ConsecutiveVisits: 2},
 			Moderate:         ExitCriteria{AllOf: []Threshold{whz, muac}, ConsecutiveVisits: 2},
 			Infant:           ExitCriteria{ConsecutiveVisits: 2},
@@ -273,6 +290,9 @@ func (rs *RuleSet) Validate() error {
 				return cfgInvalid(f, "value must be a finite number")
 			}
 		}
+	}
+	if rs.Exit.RuleSet != ExitWHO2023 && rs.Exit.RuleSet != ExitWHO2013 {
+		return cfgInvalid("child.exit.ruleset", "must be who-2023 or who-2013")
 	}
 	if rs.Exit.MaxWeeksSevere < 1 || rs.Exit.MaxWeeksSevere > 104 {
 		return cfgInvalid("child.exit.max_weeks.severe", "must be 1 to 104")

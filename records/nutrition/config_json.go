@@ -18,7 +18,7 @@ import (
 // docs/nutrition.md and testdata/who-2023.json):
 //
 //	"config_version": "2026-11-01", "description": "...",
-//	"child": {..., "exit": {"severe": {"all_of": ["whz >= -2", "muac_mm >= 125"],
+//	"child": {..., "exit": {"ruleset": "who-2023", "severe": {"all_of": ["whz >= -2", "muac_mm >= 125"],
 //	                                   "oedema_absent": true, "consecutive_visits": 2},
 //	                        "moderate": {...}, "max_weeks": {"severe": 16, "moderate": 16}}},
 //	"infant_u6m": {..., "exit": {"consecutive_visits": 2}},
@@ -44,6 +44,7 @@ type exitJSON struct {
 }
 
 type childExitJSON struct {
+	RuleSet  string   `json:"ruleset"`
 	Severe   exitJSON `json:"severe"`
 	Moderate exitJSON `json:"moderate"`
 	MaxWeeks struct {
@@ -291,6 +292,7 @@ func fromMerged(doc map[string]any) (*RuleSet, error) {
 		return nil, err
 	}
 	rs.Exit.MaxWeeksSevere, rs.Exit.MaxWeeksModerate = ext.childExit.MaxWeeks.Severe, ext.childExit.MaxWeeks.Moderate
+	rs.Exit.RuleSet = ext.childExit.RuleSet
 	rs.LactationMonths = ext.lactation
 	rs.FollowUpDays = ext.followUp
 	rs.Sphere = SphereTargets{ext.sphere.CureGT, ext.sphere.DefaultLT, ext.sphere.DeathSAM, ext.sphere.DeathMAM}
@@ -380,6 +382,7 @@ func (rs *RuleSet) MarshalJSON() ([]byte, error) {
 		doc["description"] = rs.Description
 	}
 	var ce childExitJSON
+	ce.RuleSet = rs.Exit.RuleSet
 	ce.Severe, ce.Moderate = rs.Exit.Severe.toJSON(), rs.Exit.Moderate.toJSON()
 	ce.MaxWeeks.Severe, ce.MaxWeeks.Moderate = rs.Exit.MaxWeeksSevere, rs.Exit.MaxWeeksModerate
 	put(doc["child"].(map[string]any), "exit", ce)

@@ -305,6 +305,11 @@ func (e *engine) evaluateExits(cur *Assessment) {
 				visits = append(visits, a)
 			}
 		}
+		who2013 := e.rs.Exit.RuleSet == ExitWHO2013 && cur.Subject != SubjectPLW && cur.AgeBand == AgeBandChild &&
+			slices.Contains(wastingProgs, ep.Programme)
+		if who2013 {
+			crit = admittingCriteria(crit, ep.AdmissionCriteria)
+		}
 		k := crit.ConsecutiveVisits
 		if len(visits) >= k {
 			met := true
@@ -314,8 +319,15 @@ func (e *engine) evaluateExits(cur *Assessment) {
 					break
 				}
 			}
+			if met && who2013 && crit.OedemaAbsent && !e.oedemaFreeFor(cur, OedemaFreeDays2013) {
+				met = false
+			}
 			if met {
-				e.close(ep, OutcomeCured, cur.Date, fmt.Sprintf("exit criteria met on %d consecutive visits", k), ActorSystem)
+				reason := fmt.Sprintf("exit criteria met on %d consecutive visits", k)
+				if who2013 {
+					reason += " (who-2013: admitting indicator " + thresholds(crit) + ")"
+				}
+				e.close(ep, OutcomeCured, cur.Date, reason, ActorSystem)
 				continue
 			}
 		}
@@ -346,6 +358,55 @@ func (e *engine) exitRules(ep *Episode, cur *Assessment) (ExitCriteria, int, boo
 		return x.Infant, x.MaxWeeksModerate, true
 	}
 	return ExitCriteria{}, 0, false
+}
+
+// admittingCriteria returns c restricted to the indicators that admitted
+// the episode (ExitWHO2013: "recovery judged on the admission indicator").
+// An episode admitted on oedema alone, or with no recorded criterion, keeps
+// every target of c (WHO-2013: such children are discharged on the
+// anthropometric indicator the programme uses).
+func admittingCriteria(c ExitCriteria, admitted []string) ExitCriteria {
+	var keep []Threshold
+	for _, t := range c.AllOf {
+		if slices.Contains(admitted, t.Indicator) {
+			keep = append(keep, t)
+		}
+	}
+	if len(keep) > 0 {
+		c.AllOf = keep
+	}
+	return c
+}
+
+// thresholds joins the targets of c, e.g. "muac_mm >= 125".
+func thresholds(c ExitCriteria) string {
+	out := ""
+	for i, t := range c.AllOf {
+		if i > 0 {
+			out += ", "
+		}
+		out += t.String()
+	}
+	return out
+}
+
+// oedemaFreeFor reports whether oedema has been recorded absent on every
+// assessment of cur's subject over at least the last days days: the
+// trailing run of absent findings (not_assessed breaks it) began at least
+// days before cur.
+func (e *engine) oedemaFreeFor(cur *Assessment, days int) bool {
+	start := int64(-1)
+	for i := len(e.s.Assessments) - 1; i >= 0; i-- {
+		a := &e.s.Assessments[i]
+		if a.Subject != cur.Subject || a.Date.After(cur.Date) {
+			continue
+		}
+		if a.Oedema != OedemaAbsent {
+			break
+		}
+		start = civil(a.Date)
+	}
+	return start >= 0 && civil(cur.Date)-start >= int64(days)
 }
 
 // meets reports whether a meets the exit targets c (each target where
