@@ -31,7 +31,10 @@ const (
 // Project CodeSystems and extensions of the nutrition face.
 const (
 	// NutritionSystem codes the oedema finding Observation (code "oedema",
-	// value absent, +, ++, +++ or not_assessed) and the Condition classes
+	// value absent, +, ++, +++ or not_assessed), the infant clinical/feeding
+	// criterion Observation (code "infant-criterion", valueCodeableConcept
+	// weight_faltering, ineffective_breastfeeding, medical_problem or
+	// social_problem, one or more codings) and the Condition classes
 	// (severe-wasting, moderate-wasting, nutritional-oedema, infant-at-risk,
 	// plw-acute-malnutrition, national bands).
 	NutritionSystem = "https://contigo.example/fhir/CodeSystem/nutrition"
@@ -197,9 +200,13 @@ func oedemaFinding(c *concept) bool {
 	return c.has(NutritionSystem, "oedema") != "" || c.has("http://snomed.info/sct", SNOMEDOedema) != ""
 }
 
+// CodeInfantCriterion is the NutritionSystem code of the Observation that
+// records an infant's clinical or feeding criterion (nutrition-rules §3.2).
+const CodeInfantCriterion = "infant-criterion"
+
 // IsNutritionInput reports whether r is an Observation the nutrition engine
-// reads (a body measurement, the oedema finding, pregnancy or
-// breastfeeding status), judged by its Keys.
+// reads (a body measurement, the oedema finding, an infant criterion,
+// pregnancy or breastfeeding status), judged by its Keys.
 func IsNutritionInput(r records.Resource) bool {
 	if r.Type != "Observation" {
 		return false
@@ -208,7 +215,7 @@ func IsNutritionInput(r records.Resource) bool {
 		sys, code, _ := strings.Cut(c, "|")
 		switch {
 		case sys == loincSystem && slices.Contains(measurementCodes, code),
-			sys == NutritionSystem && code == "oedema",
+			sys == NutritionSystem && (code == "oedema" || code == CodeInfantCriterion),
 			sys == "http://snomed.info/sct" && code == SNOMEDOedema:
 			return true
 		}
@@ -386,7 +393,7 @@ func birthOf(s, precision string) (time.Time, string) {
 }
 
 // read copies one Observation into m; it reports whether it measured
-// something (a body measurement or an oedema finding).
+// something (a body measurement, an oedema finding or an infant criterion).
 func read(m *nutrition.Measurement, o *obsIn) bool {
 	if oedemaFinding(&o.Code) {
 		v := o.ValueString
@@ -397,6 +404,20 @@ func read(m *nutrition.Measurement, o *obsIn) bool {
 		}
 		m.Oedema = v
 		return v != "" && v != nutrition.OedemaNotAssessed
+	}
+	if o.Code.has(NutritionSystem, CodeInfantCriterion) != "" {
+		// Codes travel as sent (from the project CodeSystem or without a
+		// system) so that Validate rejects an unknown one.
+		added := false
+		if o.ValueCodeableConcept != nil {
+			for _, c := range o.ValueCodeableConcept.Coding {
+				if (c.System == "" || c.System == NutritionSystem) && c.Code != "" && !slices.Contains(m.InfantCriteria, c.Code) {
+					m.InfantCriteria = append(m.InfantCriteria, c.Code)
+					added = true
+				}
+			}
+		}
+		return added
 	}
 	code := o.Code.has(loincSystem, measurementCodes...)
 	switch code {
@@ -458,6 +479,7 @@ var validationPaths = map[string]string{
 	"head_circumference_cm": "Observation.where(code.coding.code='" + LOINCHeadCirc + "').valueQuantity.value",
 	"muac_mm":               "Observation.where(code.coding.code='" + LOINCMUAC + "').valueQuantity.value",
 	"oedema":                "Observation.where(code.coding.code='oedema').valueCodeableConcept",
+	"infant_criteria":       "Observation.where(code.coding.code='" + CodeInfantCriterion + "').valueCodeableConcept",
 	"plw_status":            "Observation.where(code.coding.code='" + LOINCPregnancy + "' or code.coding.code='" + LOINCBreastfeeding + "').value",
 	"delivery_date":         "Observation.where(code.coding.code='" + LOINCBreastfeeding + "').extension('" + ExtDeliveryDate + "')",
 	"date":                  "Observation.effectiveDateTime",

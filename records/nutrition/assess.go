@@ -193,6 +193,15 @@ func assessChild(a *Assessment, m *Measurement, rs *RuleSet) {
 		if c.Infant.AtRisk() {
 			a.Classification = ClassInfantAtRisk
 		}
+		// Clinical/feeding criteria (§3.2) also make the infant at risk.
+		if ic := infantCriteria(m.InfantCriteria); len(ic) > 0 {
+			a.InfantCriteria = ic
+			a.Criteria = append(a.Criteria, ic...)
+			if !c.Infant.AtRisk() {
+				a.Infant = ClassInfantAtRisk
+			}
+			a.Classification = ClassInfantAtRisk
+		}
 		a.Rule.RuleID = "infant_u6m"
 	case growth.AgeBandOver5:
 		a.Classification = ClassNotApplicable
@@ -207,6 +216,18 @@ func assessChild(a *Assessment, m *Measurement, rs *RuleSet) {
 			a.Flags = append(a.Flags, FlagOedemaNotAssess)
 		}
 	}
+}
+
+// infantCriteria returns the known codes of list, without duplicates, in
+// InfantCriterionCodes order.
+func infantCriteria(list []string) []string {
+	var out []string
+	for _, c := range InfantCriterionCodes {
+		if contains(list, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // changeFlags applies the change-since-previous-visit rules of §6.
@@ -302,6 +323,9 @@ func inputHash(m *Measurement) string {
 	str("")
 	str(m.Oedema)
 	str(m.PLWStatus)
+	if ic := infantCriteria(m.InfantCriteria); len(ic) > 0 { // only when recorded, so older fingerprints stay valid
+		str("infant:" + strings.Join(ic, ","))
+	}
 	if !m.DeliveryDate.IsZero() { // only when known, so older fingerprints stay valid
 		str("delivery:" + m.DeliveryDate.Format("2006-01-02"))
 	}

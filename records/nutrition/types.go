@@ -48,6 +48,20 @@ const (
 	StatusLactating = "lactating"
 )
 
+// Clinical and feeding criteria of infants under 6 months (§3.2:
+// "recent weight loss or no weight gain, ineffective breastfeeding, medical
+// or social problems"); each makes the infant at risk.
+const (
+	InfantWeightFaltering          = "weight_faltering"          // recent weight loss or no weight gain
+	InfantIneffectiveBreastfeeding = "ineffective_breastfeeding" // as assessed by the health worker
+	InfantMedicalProblem           = "medical_problem"           // a medical problem needing attention
+	InfantSocialProblem            = "social_problem"            // e.g. a caregiver unable to care
+)
+
+// InfantCriterionCodes lists the InfantCriteria codes in their canonical
+// order.
+var InfantCriterionCodes = []string{InfantWeightFaltering, InfantIneffectiveBreastfeeding, InfantMedicalProblem, InfantSocialProblem}
+
 // A Measurement is one person measured once, as the integration layer reads
 // it from FHIR Observations. A pointer field that is nil was not measured.
 type Measurement struct {
@@ -66,6 +80,12 @@ type Measurement struct {
 	HeadCircCm *float64 // head circumference, cm
 	MUACmm     *int     // mid-upper arm circumference, whole mm
 	Oedema     string   // OedemaAbsent, OedemaPlus... or OedemaNotAssessed; "" = not recorded
+
+	// InfantCriteria are the clinical and feeding criteria that make an
+	// infant under 6 months at risk (§3.2), recorded as coded observations:
+	// InfantWeightFaltering, InfantIneffectiveBreastfeeding,
+	// InfantMedicalProblem, InfantSocialProblem.
+	InfantCriteria []string
 
 	// PLWStatus is StatusPregnant or StatusLactating at Date, required with
 	// a woman's MUAC; DeliveryDate (optional) bounds the lactation window.
@@ -205,6 +225,9 @@ type Assessment struct {
 	Overweight        string   `json:"overweight,omitempty"`
 	ExtraBand         string   `json:"extra_band,omitempty"` // national band, e.g. co_risk_acute_malnutrition
 	Criteria          []string `json:"criteria,omitempty"`   // indicators that fired, e.g. ["muac_mm"]
+	// InfantCriteria are the clinical/feeding criteria recorded for an
+	// infant (< 6 m; canonical order); present ones are also in Criteria.
+	InfantCriteria []string `json:"infant_criteria,omitempty"`
 
 	Flags       []string `json:"flags,omitempty"` // data-quality flags (Flag* codes)
 	Implausible bool     `json:"implausible,omitempty"`

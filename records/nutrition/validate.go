@@ -35,6 +35,12 @@ func Validate(m Measurement, rs *RuleSet, now time.Time) error {
 	checkEnum("position", m.Position, PositionLying, PositionStanding, PositionUnknown)
 	checkEnum("oedema", m.Oedema, OedemaAbsent, OedemaPlus, OedemaPlusPlus, OedemaPlusPlusPlus, OedemaNotAssessed)
 	checkEnum("plw_status", m.PLWStatus, StatusPregnant, StatusLactating)
+	for _, c := range m.InfantCriteria {
+		checkEnum("infant_criteria", c, InfantCriterionCodes...)
+	}
+	if len(m.InfantCriteria) > 0 && m.Subject == SubjectPLW {
+		bad("infant_criteria", "only for a child")
+	}
 
 	// Dates compare as calendar days; the skew allows a client clock ahead.
 	today := civil(now)
@@ -91,8 +97,8 @@ func Validate(m Measurement, rs *RuleSet, now time.Time) error {
 		bad("plw_status", "only for subject plw")
 	}
 	if m.WeightKg == nil && m.LengthCm == nil && m.HeadCircCm == nil && m.MUACmm == nil &&
-		(m.Oedema == "" || m.Oedema == OedemaNotAssessed) {
-		bad("measurement", "nothing measured: give weight, length/height, head circumference, MUAC or an oedema finding")
+		(m.Oedema == "" || m.Oedema == OedemaNotAssessed) && len(m.InfantCriteria) == 0 {
+		bad("measurement", "nothing measured: give weight, length/height, head circumference, MUAC, an oedema finding or an infant criterion")
 	}
 	return errors.Join(errs...)
 }
