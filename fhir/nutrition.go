@@ -162,6 +162,19 @@ type obsIn struct {
 	ValueBoolean         *bool       `json:"valueBoolean"`
 	ValueString          string      `json:"valueString"`
 	Extension            []extension `json:"extension"`
+	Performer            []reference `json:"performer"`
+}
+
+// measurer returns the first performer that is a Practitioner or
+// PractitionerRole reference (never a display name or a RelatedPerson), or
+// "".
+func (o *obsIn) measurer() string {
+	for _, p := range o.Performer {
+		if strings.HasPrefix(p.Reference, "Practitioner/") || strings.HasPrefix(p.Reference, "PractitionerRole/") {
+			return p.Reference
+		}
+	}
+	return ""
 }
 
 func (o *obsIn) date() string {
@@ -287,6 +300,9 @@ func ReadVisits(p *records.Person) (Visits, error) {
 		v.ids = append(v.ids, r.ID)
 		if read(&v.m, &o) {
 			v.measured = true
+			if v.m.Measurer == "" {
+				v.m.Measurer = o.measurer()
+			}
 		}
 	}
 	for _, key := range order {

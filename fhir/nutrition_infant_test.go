@@ -3,6 +3,7 @@ package fhir_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,25 @@ func TestReadVisitsInfantCriteria(t *testing.T) {
 	var fe *records.FieldError
 	if !errors.As(err, &fe) || fe.Field != "Observation.where(code.coding.code='infant-criterion').valueCodeableConcept" {
 		t.Errorf("unknown code: %v", err)
+	}
+}
+
+// The measurer of a visit is its first measured Observation's Practitioner
+// performer; a RelatedPerson or a bare display name is not read.
+func TestReadVisitsMeasurer(t *testing.T) {
+	perf := func(body, performer string) string {
+		return strings.Replace(body, `"effectiveDateTime"`, `"performer":[`+performer+`],"effectiveDateTime"`, 1)
+	}
+	p := &records.Person{ID: pid, Country: "CO", Resources: []records.Resource{
+		res(t, "Patient", pid, `{"resourceType":"Patient","gender":"female","birthDate":"2025-06-01"}`),
+		res(t, "Observation", pid+".o1", perf(obs(fhir.LOINCWeight, "", "2026-01-30", qty("8.5", "kg")), `{"reference":"RelatedPerson/x"},{"reference":"Practitioner/pr-7"}`)),
+		res(t, "Observation", pid+".o2", perf(obs(fhir.LOINCWeight, "", "2026-01-31", qty("8.6", "kg")), `{"display":"Ana"}`)),
+	}}
+	vs, err := fhir.ReadVisits(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs.Measurements) != 2 || vs.Measurements[0].Measurer != "Practitioner/pr-7" || vs.Measurements[1].Measurer != "" {
+		t.Errorf("measurers: %+v", vs.Measurements)
 	}
 }

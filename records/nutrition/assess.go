@@ -34,6 +34,7 @@ func Assess(m Measurement, prev *State, rs *RuleSet) Assessment {
 		PLWStatus:     m.PLWStatus,
 		Rule:          rs.Ref(""),
 		Site:          m.Site, AdminArea: m.AdminArea, PopulationGroup: m.PopulationGroup,
+		Measurer: m.Measurer,
 	}
 	if a.Subject == "" {
 		a.Subject = SubjectChild

@@ -153,6 +153,13 @@ type DataQuality struct {
 	WeightChangeDays int     // ...within this many days (20 %, 14 days)
 	MUACChangeMM     int     // † MUAC change beyond this...
 	MUACChangeDays   int     // ...within this many days (15 mm, 14 days)
+
+	// Terminal-digit heaping (§6, Heaping): warn when more than
+	// HeapingShareGT of a measurer's values of one variable at a site end
+	// in .0/.5 (weight, length) or 0/5 mm (MUAC), over at least
+	// HeapingMinRecords values (0.40 over 50 [design]).
+	HeapingShareGT    float64
+	HeapingMinRecords int
 }
 
 // AlertOptions tune the alert rules of §8.
@@ -201,6 +208,7 @@ func DefaultRuleSet() *RuleSet {
 			FutureSkewDays:   1,
 			LengthDecreaseCm: 1.0, WeightChangePct: 20, WeightChangeDays: 14,
 			MUACChangeMM: 15, MUACChangeDays: 14,
+			HeapingShareGT: 0.40, HeapingMinRecords: 50,
 		},
 		Alerts: AlertOptions{DeteriorationMUACDropMM: 5, ExtraBandAlerts: map[string]string{}},
 	}
@@ -399,6 +407,10 @@ func (d *DataQuality) validate() error {
 		return cfgInvalid("data_quality.plausibility.muac_change_mm", "must be at least 1")
 	case d.MUACChangeDays < 1:
 		return cfgInvalid("data_quality.plausibility.muac_change_days", "must be at least 1")
+	case !(d.HeapingShareGT > 0 && d.HeapingShareGT < 1):
+		return cfgInvalid("data_quality.heaping.share_gt", "must be a fraction between 0 and 1")
+	case d.HeapingMinRecords < 1:
+		return cfgInvalid("data_quality.heaping.min_records", "must be at least 1")
 	}
 	return nil
 }

@@ -29,7 +29,8 @@ import (
 //	"sphere_targets": {"cure_gt": 0.75, "default_lt": 0.15, "death_lt_sam": 0.10, "death_lt_mam": 0.03},
 //	"indicators": {"exclude_transferred_internal": false},
 //	"data_quality": {"hard_bounds": {"child": {"weight_kg": [0.9, 58], ...}, "plw": {...}},
-//	                 "future_skew_days": 1, "plausibility": {...}},
+//	                 "future_skew_days": 1, "plausibility": {...},
+//	                 "heaping": {"share_gt": 0.4, "min_records": 50}},
 //	"alerts": {"deterioration_muac_drop_mm": 5, "extra_band_alerts": {"co_risk_acute_malnutrition": "low"}}
 //
 // A file is merged over the default rule set before it is read: objects
@@ -78,6 +79,10 @@ type dataQualityJSON struct {
 		MUACChangeMM     int     `json:"muac_change_mm"`
 		MUACChangeDays   int     `json:"muac_change_days"`
 	} `json:"plausibility"`
+	Heaping struct {
+		ShareGT    float64 `json:"share_gt"`
+		MinRecords int     `json:"min_records"`
+	} `json:"heaping"`
 }
 
 type sphereJSON struct {
@@ -307,6 +312,7 @@ func fromMerged(doc map[string]any) (*RuleSet, error) {
 		LengthDecreaseCm: q.Plausibility.LengthDecreaseCm, WeightChangePct: q.Plausibility.WeightChangePct,
 		WeightChangeDays: q.Plausibility.WeightChangeDays, MUACChangeMM: q.Plausibility.MUACChangeMM,
 		MUACChangeDays: q.Plausibility.MUACChangeDays,
+		HeapingShareGT: q.Heaping.ShareGT, HeapingMinRecords: q.Heaping.MinRecords,
 	}
 	if len(rs.FollowUpRiskBands) == 0 {
 		rs.FollowUpRiskBands = nil
@@ -406,6 +412,7 @@ func (rs *RuleSet) MarshalJSON() ([]byte, error) {
 	dq.FutureSkewDays = d.FutureSkewDays
 	dq.Plausibility.LengthDecreaseCm, dq.Plausibility.WeightChangePct = d.LengthDecreaseCm, d.WeightChangePct
 	dq.Plausibility.WeightChangeDays, dq.Plausibility.MUACChangeMM, dq.Plausibility.MUACChangeDays = d.WeightChangeDays, d.MUACChangeMM, d.MUACChangeDays
+	dq.Heaping.ShareGT, dq.Heaping.MinRecords = d.HeapingShareGT, d.HeapingMinRecords
 	put(doc, "data_quality", dq)
 	put(doc, "alerts", alertsJSON{rs.Alerts.DeteriorationMUACDropMM, rs.Alerts.ExtraBandAlerts})
 	return marshalOrdered(doc)

@@ -95,6 +95,9 @@ type Measurement struct {
 	Site            string // site or mobile unit id
 	AdminArea       string // administrative area code
 	PopulationGroup string // e.g. "in_transit", "in_destination", "host"
+	// Measurer identifies who measured (e.g. a Practitioner reference), for
+	// the terminal-digit heaping review (§6); "" if not recorded.
+	Measurer string
 }
 
 // F returns a pointer to v, for building Measurements.
@@ -237,6 +240,7 @@ type Assessment struct {
 	Site            string `json:"site,omitempty"`
 	AdminArea       string `json:"admin_area,omitempty"`
 	PopulationGroup string `json:"population_group,omitempty"`
+	Measurer        string `json:"measurer,omitempty"` // who measured, for Heaping
 }
 
 // Severe reports whether the assessment shows severe wasting or nutritional
