@@ -140,6 +140,7 @@ func extValue(exts []extension, url string) string {
 
 type reference struct {
 	Reference string `json:"reference,omitempty"`
+	Type      string `json:"type,omitempty"`
 	Display   string `json:"display,omitempty"`
 	// Identifier of the referenced entity (sites by code).
 	Identifier *struct {
@@ -165,13 +166,18 @@ type obsIn struct {
 	Performer            []reference `json:"performer"`
 }
 
-// measurer returns the first performer that is a Practitioner or
-// PractitionerRole reference (never a display name or a RelatedPerson), or
-// "".
+// measurer returns who measured: the first performer that is a
+// Practitioner or PractitionerRole, as its literal reference or, for a
+// logical reference (type and identifier: practitioners are not records on
+// this node), "Practitioner|<identifier value>". Never a display name or a
+// RelatedPerson; "" if none.
 func (o *obsIn) measurer() string {
 	for _, p := range o.Performer {
-		if strings.HasPrefix(p.Reference, "Practitioner/") || strings.HasPrefix(p.Reference, "PractitionerRole/") {
+		switch {
+		case strings.HasPrefix(p.Reference, "Practitioner/") || strings.HasPrefix(p.Reference, "PractitionerRole/"):
 			return p.Reference
+		case (p.Type == "Practitioner" || p.Type == "PractitionerRole") && p.Reference == "" && p.Identifier != nil && p.Identifier.Value != "":
+			return p.Type + "|" + p.Identifier.Value
 		}
 	}
 	return ""

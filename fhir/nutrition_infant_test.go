@@ -69,7 +69,8 @@ func TestReadVisitsInfantCriteria(t *testing.T) {
 }
 
 // The measurer of a visit is its first measured Observation's Practitioner
-// performer; a RelatedPerson or a bare display name is not read.
+// performer (literal or logical reference); a RelatedPerson or a bare
+// display name is not read.
 func TestReadVisitsMeasurer(t *testing.T) {
 	perf := func(body, performer string) string {
 		return strings.Replace(body, `"effectiveDateTime"`, `"performer":[`+performer+`],"effectiveDateTime"`, 1)
@@ -78,12 +79,14 @@ func TestReadVisitsMeasurer(t *testing.T) {
 		res(t, "Patient", pid, `{"resourceType":"Patient","gender":"female","birthDate":"2025-06-01"}`),
 		res(t, "Observation", pid+".o1", perf(obs(fhir.LOINCWeight, "", "2026-01-30", qty("8.5", "kg")), `{"reference":"RelatedPerson/x"},{"reference":"Practitioner/pr-7"}`)),
 		res(t, "Observation", pid+".o2", perf(obs(fhir.LOINCWeight, "", "2026-01-31", qty("8.6", "kg")), `{"display":"Ana"}`)),
+		res(t, "Observation", pid+".o3", perf(obs(fhir.LOINCWeight, "", "2026-02-01", qty("8.7", "kg")), `{"type":"Practitioner","identifier":{"system":"https://example.org/hw","value":"hw-12"}}`)),
 	}}
 	vs, err := fhir.ReadVisits(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(vs.Measurements) != 2 || vs.Measurements[0].Measurer != "Practitioner/pr-7" || vs.Measurements[1].Measurer != "" {
+	if len(vs.Measurements) != 3 || vs.Measurements[0].Measurer != "Practitioner/pr-7" || vs.Measurements[1].Measurer != "" ||
+		vs.Measurements[2].Measurer != "Practitioner|hw-12" {
 		t.Errorf("measurers: %+v", vs.Measurements)
 	}
 }
