@@ -11,8 +11,10 @@ import (
 // runOps drives a person's state through a sequence of events decoded from
 // ops: measurements, admissions, follow-up checks, closures and status
 // changes, a few days apart. It returns the state and the measurements.
-func runOps(ops []byte) (State, []Measurement, time.Time) {
-	rs := DefaultRuleSet()
+func runOps(ops []byte) (State, []Measurement, time.Time) { return runOpsWith(DefaultRuleSet(), ops) }
+
+// runOpsWith is runOps under rule set rs.
+func runOpsWith(rs *RuleSet, ops []byte) (State, []Measurement, time.Time) {
 	s := State{PersonRef: "p", Country: "CO"}
 	var ms []Measurement
 	d := day("2025-01-06")
@@ -147,6 +149,30 @@ func FuzzEngine(f *testing.F) {
 		}
 		if d := cmpDiff(s, back); d != "" {
 			t.Fatalf("JSON round trip (-want +got):\n%s", d)
+		}
+	})
+}
+
+// FuzzEngineVariants: the invariants and replay idempotence of FuzzEngine
+// under the who-2013 exit rule set with Colombia's risk follow-up interval
+// (followup_risk_bands) and two follow-up visits.
+func FuzzEngineVariants(f *testing.F) {
+	f.Add([]byte{0, 10, 2, 0, 56, 20, 56, 30, 59, 0, 59, 0, 96, 40, 96, 45})
+	f.Add([]byte{0, 12, 2, 3, 3, 0, 91, 0, 91, 0, 8, 12, 4, 2, 8, 44, 5, 1, 0, 200})
+	f.Add([]byte{0, 5, 2, 3, 8, 7, 16, 9, 24, 12, 32, 3, 40, 8, 0, 1})
+	rs := loadCO(f)
+	rs.Exit.RuleSet = ExitWHO2013
+	rs.FollowUpVisits = 2
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		s, ms, now := runOpsWith(rs, ops)
+		checkInvariants(t, s)
+		again, ev := Reassess(ms, s, rs, now, "hw")
+		checkInvariants(t, again)
+		if len(ev) != 0 {
+			t.Fatalf("reassessing an unchanged history: events %+v", ev)
+		}
+		if d := cmpDiff(s, again); d != "" {
+			t.Fatalf("reassessing an unchanged history changed the state (-want +got):\n%s", d)
 		}
 	})
 }
