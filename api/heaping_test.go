@@ -19,7 +19,6 @@ func TestHeapingEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := newNutEnv(t, nutrition.NewRegistry(rs))
-	n.srv.heapingRoutes(n.srv.Echo())
 	performed := func(obs, who string) string {
 		return strings.Replace(obs, `"effectiveDateTime"`, `"performer":[{"type":"Practitioner","identifier":{"value":"`+who+`"}}],"effectiveDateTime"`, 1)
 	}

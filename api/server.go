@@ -158,6 +158,7 @@ func (s *Server) routes() error {
 	s.fhirRoutes(e, "/countries/:cc/fhir", timeout, s.negotiate, s.countryRoute)
 	s.nutritionRoutes(e, timeout)
 	s.referralRoutes(e, timeout)
+	s.heapingRoutes(e, timeout)
 	s.e = e
 	return nil
 }
