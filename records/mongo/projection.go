@@ -79,6 +79,7 @@ func projectionOf(p *records.Person) (projDoc, error) {
 type projState struct {
 	mu    sync.Mutex
 	dirty map[records.Country]map[string]bool
+	cache map[records.Country]*flagCache // embedded engine only (projection_cache.go)
 }
 
 func (s *Store) markDirty(cc records.Country, id string) {
@@ -109,6 +110,12 @@ func (s *Store) repairDirty(ctx context.Context, cc records.Country) error {
 	return errors.Join(errs...)
 }
 
+// pendingUpdate raises the intent to v; a new document gets version 0, so
+// that the version filter of writeProjection matches it.
+func pendingUpdate(v int64) bson.D {
+	return bson.D{{Key: "$max", Value: bson.D{{Key: "pending", Value: v}}}, {Key: "$setOnInsert", Value: bson.D{{Key: "version", Value: int64(0)}}}}
+}
+
 // markPending records, before a write of p, that version p.Version may be
 // committed without its projection. On the embedded engine the caller holds
 // the person's lock.
@@ -117,7 +124,7 @@ func (s *Store) markPending(ctx context.Context, cc records.Country, p *records.
 		return nil
 	}
 	_, err := s.coll(cc, nutritionColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}},
-		bson.D{{Key: "$max", Value: bson.D{{Key: "pending", Value: p.Version}}}}, options.UpdateOne().SetUpsert(true))
+		pendingUpdate(p.Version), options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("nutrition projection intent: %w", mapErr(err))
 	}
@@ -160,6 +167,7 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, d, options.Replace().SetUpsert(true)); err != nil {
 			return fmt.Errorf("nutrition projection of %s: %w", p.ID, mapErr(err))
 		}
+		s.cacheFlags(cc, p.ID, p.Version, flagsOf(p))
 		return nil
 	}
 	set := bson.D{{Key: "version", Value: d.Version}, {Key: "nutrition", Value: d.Nutrition}, {Key: "flags", Value: d.Flags}, {Key: "fidx", Value: d.Fidx}}
@@ -187,6 +195,7 @@ func (s *Store) repairOne(ctx context.Context, cc records.Country, id string) er
 		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 			return fmt.Errorf("nutrition projection of %s: %w", id, mapErr(err))
 		}
+		s.cacheFlags(cc, id, -1, nil)
 		return nil
 	}
 	if err != nil {
@@ -196,15 +205,19 @@ func (s *Store) repairOne(ctx context.Context, cc records.Country, id string) er
 		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 			return fmt.Errorf("nutrition projection of %s: %w", id, mapErr(err))
 		}
+		s.cacheFlags(cc, id, -1, nil)
 		return nil
 	}
 	if err := s.writeProjection(ctx, cc, p); err != nil {
 		return err
 	}
-	// An intent newer than the record is a write that did not commit.
+	// On the embedded engine (under the lock) an intent newer than the
+	// record is a write that did not commit. On MongoDB it may be one in
+	// flight in another process: only intents up to the record's version
+	// are cleared (a failed write's intent stays until the next write).
 	filter := bson.D{{Key: "_id", Value: id}}
 	if !s.ferret {
-		filter = append(filter, bson.E{Key: "pending", Value: bson.D{{Key: "$lte", Value: p.Version + 1}}})
+		filter = append(filter, bson.E{Key: "pending", Value: bson.D{{Key: "$lte", Value: p.Version}}})
 	}
 	if _, err := c.UpdateOne(ctx, filter, bson.D{{Key: "$unset", Value: bson.D{{Key: "pending", Value: ""}}}}); err != nil {
 		return fmt.Errorf("nutrition projection of %s: clear intent: %w", id, mapErr(err))
@@ -247,6 +260,9 @@ func (s *Store) ReconcileNutrition(ctx context.Context, cc records.Country) (_ i
 		if err := s.repairOne(ctx, cc, id); err != nil {
 			return 0, fmt.Errorf("reconcile nutrition projection: %w", err)
 		}
+	}
+	if len(ids) > 0 {
+		s.dropFlagCache(cc) // the database may have been repaired by hand
 	}
 	return len(ids), nil
 }
@@ -299,6 +315,7 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 			return 0, fmt.Errorf("rebuild nutrition projection: %w", err)
 		}
 	}
+	s.dropFlagCache(cc) // the database may have been changed by hand
 	return len(stale), nil
 }
 
@@ -356,6 +373,13 @@ func (s *Store) SearchFlags(ctx context.Context, cc records.Country, q records.Q
 	if q.Type != "Flag" {
 		return records.Page{}, fmt.Errorf("search flags: %w", &records.FieldError{Field: "type", Reason: "want Flag"})
 	}
+	if s.ferret {
+		page, err := s.searchFlagCache(ctx, cc, q)
+		if err != nil {
+			return records.Page{}, fmt.Errorf("search flags: %w", err)
+		}
+		return page, nil
+	}
 	and := bson.A{}
 	for _, c := range q.Conds {
 		if c.Op != records.OpEq {
@@ -402,16 +426,37 @@ func (s *Store) markPendingMany(ctx context.Context, cc records.Country, ps []*r
 	for _, p := range ps {
 		if projected(p) {
 			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).
-				SetUpdate(bson.D{{Key: "$max", Value: bson.D{{Key: "pending", Value: p.Version}}}}).SetUpsert(true))
+				SetUpdate(pendingUpdate(p.Version)).SetUpsert(true))
 		}
 	}
 	if len(models) == 0 {
 		return nil
 	}
-	if _, err := s.coll(cc, nutritionColl).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+	if err := s.bulk(ctx, s.coll(cc, nutritionColl), models); err != nil {
 		return fmt.Errorf("nutrition projection intents: %w", mapErr(err))
 	}
 	return nil
+}
+
+// ferretBulk bounds the statements of one update command on the embedded
+// engine: FerretDB v1.24 keeps each statement's query (an SQLite
+// connection of a pool of 100) open until the whole command ends, so a
+// command of 100 statements or more waits for a connection forever.
+const ferretBulk = 32
+
+// bulk runs models as unordered bulk writes, in chunks on the embedded engine.
+func (s *Store) bulk(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
+	n := len(models)
+	if s.ferret {
+		n = ferretBulk
+	}
+	var errs []error
+	for lo := 0; lo < len(models); lo += n {
+		if _, err := c.BulkWrite(ctx, models[lo:min(lo+n, len(models))], options.BulkWrite().SetOrdered(false)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // projectMany writes the projections of records InsertMany just created,
@@ -446,20 +491,38 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 	if len(models) == 0 {
 		return
 	}
-	_, err := s.coll(cc, nutritionColl).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-	var bwe mongo.BulkWriteException
-	if err != nil && !(errors.As(err, &bwe) && bwe.WriteConcernError == nil && allDuplicates(bwe)) {
+	err := s.bulk(ctx, s.coll(cc, nutritionColl), models)
+	if err != nil && !allDuplicates(err) {
 		for _, id := range ids {
 			s.markDirty(cc, id)
 		}
 		return
 	}
+	for _, p := range ps {
+		if projected(p) {
+			s.cacheFlags(cc, p.ID, p.Version, flagsOf(p))
+		}
+	}
 }
 
-func allDuplicates(e mongo.BulkWriteException) bool {
-	for _, we := range e.WriteErrors {
-		if we.Code != 11000 {
+// allDuplicates reports whether err holds only duplicate-key write errors
+// (a newer projection is stored).
+func allDuplicates(err error) bool {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var bwe mongo.BulkWriteException
+		if !errors.As(e, &bwe) || bwe.WriteConcernError != nil {
 			return false
+		}
+		for _, we := range bwe.WriteErrors {
+			if we.Code != 11000 {
+				return false
+			}
 		}
 	}
 	return true

@@ -1,0 +1,188 @@
+package mongo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"contigo/records"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// flagCache is, on the embedded engine only, an in-process index of the
+// Flags in the nutrition projection of one country: per person, the
+// projected version and its Flags without their bodies (ids, versions and
+// search keys, a few hundred bytes each). FerretDB decodes every document
+// of a filtered scan in Go, so the alert list matches, sorts and pages
+// here and reads from the database only the projections of the persons on
+// the page ({_id} lookups). The embedded engine belongs to this process
+// (see Store.locks), so every projection write passes through
+// writeProjection, which updates the cache after the database; it is
+// loaded by one scan of the projection at the first alert search.
+type flagCache struct {
+	loaded  bool
+	persons map[string]cachedFlags
+}
+
+type cachedFlags struct {
+	version int64
+	flags   []records.Resource // Body nil
+}
+
+// flagsOf returns the current Flag resources of p without bodies.
+func flagsOf(p *records.Person) []records.Resource {
+	var out []records.Resource
+	for _, r := range p.Latest() {
+		if r.Type == "Flag" {
+			r.Body = nil
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// cacheFlags records the projection of version v of person id (nil flags
+// and v < 0: no projection any more), keeping the newest version.
+func (s *Store) cacheFlags(cc records.Country, id string, v int64, flags []records.Resource) {
+	if !s.ferret {
+		return
+	}
+	s.proj.mu.Lock()
+	defer s.proj.mu.Unlock()
+	c := s.proj.cache[cc]
+	if c == nil {
+		return // not loaded yet: the load reads the database
+	}
+	if v < 0 {
+		delete(c.persons, id)
+		return
+	}
+	if have, ok := c.persons[id]; ok && have.version >= v {
+		return
+	}
+	c.persons[id] = cachedFlags{version: v, flags: flags}
+}
+
+// dropFlagCache forgets the cache of cc (reloaded by the next search).
+func (s *Store) dropFlagCache(cc records.Country) {
+	s.proj.mu.Lock()
+	defer s.proj.mu.Unlock()
+	delete(s.proj.cache, cc)
+}
+
+// loadFlagCache loads the cache of cc if it is not loaded. Writes during
+// the load update the partial map; each person keeps its newest version.
+func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
+	s.proj.mu.Lock()
+	if c := s.proj.cache[cc]; c != nil && c.loaded {
+		s.proj.mu.Unlock()
+		return nil
+	}
+	if s.proj.cache == nil {
+		s.proj.cache = map[records.Country]*flagCache{}
+	}
+	if s.proj.cache[cc] == nil {
+		s.proj.cache[cc] = &flagCache{persons: map[string]cachedFlags{}}
+	}
+	s.proj.mu.Unlock()
+	err := s.eachProjection(ctx, cc, bson.D{}, bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}}, func(d *projDoc) error {
+		flags, err := decodeFlags(d, false)
+		if err != nil {
+			return err
+		}
+		s.proj.mu.Lock()
+		defer s.proj.mu.Unlock()
+		c := s.proj.cache[cc]
+		if c == nil {
+			return errors.New("flag cache dropped while loading")
+		}
+		if have, ok := c.persons[d.ID]; !ok || have.version < d.Version {
+			c.persons[d.ID] = cachedFlags{version: d.Version, flags: flags}
+		}
+		return nil
+	})
+	if err != nil {
+		s.dropFlagCache(cc)
+		return fmt.Errorf("load flag cache: %w", err)
+	}
+	s.proj.mu.Lock()
+	if c := s.proj.cache[cc]; c != nil {
+		c.loaded = true
+	}
+	s.proj.mu.Unlock()
+	return nil
+}
+
+func decodeFlags(d *projDoc, body bool) ([]records.Resource, error) {
+	out := make([]records.Resource, 0, len(d.Flags))
+	for i, raw := range d.Flags {
+		var rd resourceDoc
+		if err := json.Unmarshal([]byte(raw), &rd); err != nil {
+			return nil, fmt.Errorf("decode flag %d of %s: %w", i, d.ID, err)
+		}
+		r := records.Resource{Type: rd.Type, ID: rd.ID, Version: rd.Version, Updated: rd.Updated.UTC(), Keys: rd.Keys}
+		if body {
+			r.Body = []byte(rd.Body)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// searchFlagCache is SearchFlags on the embedded engine: match and page
+// over the cache, then read the bodies of the page's Flags from their
+// persons' projections.
+func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q records.Query) (records.Page, error) {
+	if err := s.repairDirty(ctx, cc); err != nil {
+		return records.Page{}, err
+	}
+	if err := s.loadFlagCache(ctx, cc); err != nil {
+		return records.Page{}, err
+	}
+	var matches []records.Resource
+	s.proj.mu.Lock()
+	for _, p := range s.proj.cache[cc].persons {
+		for _, r := range p.flags {
+			if records.Match(r, q.Conds) {
+				matches = append(matches, r)
+			}
+		}
+	}
+	s.proj.mu.Unlock()
+	page, err := records.Paginate(matches, q)
+	if err != nil {
+		return records.Page{}, err
+	}
+	bodies := map[string][]byte{}
+	for _, r := range page.Resources {
+		pid := records.PersonOf("Flag", r.ID)
+		if _, ok := bodies[r.ID]; ok || pid == "" {
+			continue
+		}
+		var d projDoc
+		err := s.coll(cc, nutritionColl).FindOne(ctx, bson.D{{Key: "_id", Value: pid}},
+			options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}})).Decode(&d)
+		if err != nil {
+			return records.Page{}, fmt.Errorf("read flags of a person: %w", mapErr(err))
+		}
+		flags, err := decodeFlags(&d, true)
+		if err != nil {
+			return records.Page{}, err
+		}
+		for _, f := range flags {
+			bodies[f.ID] = f.Body
+		}
+	}
+	out := page.Resources[:0]
+	for _, r := range page.Resources {
+		if b, ok := bodies[r.ID]; ok { // a Flag gone meanwhile is left out
+			r.Body = b
+			out = append(out, r)
+		}
+	}
+	page.Resources = out
+	return page, nil
+}

@@ -1,0 +1,68 @@
+package mongo_test
+
+import (
+	"fmt"
+	"testing"
+
+	"contigo/records"
+	"contigo/records/mongo/mongotest"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// assessed returns a record with a nutrition state and one alert Flag.
+func assessed(id string, version int64) *records.Person {
+	flag := records.Resource{Type: "Flag", ID: id + ".nf1", Version: 1, Updated: t0,
+		Body: []byte(`{"resourceType":"Flag"}`), Keys: records.Keys{"nutrition-alert": {"1"}, "alert-created": {t0.Format(records.TimeFormat)}}}
+	return &records.Person{ID: id, Country: "CO", Version: version, Created: t0, Updated: t0,
+		Resources: []records.Resource{patient(id, 1), flag}, Nutrition: []byte(`{"v":` + fmt.Sprint(version) + `}`)}
+}
+
+// InsertMany of more records than the embedded engine's connection pool
+// projects them all (in bounded bulk commands), and Replace keeps the
+// projection at the newest version.
+func TestNutritionProjectionInsertManyReplace(t *testing.T) {
+	t.Parallel()
+	s := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	var ps []*records.Person
+	for i := range 250 {
+		ps = append(ps, assessed(fmt.Sprintf("proj%04d", i), 1))
+	}
+	ps = append(ps, &records.Person{ID: "plain", Country: "CO", Version: 1, Created: t0, Updated: t0, Resources: []records.Resource{patient("plain", 1)}})
+	if err := s.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	// Projected by InsertMany itself, not repaired by the first read.
+	coll := s.Client().Database(s.DatabaseName("CO")).Collection("nutrition")
+	if n, err := coll.CountDocuments(ctx, bson.D{{Key: "version", Value: 1}, {Key: "pending", Value: bson.D{{Key: "$exists", Value: false}}}}); err != nil || n != 250 {
+		t.Fatalf("%d projections of version 1 without intent after InsertMany (%v), want 250", n, err)
+	}
+	next := assessed("proj0007", 2)
+	if err := s.Replace(ctx, "CO", next, 1); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	if err := s.EachNutrition(ctx, "CO", func(id string, st []byte) error { states[id] = string(st); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 250 || states["proj0007"] != `{"v":2}` || states["proj0008"] != `{"v":1}` {
+		t.Errorf("%d states; proj0007 %s", len(states), states["proj0007"])
+	}
+	q := records.Query{Type: "Flag", Conds: []records.Cond{{Key: "nutrition-alert", Op: records.OpEq, Values: []string{"1"}}},
+		Sort: []records.SortKey{{Key: "alert-created"}}, Count: 10}
+	page, err := s.SearchFlags(ctx, "CO", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Search(ctx, "CO", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 250 || want.Total != 250 || len(page.Resources) != 10 || page.Next != want.Next || page.Resources[0].ID != want.Resources[0].ID {
+		t.Errorf("SearchFlags: total %d, next %q; Search: total %d, next %q", page.Total, page.Next, want.Total, want.Next)
+	}
+	if n, err := s.ReconcileNutrition(ctx, "CO"); err != nil || n != 0 {
+		t.Errorf("ReconcileNutrition: %d, %v", n, err)
+	}
+}
