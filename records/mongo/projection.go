@@ -80,6 +80,9 @@ type projState struct {
 	mu    sync.Mutex
 	dirty map[records.Country]map[string]bool
 	cache map[records.Country]*flagCache // embedded engine only (projection_cache.go)
+	// loading serialises cache loads; stopWarm stops the warm-up of Open.
+	loading  sync.Mutex
+	stopWarm func()
 }
 
 func (s *Store) markDirty(cc records.Country, id string) {

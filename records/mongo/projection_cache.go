@@ -76,6 +76,9 @@ func (s *Store) dropFlagCache(cc records.Country) {
 // loadFlagCache loads the cache of cc if it is not loaded. Writes during
 // the load update the partial map; each person keeps its newest version.
 func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
+	// One load at a time: a search during the warm-up at Open waits for it.
+	s.proj.loading.Lock()
+	defer s.proj.loading.Unlock()
 	s.proj.mu.Lock()
 	if c := s.proj.cache[cc]; c != nil && c.loaded {
 		s.proj.mu.Unlock()
@@ -185,4 +188,22 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 	}
 	page.Resources = out
 	return page, nil
+}
+
+// warmFlagCache loads the flag caches of countries in the background (the
+// first alert search after a start would otherwise pay for the scan);
+// Close stops it.
+func (s *Store) warmFlagCache(countries []records.Country) {
+	if !s.ferret || len(countries) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.proj.stopWarm = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		for _, cc := range countries {
+			_ = s.loadFlagCache(ctx, cc) // on failure the next search loads it
+		}
+	}()
 }

@@ -121,6 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close(ctx)
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.warmFlagCache(cfg.Countries)
 	return s, nil
 }
 
@@ -208,6 +209,9 @@ func isNamespaceExists(err error) bool {
 // Close disconnects and stops the embedded engine, if any.
 func (s *Store) Close(ctx context.Context) error {
 	var errs []error
+	if s.proj.stopWarm != nil {
+		s.proj.stopWarm()
+	}
 	if s.client != nil {
 		errs = append(errs, s.client.Disconnect(ctx))
 	}
