@@ -83,8 +83,13 @@ const (
 )
 
 // DerivedPrefix starts the part after "<personID>." of every resource id the
-// nutrition write hook derives: "<personID>.n...".
-const DerivedPrefix = "n"
+// nutrition write hook derives: "<personID>.n-...". The hyphen keeps the
+// derived namespace apart from every other resource id: those are
+// "<personID>." plus lower-case base32 (records.NewResourceID, AssignIDs),
+// which has no hyphen, so the hook never takes a health worker's
+// Observation for one of its own (it deletes derived resources that are no
+// longer derived).
+const DerivedPrefix = "n-"
 
 // IsDerived reports whether id is a resource id the nutrition hook derives.
 func IsDerived(id string) bool {
