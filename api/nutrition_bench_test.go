@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +19,7 @@ import (
 // with CONTIGO_BENCH_100K=1): 20 % severe (an alert each), 20 % moderate
 // (an alert each), the rest healthy, over 20 admin areas and 60 days.
 func BenchmarkNutritionLead(b *testing.B) {
-	sizes := []int{1000}
-	if os.Getenv("CONTIGO_BENCH_100K") == "1" {
-		sizes = append(sizes, 100_000)
-	}
+	sizes := benchSizes()
 	for _, size := range sizes {
 		b.Run(fmt.Sprintf("persons=%d", size), func(b *testing.B) {
 			n := newNutEnv(b, nil)
