@@ -204,6 +204,9 @@ func TestClaims(t *testing.T) {
 
 func TestSQLiteIndexUsed(t *testing.T) {
 	t.Parallel()
+	if mongotest.Engine() != "embedded" {
+		t.Skip("SQLite query plans: embedded engine only")
+	}
 	s := mongotest.NewStore(t)
 	for _, coll := range []string{"persons", "claims", "audit"} {
 		plan, err := recmongo.ExplainIDQuery(t.Context(), mongotest.Dir(), s.DatabaseName("CO"), coll)
