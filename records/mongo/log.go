@@ -209,39 +209,35 @@ func (s *Store) load(ctx context.Context, cc records.Country, id string) (*entry
 	if e == nil {
 		e = &entry{p: &records.Person{ID: id, Country: cc}, tail: 1}
 		// Follow the segments from version 1.
-		for {
-			d, ok, err := s.getCommit(ctx, cc, segmentID(id, e.p.Version+1))
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				break
-			}
-			if err := apply(e.p, &d); err != nil {
-				return nil, err
-			}
-			e.tail = e.p.Version + 1
+		if _, err := s.follow(ctx, cc, e, segmentID, func(*commitDoc) { e.tail = e.p.Version + 1 }); err != nil {
+			return nil, err
 		}
 	}
-	grew := false
-	for {
-		d, ok, err := s.getCommit(ctx, cc, commitID(id, e.p.Version+1))
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		if err := apply(e.p, &d); err != nil {
-			return nil, err
-		}
-		e.open = append(e.open, d)
-		grew = true
+	grew, err := s.follow(ctx, cc, e, commitID, func(d *commitDoc) { e.open = append(e.open, *d) })
+	if err != nil {
+		return nil, err
 	}
 	if grew || e.p.Version > 0 {
 		s.cache.put(cc, e)
 	}
 	return e, nil
+}
+
+// follow applies to e the log documents idOf names for the versions after
+// e's, until one is missing, calling then after each; grew reports whether
+// it applied any.
+func (s *Store) follow(ctx context.Context, cc records.Country, e *entry, idOf func(string, int64) string, then func(*commitDoc)) (grew bool, err error) {
+	for {
+		d, ok, err := s.getCommit(ctx, cc, idOf(e.p.ID, e.p.Version+1))
+		if err != nil || !ok {
+			return grew, err
+		}
+		if err := apply(e.p, &d); err != nil {
+			return grew, err
+		}
+		then(&d)
+		grew = true
+	}
 }
 
 // Append stores c as version c.Version of its record (see records.Store).
