@@ -16,7 +16,7 @@ import (
 // Columns names the optional columns of a survey file. Empty names are not
 // used.
 type Columns struct {
-	Cluster, Strata, Weight string         // design columns
+	Cluster, Strata, Weight string           // design columns
 	By                      [NumRoles]string // grouping columns, by role
 }
 

@@ -93,7 +93,7 @@ func Compute(in *Input) (*Table, error) {
 			})
 		}
 	}
-	wasted := make([]float64, d.n)   // HA_2_WH_2
+	wasted := make([]float64, d.n)    // HA_2_WH_2
 	stuntOver := make([]float64, d.n) // HA_2_WH2
 	for i := range d.n {
 		h, w := d.z[HA][i], d.aux[WH][i]
