@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,17 +67,19 @@ func Read(r io.Reader, cols Columns) (*Input, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			if pe, ok := errors.AsType[*csv.ParseError](err); ok {
 				errs = append(errs, inputError(pe.Line, "malformed CSV: %v", pe.Err))
 			} else {
 				return nil, fmt.Errorf("read survey: %w", err)
 			}
-		} else if c, err := p.child(rec, line); err != nil {
-			errs = append(errs, err)
 		} else {
-			in.Children = append(in.Children, c)
+			line, _ := cr.FieldPos(0)
+			if c, err := p.child(rec, line); err != nil {
+				errs = append(errs, err)
+			} else {
+				in.Children = append(in.Children, c)
+			}
 		}
 		if len(errs) >= maxRowErrors {
 			errs = append(errs, errors.New("(more errors not shown)"))
@@ -111,6 +114,7 @@ type parser struct {
 }
 
 func newParser(header []string, cols Columns) (*parser, error) {
+	header = slices.Clone(header) // the csv.Reader reuses its records
 	p := &parser{header: header}
 	names := [cGroup0 + int(NumRoles)]string{"sex", "age_days", "age_months", "weight", "lenhei", "measure", "oedema",
 		cols.Cluster, cols.Strata, cols.Weight}
