@@ -129,3 +129,21 @@ func TestPrevalenceUsage(t *testing.T) {
 		t.Errorf("--by typeres=area: exit %d, output %q", code, out)
 	}
 }
+
+// TestQualityCommand runs "contigo quality" on the shared sample.
+func TestQualityCommand(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"quality", surveyTestdata + "prevalence-sample-nodesign-input.tsv"}, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"indicator,statistic,value\n", "\nWHZ,flagged,26\n", "\nsex,missing,1\n", "\nlenhei,digit_preference_score,"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code := run(t.Context(), []string{"quality"}, strings.NewReader(""), &out, &errb); code != 2 {
+		t.Errorf("no FILE: exit %d, want 2", code)
+	}
+}

@@ -62,7 +62,8 @@ type data struct {
 	groups [NumRoles][]string  // grouping value per row, "" = NA
 	by     [NumRoles]bool
 	design *psuDesign
-	degf   int // degrees of freedom for the prevalence (and survey mean) intervals
+	degf   int      // degrees of freedom for the prevalence (and survey mean) intervals
+	kept   []*Child // the kept rows, as read
 }
 
 // ErrInput is matched (errors.Is) by every error Compute and Read return for
@@ -117,7 +118,7 @@ func prepare(in *Input, warn func(string)) (*data, error) {
 		warn(fmt.Sprintf("%d rows excluded: missing cluster (%d) or strata (%d)", dropCluster+dropStrata, dropCluster, dropStrata))
 	}
 	n := len(keep)
-	d.n = n
+	d.n, d.kept = n, keep
 	d.w = make([]float64, n)
 	for x := range NumIndex {
 		d.z[x] = make([]float64, n)

@@ -26,7 +26,8 @@ const maxRowErrors = 20
 
 // Read parses a survey file: CSV, or TSV when its header line has a tab,
 // with anthro's column names sex, age_days (or age_months), weight, lenhei,
-// measure and oedema, and the optional columns cols names. Missing values
+// measure and oedema, the optional armc (MUAC, cm; only for Quality) and the
+// columns cols names. Missing values
 // are an empty field or NA; other columns are ignored. Codes are anthro's:
 // sex 1/m/M or 2/f/F, measure l/L or h/H, oedema y/Y/1 (present) or
 // n/N/2/NA (absent).
@@ -104,6 +105,7 @@ const (
 	cCluster
 	cStrata
 	cSW
+	cArmC
 	cGroup0 // first of NumRoles grouping columns
 )
 
@@ -117,7 +119,7 @@ func newParser(header []string, cols Columns) (*parser, error) {
 	header = slices.Clone(header) // the csv.Reader reuses its records
 	p := &parser{header: header}
 	names := [cGroup0 + int(NumRoles)]string{"sex", "age_days", "age_months", "weight", "lenhei", "measure", "oedema",
-		cols.Cluster, cols.Strata, cols.Weight}
+		cols.Cluster, cols.Strata, cols.Weight, "armc"}
 	for r := range NumRoles {
 		names[cGroup0+int(r)] = cols.By[r]
 	}
@@ -136,7 +138,7 @@ func newParser(header []string, cols Columns) (*parser, error) {
 				break
 			}
 		}
-		if p.idx[c] < 0 && c != cAgeDays && c != cAgeMonths {
+		if p.idx[c] < 0 && c != cAgeDays && c != cAgeMonths && c != cArmC {
 			missing = append(missing, name)
 		}
 	}
@@ -201,7 +203,7 @@ func (p *parser) child(rec []string, line int) (Child, error) {
 	for _, f := range [...]struct {
 		col int
 		dst *float64
-	}{{cWeight, &c.M.Weight}, {cLenHei, &c.M.LenHei}, {cSW, &c.Weight}} {
+	}{{cWeight, &c.M.Weight}, {cLenHei, &c.M.LenHei}, {cArmC, &c.M.ArmC}, {cSW, &c.Weight}} {
 		if s := p.field(rec, f.col); s != "" {
 			v, ok := number(s)
 			switch {

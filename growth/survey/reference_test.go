@@ -44,7 +44,7 @@ func TestReference(t *testing.T) {
 	}
 }
 
-func computeFile(t *testing.T, name string, cols Columns) *Table {
+func readInput(t *testing.T, name string, cols Columns) *Input {
 	t.Helper()
 	f, err := os.Open(name)
 	if err != nil {
@@ -55,7 +55,12 @@ func computeFile(t *testing.T, name string, cols Columns) *Table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := Compute(in)
+	return in
+}
+
+func computeFile(t *testing.T, name string, cols Columns) *Table {
+	t.Helper()
+	tab, err := Compute(readInput(t, name, cols))
 	if err != nil {
 		t.Fatal(err)
 	}
