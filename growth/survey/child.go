@@ -55,6 +55,11 @@ type Child struct {
 	Groups [NumRoles]string
 	// Line is the row's line number in its file (for messages), or 0.
 	Line int
+	// Scores, when not nil, are the child's z-scores already computed by
+	// growth.Assess (e.g. stored with a record), indexed by Index: M's
+	// measurements are then not scored again; only its Sex, Age and
+	// Oedema are used.
+	Scores *[NumIndex]growth.Score
 }
 
 // Input is a survey: its children and which design columns and groupings

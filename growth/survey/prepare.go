@@ -147,12 +147,12 @@ func prepare(in *Input, warn func(string)) (*data, error) {
 			}
 		}
 		d.w[i] = w
-		res, err := growth.Assess(&c.M)
+		sc, err := scores(c)
 		if err != nil {
-			return nil, inputError(c.Line, "%v", err)
+			return nil, err
 		}
 		for x := range NumIndex {
-			s := res.Scores[indexIndicator[x]]
+			s := sc[x]
 			z := math.NaN()
 			if s.OK && !s.Flag {
 				z = s.Z
@@ -339,4 +339,20 @@ func (d *data) freeLevels(vals []string) []string {
 	}
 	sort.SliceStable(levels, func(i, j int) bool { return nums[levels[i]] < nums[levels[j]] })
 	return levels
+}
+
+// scores returns c's z-scores of the four indices: c.Scores, or computed.
+func scores(c *Child) (*[NumIndex]growth.Score, error) {
+	if c.Scores != nil {
+		return c.Scores, nil
+	}
+	res, err := growth.Assess(&c.M)
+	if err != nil {
+		return nil, inputError(c.Line, "%v", err)
+	}
+	var sc [NumIndex]growth.Score
+	for x := range NumIndex {
+		sc[x] = res.Scores[indexIndicator[x]]
+	}
+	return &sc, nil
 }

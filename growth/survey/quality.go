@@ -94,12 +94,12 @@ func ComputeQuality(in *Input) (*Quality, error) {
 		q.Weight.add(c.M.Weight)
 		q.LenHei.add(c.M.LenHei)
 		q.MUAC.add(c.M.ArmC)
-		r, err := growth.Assess(&c.M)
+		sc, err := scores(c)
 		if err != nil {
-			return nil, inputError(c.Line, "%v", err)
+			return nil, err
 		}
 		for x := range NumIndex {
-			s := r.Scores[indexIndicator[x]]
+			s := sc[x]
 			switch {
 			case s.Flag && (s.OK || s.NonFinite):
 				q.Index[x].Flagged++
