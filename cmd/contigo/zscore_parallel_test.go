@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,5 +113,29 @@ func BenchmarkZscoreParallel(b *testing.B) {
 	}
 	for _, w := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("rows=%d/workers=%d", n, w), func(b *testing.B) { benchZscore(b, n, w) })
+	}
+}
+
+// TestAppendZ: the hundredths printer writes strconv's 'f', 2 bytes for
+// every rounded z-score from -60 to 60 and a few large ones.
+func TestAppendZ(t *testing.T) {
+	for k := -6000; k <= 6000; k++ {
+		z := growth.Round2(float64(k) / 100)
+		want := strconv.AppendFloat(nil, z, 'f', 2, 64)
+		if k == 0 {
+			want = []byte("0.00")
+		}
+		if got := appendZ(nil, growth.Score{Z: z, OK: true}); string(got) != string(want) {
+			t.Fatalf("appendZ(%v) = %s, want %s", z, got, want)
+		}
+	}
+	for _, z := range []float64{-0.0, 123456.78, -9999999.99, 1e13} {
+		want := strconv.AppendFloat(nil, z, 'f', 2, 64)
+		if z == 0 {
+			want = []byte("0.00")
+		}
+		if got := appendZ(nil, growth.Score{Z: z, OK: true}); string(got) != string(want) {
+			t.Errorf("appendZ(%v) = %s, want %s", z, got, want)
+		}
 	}
 }
