@@ -40,6 +40,7 @@ type zBatch struct {
 func zscoreParallel(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules, workers int) int {
 	r := csv.NewReader(bufio.NewReaderSize(in, 1<<16))
 	r.FieldsPerRecord = -1
+	r.ReuseRecord = true // zBatch.add copies the fields
 	w := bufio.NewWriterSize(stdout, 1<<16)
 
 	header, err := r.Read()
