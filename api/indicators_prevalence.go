@@ -35,7 +35,9 @@ type PrevalenceRow struct {
 }
 
 // handleIndicatorsPrevalence serves GET
-// /indicators?format=prevalence&country=&from=&to=[&admin_area=]: the
+// /indicators?format=prevalence&country=&from=&to=[&admin_area=] (and
+// format=quality, the data-quality report of the same children; see
+// writeQuality): the
 // prevalence tables of WHO's Anthro Survey Analyser (stunting, wasting,
 // underweight, overweight, z-score means and SDs with SEs and 95% CIs) over
 // the country's children, each counted once by its latest assessment dated
@@ -71,6 +73,9 @@ func (s *Server) handleIndicatorsPrevalence(c echo.Context) error {
 		return err
 	}
 	in := nutrition.PrevalenceInput(states, from, to, area)
+	if c.QueryParam("format") == "quality" {
+		return writeQuality(c, in, QualityReport{Country: string(cc), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), AdminArea: area})
+	}
 	rep := PrevalenceReport{Country: string(cc), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
 		AdminArea: area, Method: survey.MethodSimple, Columns: survey.ColumnNames(), Rows: []PrevalenceRow{}}
 	if len(in.Children) == 0 {

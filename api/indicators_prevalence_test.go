@@ -64,6 +64,21 @@ func TestIndicatorsPrevalence(t *testing.T) {
 			t.Errorf("admin_area=Vichada has a row %q", row[0])
 		}
 	}
+	// The data-quality report of the same children.
+	q := must(t, n.do("GET", "/indicators?format=quality&from=2026-01-01&to=2026-03-01", n.lead, ""), http.StatusOK)
+	var qr QualityReport
+	if err := json.Unmarshal(q.Body, &qr); err != nil {
+		t.Fatal(err)
+	}
+	items := map[string]*float64{}
+	for _, it := range qr.Items {
+		items[it.Indicator+"/"+it.Statistic] = it.Value
+	}
+	for key, want := range map[string]float64{"all/children": 5, "weight/n": 1, "weight/digit_2": 1, "armc/n": 4, "sex/male": 3, "WAZ/valid": 1} {
+		if v := items[key]; v == nil || *v != want {
+			t.Errorf("quality %s = %v, want %v", key, deref(v), want)
+		}
+	}
 	must(t, n.do("GET", "/indicators?format=prevalence&from=2026-01-01", n.lead, ""), http.StatusBadRequest)
 	must(t, n.do("GET", "/indicators?format=prevalence&from=2026-01-01&to=2026-03-01", n.hw, ""), http.StatusForbidden)
 }

@@ -174,49 +174,56 @@ func (p *DigitPreference) score() {
 	p.Score = 100 * math.Sqrt(chi/(9*float64(p.N)))
 }
 
-// WriteCSV writes the report as CSV lines "indicator,statistic,value".
+// Each calls fn for every statistic of the report, in the order WriteCSV
+// writes them: indicator (HAZ, WAZ, BMIZ, WHZ, sex, age, weight, lenhei,
+// armc or all), statistic name and value (NaN when it cannot be computed).
+func (q *Quality) Each(fn func(indicator, statistic string, value float64)) {
+	fn("all", "children", float64(q.N))
+	for x := range NumIndex {
+		iq, name := q.Index[x], x.String()+"Z"
+		fn(name, "valid", float64(iq.Valid))
+		fn(name, "flagged", float64(iq.Flagged))
+		fn(name, "missing", float64(iq.Missing))
+		fn(name, "pct_flagged", iq.PctFlagged())
+		fn(name, "mean", iq.Mean)
+		fn(name, "sd", iq.SD)
+		fn(name, "skewness", iq.Skewness)
+		fn(name, "kurtosis", iq.Kurtosis)
+	}
+	fn("sex", "male", float64(q.Males))
+	fn("sex", "female", float64(q.Females))
+	fn("sex", "missing", float64(q.SexMissing))
+	fn("sex", "ratio_m_f", q.SexRatio)
+	fn("sex", "ratio_p", q.SexRatioP)
+	for g, n := range q.AgeGroups {
+		fn("age", ageGroupLabels[g], float64(n))
+	}
+	fn("age", "missing_or_60mo_plus", float64(q.AgeMissing))
+	fn("age", "ratio_6_29_30_59", q.AgeRatio)
+	for _, m := range []struct {
+		name string
+		p    *DigitPreference
+	}{{"weight", &q.Weight}, {"lenhei", &q.LenHei}, {"armc", &q.MUAC}} {
+		fn(m.name, "n", float64(m.p.N))
+		for dgt, c := range m.p.Counts {
+			fn(m.name, "digit_"+strconv.Itoa(dgt), float64(c))
+		}
+		fn(m.name, "digit_preference_score", m.p.Score)
+	}
+}
+
+// WriteCSV writes the report as CSV lines "indicator,statistic,value", NA
+// where a value cannot be computed.
 func (q *Quality) WriteCSV(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	line := func(ind, stat string, v float64) {
+	bw.WriteString("indicator,statistic,value\n")
+	q.Each(func(ind, stat string, v float64) {
 		s := "NA"
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			s = strconv.FormatFloat(v, 'g', -1, 64)
 		}
 		fmt.Fprintf(bw, "%s,%s,%s\n", ind, stat, s)
-	}
-	bw.WriteString("indicator,statistic,value\n")
-	line("all", "children", float64(q.N))
-	for x := range NumIndex {
-		iq, name := q.Index[x], x.String()+"Z"
-		line(name, "valid", float64(iq.Valid))
-		line(name, "flagged", float64(iq.Flagged))
-		line(name, "missing", float64(iq.Missing))
-		line(name, "pct_flagged", iq.PctFlagged())
-		line(name, "mean", iq.Mean)
-		line(name, "sd", iq.SD)
-		line(name, "skewness", iq.Skewness)
-		line(name, "kurtosis", iq.Kurtosis)
-	}
-	line("sex", "male", float64(q.Males))
-	line("sex", "female", float64(q.Females))
-	line("sex", "missing", float64(q.SexMissing))
-	line("sex", "ratio_m_f", q.SexRatio)
-	line("sex", "ratio_p", q.SexRatioP)
-	for g, n := range q.AgeGroups {
-		line("age", ageGroupLabels[g], float64(n))
-	}
-	line("age", "missing_or_60mo_plus", float64(q.AgeMissing))
-	line("age", "ratio_6_29_30_59", q.AgeRatio)
-	for _, m := range []struct {
-		name string
-		p    *DigitPreference
-	}{{"weight", &q.Weight}, {"lenhei", &q.LenHei}, {"armc", &q.MUAC}} {
-		line(m.name, "n", float64(m.p.N))
-		for dgt, c := range m.p.Counts {
-			line(m.name, "digit_"+strconv.Itoa(dgt), float64(c))
-		}
-		line(m.name, "digit_preference_score", m.p.Score)
-	}
+	})
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write quality report: %w", err)
 	}

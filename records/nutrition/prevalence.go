@@ -53,6 +53,19 @@ func prevalenceChild(a *Assessment) survey.Child {
 		c.M.Age, c.M.AgeUnit = float64(a.AgeDays), growth.Days
 	}
 	c.M.Oedema = oedemaPresent(a.Oedema)
+	// The measurements only serve the quality report's digit preference:
+	// the tables use the stored z-scores below.
+	for _, f := range []struct {
+		dst *float64
+		v   *float64
+	}{{&c.M.Weight, a.WeightKg}, {&c.M.LenHei, a.LengthCm}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if a.MUACmm != nil {
+		c.M.ArmC = float64(*a.MUACmm) / 10
+	}
 	var sc [survey.NumIndex]growth.Score
 	for _, z := range []struct {
 		x    survey.Index
