@@ -27,6 +27,9 @@ type IndicatorReport struct {
 // grouped by month, admin_area, sex, age_band or population_group, as JSON
 // or (Accept: text/csv) CSV.
 func (s *Server) handleIndicators(c echo.Context) error {
+	if f := c.QueryParam("format"); f == "prevalence" || f == "quality" {
+		return s.handleIndicatorsPrevalence(c) // indicators_prevalence.go
+	}
 	day := func(p string) (time.Time, error) {
 		t, err := time.Parse(time.DateOnly, c.QueryParam(p))
 		if err != nil {

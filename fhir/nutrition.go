@@ -239,7 +239,7 @@ func IsNutritionInput(r records.Resource) bool {
 		sys, code, _ := strings.Cut(c, "|")
 		switch {
 		case sys == loincSystem && slices.Contains(measurementCodes, code),
-			sys == NutritionSystem && (code == "oedema" || code == CodeInfantCriterion),
+			sys == NutritionSystem && (code == "oedema" || code == CodeInfantCriterion || skinfoldCode(code)),
 			sys == "http://snomed.info/sct" && code == SNOMEDOedema:
 			return true
 		}
@@ -446,6 +446,9 @@ func read(m *nutrition.Measurement, o *obsIn) bool {
 		}
 		return added
 	}
+	if handled, measured := readSkinfold(m, o); handled { // nutrition_skinfold.go
+		return measured
+	}
 	code := o.Code.has(loincSystem, measurementCodes...)
 	switch code {
 	case LOINCPregnancy:
@@ -623,6 +626,8 @@ var zCodes = []struct {
 	{"bfa-z", "BMI-for-age z-score", func(z *nutrition.ZScores) *float64 { return z.BAZ }, nutrition.FlagBAZ},
 	{"acfa-z", "MUAC-for-age z-score", func(z *nutrition.ZScores) *float64 { return z.ACZ }, nutrition.FlagACZ},
 	{"hcfa-z", "Head circumference-for-age z-score", func(z *nutrition.ZScores) *float64 { return z.HCZ }, nutrition.FlagHCZ},
+	{"tsfa-z", "Triceps skinfold-for-age z-score", func(z *nutrition.ZScores) *float64 { return z.TSZ }, nutrition.FlagTSZ},
+	{"ssfa-z", "Subscapular skinfold-for-age z-score", func(z *nutrition.ZScores) *float64 { return z.SSZ }, nutrition.FlagSSZ},
 }
 
 func interpretation(z float64) string {

@@ -5,6 +5,8 @@
 //	contigo serve [flags]        run the service
 //	contigo token [flags]        print a signed bearer token for this node
 //	contigo zscore [FILE]        WHO z-scores for a CSV of measurements
+//	contigo prevalence FILE      WHO survey prevalence tables (anthro_prevalence)
+//	contigo quality FILE         survey data-quality report
 //
 // Run "contigo COMMAND --help" for the flags of each command.
 package main

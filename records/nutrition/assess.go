@@ -125,6 +125,12 @@ func assessChild(a *Assessment, m *Measurement, rs *RuleSet) {
 	if m.MUACmm != nil {
 		gm.ArmC = float64(*m.MUACmm) / 10
 	}
+	if m.TricepsMm != nil {
+		gm.TriSkin = *m.TricepsMm
+	}
+	if m.SubscapularMm != nil {
+		gm.SubSkin = *m.SubscapularMm
+	}
 	r, err := growth.Assess(&gm)
 	if err != nil { // only for input Validate rejects; classify without z-scores
 		r = growth.Result{CLenHei: gm.LenHei}
@@ -141,6 +147,7 @@ func assessChild(a *Assessment, m *Measurement, rs *RuleSet) {
 		{&a.Z.WAZ, growth.WeightForAge, FlagWAZ}, {&a.Z.HAZ, growth.LenHeiForAge, FlagHAZ},
 		{&a.Z.WHZ, growth.WeightForLenHei, FlagWHZ}, {&a.Z.BAZ, growth.BMIForAge, FlagBAZ},
 		{&a.Z.HCZ, growth.HeadCForAge, FlagHCZ}, {&a.Z.ACZ, growth.ArmCForAge, FlagACZ},
+		{&a.Z.TSZ, growth.TricepsForAge, FlagTSZ}, {&a.Z.SSZ, growth.SubscapularForAge, FlagSSZ},
 	}
 	for _, z := range zs {
 		s := r.Scores[z.ind]
@@ -329,6 +336,11 @@ func inputHash(m *Measurement) string {
 	}
 	if !m.DeliveryDate.IsZero() { // only when known, so older fingerprints stay valid
 		str("delivery:" + m.DeliveryDate.Format("2006-01-02"))
+	}
+	if m.TricepsMm != nil || m.SubscapularMm != nil { // only when measured, so older fingerprints stay valid
+		str("skinfolds:")
+		flt(m.TricepsMm)
+		flt(m.SubscapularMm)
 	}
 	str(m.Site)
 	str(m.AdminArea)

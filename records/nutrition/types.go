@@ -81,6 +81,10 @@ type Measurement struct {
 	MUACmm     *int     // mid-upper arm circumference, whole mm
 	Oedema     string   // OedemaAbsent, OedemaPlus... or OedemaNotAssessed; "" = not recorded
 
+	// TricepsMm and SubscapularMm are the skinfolds, mm (z-scores only:
+	// no class depends on them).
+	TricepsMm, SubscapularMm *float64
+
 	// InfantCriteria are the clinical and feeding criteria that make an
 	// infant under 6 months at risk (§3.2), recorded as coded observations:
 	// InfantWeightFaltering, InfantIneffectiveBreastfeeding,
@@ -124,6 +128,8 @@ type ZScores struct {
 	BAZ *float64 `json:"baz,omitempty"` // BMI-for-age
 	HCZ *float64 `json:"hcz,omitempty"` // head circumference-for-age
 	ACZ *float64 `json:"acz,omitempty"` // MUAC-for-age
+	TSZ *float64 `json:"tsz,omitempty"` // triceps skinfold-for-age
+	SSZ *float64 `json:"ssz,omitempty"` // subscapular skinfold-for-age
 }
 
 // Data-quality flag codes carried by Assessment.Flags. The ones for which
@@ -135,6 +141,8 @@ const (
 	FlagBAZ              = "baz_implausible"           // † BAZ < -5 or > +5
 	FlagHCZ              = "hcz_implausible"           // † HCZ < -5 or > +5
 	FlagACZ              = "acz_implausible"           // † MUAC-for-age z < -5 or > +5
+	FlagTSZ              = "tsz_implausible"           // † triceps skinfold-for-age z < -5 or > +5
+	FlagSSZ              = "ssz_implausible"           // † subscapular skinfold-for-age z < -5 or > +5
 	FlagLengthDecrease   = "length_decrease"           // † length/height fell by more than allowed
 	FlagWeightChange     = "weight_change"             // † weight changed by more than allowed
 	FlagMUACChange       = "muac_change"               // † MUAC changed by more than allowed
@@ -153,7 +161,7 @@ const (
 // implausible_measurement alert.
 func Implausible(flag string) bool {
 	switch flag {
-	case FlagWAZ, FlagHAZ, FlagWHZ, FlagBAZ, FlagHCZ, FlagACZ,
+	case FlagWAZ, FlagHAZ, FlagWHZ, FlagBAZ, FlagHCZ, FlagACZ, FlagTSZ, FlagSSZ,
 		FlagLengthDecrease, FlagWeightChange, FlagMUACChange:
 		return true
 	}

@@ -74,6 +74,8 @@ func Validate(m Measurement, rs *RuleSet, now time.Time) error {
 	checkF("weight_kg", m.WeightKg, w)
 	checkF("length_cm", m.LengthCm, l)
 	checkF("head_circumference_cm", m.HeadCircCm, hc)
+	checkF("triceps_skinfold_mm", m.TricepsMm, nil)
+	checkF("subscapular_skinfold_mm", m.SubscapularMm, nil)
 	if m.MUACmm != nil {
 		v := float64(*m.MUACmm)
 		checkF("muac_mm", &v, mu)
@@ -96,7 +98,7 @@ func Validate(m Measurement, rs *RuleSet, now time.Time) error {
 	} else if m.PLWStatus != "" {
 		bad("plw_status", "only for subject plw")
 	}
-	if m.WeightKg == nil && m.LengthCm == nil && m.HeadCircCm == nil && m.MUACmm == nil &&
+	if m.WeightKg == nil && m.LengthCm == nil && m.HeadCircCm == nil && m.MUACmm == nil && m.TricepsMm == nil && m.SubscapularMm == nil &&
 		(m.Oedema == "" || m.Oedema == OedemaNotAssessed) && len(m.InfantCriteria) == 0 {
 		bad("measurement", "nothing measured: give weight, length/height, head circumference, MUAC, an oedema finding or an infant criterion")
 	}
