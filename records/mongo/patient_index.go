@@ -92,14 +92,19 @@ func (s *Store) indexHead(cc records.Country, h *headDoc) {
 
 // loadPatients reads every head of cc into the index once.
 func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
-	s.pindex.mu.Lock()
-	loaded := s.pindex.country(cc).loaded
-	s.pindex.mu.Unlock()
-	if loaded {
+	isLoaded := func() bool {
+		s.pindex.mu.Lock()
+		defer s.pindex.mu.Unlock()
+		return s.pindex.country(cc).loaded
+	}
+	if isLoaded() {
 		return nil
 	}
 	s.proj.loading.Lock() // one loader at a time
 	defer s.proj.loading.Unlock()
+	if isLoaded() {
+		return nil
+	}
 	err := s.eachHead(ctx, cc, bson.D{}, func(h *headDoc) bool {
 		s.indexHead(cc, h)
 		return true
