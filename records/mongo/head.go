@@ -101,6 +101,7 @@ func (s *Store) project(ctx context.Context, cc records.Country, e *entry) error
 		if err := replaceByID(ctx, s.coll(cc, personsColl), e.p.ID, h); err != nil {
 			return fmt.Errorf("project %s: head: %w", e.p.ID, err)
 		}
+		s.indexHead(cc, &h)
 		if err := s.writeProjection(ctx, cc, e.p); err != nil {
 			return fmt.Errorf("project %s: %w", e.p.ID, err)
 		}

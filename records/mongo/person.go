@@ -65,9 +65,11 @@ func (s *Store) InsertMany(ctx context.Context, cc records.Country, ps []*record
 			return fmt.Errorf("insert person %s: %w", p.ID, err)
 		}
 		docs[i] = d
-		if heads[i], err = headOf(p); err != nil {
+		h, err := headOf(p)
+		if err != nil {
 			return fmt.Errorf("insert person %s: %w", p.ID, err)
 		}
+		heads[i] = h
 	}
 	const batch = 64 // FerretDB hangs on very large batches
 	for lo := 0; lo < len(docs); lo += batch {
@@ -78,6 +80,10 @@ func (s *Store) InsertMany(ctx context.Context, cc records.Country, ps []*record
 		if _, err := s.coll(cc, personsColl).InsertMany(ctx, heads[lo:hi], options.InsertMany().SetOrdered(false)); err != nil {
 			return fmt.Errorf("insert %d persons: heads: %w", len(ps), mapErr(err))
 		}
+	}
+	for _, h := range heads {
+		h := h.(headDoc)
+		s.indexHead(cc, &h)
 	}
 	s.projectMany(ctx, cc, ps)
 	return nil

@@ -201,6 +201,7 @@ func (s *Store) warmFlagCache(countries []records.Country) {
 		defer close(done)
 		for _, cc := range countries {
 			_ = s.loadFlagCache(ctx, cc) // on failure the next search loads it
+			_ = s.loadPatients(ctx, cc)
 		}
 	}()
 }

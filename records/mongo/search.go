@@ -77,6 +77,12 @@ func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) 
 
 // eachMatch calls fn with every current resource matching q.
 func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
+	if q.Type == "Patient" && s.exclusive() {
+		if err := s.eachIndexedPatient(ctx, cc, q, fn); err != nil {
+			return fmt.Errorf("search Patient: %w", err)
+		}
+		return nil
+	}
 	var ids []string
 	err := s.eachHead(ctx, cc, headFilter(q), func(h *headDoc) bool {
 		if q.Type != "Patient" {

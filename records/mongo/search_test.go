@@ -17,7 +17,12 @@ import (
 // family "fam<i%3>" and one weight Observation dated 2026-02-(i+1).
 func seed(t *testing.T, n int) *recmongo.Store {
 	t.Helper()
-	s := mongotest.NewStore(t)
+	return seedOn(t, mongotest.NewStore(t), n)
+}
+
+// seedOn is seed on store s.
+func seedOn(t *testing.T, s *recmongo.Store, n int) *recmongo.Store {
+	t.Helper()
 	var ps []*records.Person
 	for i := range n {
 		id := fmt.Sprintf("p%02d", i)
@@ -42,7 +47,17 @@ func ids(rs []records.Resource) []string {
 
 func TestSearchConditions(t *testing.T) {
 	t.Parallel()
-	s := seed(t, 10)
+	searchConditions(t, seed(t, 10))
+}
+
+// The embedded engine's own store (exclusive: its in-process Patient
+// index answers) gives the same results.
+func TestSearchConditionsEmbedded(t *testing.T) {
+	t.Parallel()
+	searchConditions(t, seedOn(t, mongotest.NewEmbedded(t, "CO"), 10))
+}
+
+func searchConditions(t *testing.T, s *recmongo.Store) {
 	ctx := t.Context()
 	pt := func(q ...records.Cond) records.Query { return records.Query{Type: "Patient", Conds: q} }
 	for _, tt := range []struct {
@@ -220,6 +235,40 @@ func TestAudit(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("audit ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A Patient changed by a commit is found by its new keys, not its old
+// ones, on the shared path and through the embedded engine's index.
+func TestSearchAfterAppend(t *testing.T) {
+	t.Parallel()
+	for name, s := range map[string]*recmongo.Store{"shared": mongotest.NewStore(t, "CO"), "embedded": mongotest.NewEmbedded(t, "CO")} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			p := newPerson("p1")
+			p.Resources[0].Keys["family"] = []string{"antes"}
+			if err := s.Insert(ctx, "CO", p); err != nil {
+				t.Fatal(err)
+			}
+			q := func(fam string) []string {
+				page, err := s.Search(ctx, "CO", records.Query{Type: "Patient", Conds: []records.Cond{{Key: "family", Values: []string{fam}}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ids(page.Resources)
+			}
+			if got := q("antes"); len(got) != 1 {
+				t.Fatalf("before: %v", got)
+			}
+			v2 := patient("p1", 2, "urn:co|p1")
+			v2.Keys["family"] = []string{"despues"}
+			if err := s.Append(ctx, "CO", &records.Commit{PersonID: "p1", Version: 2, At: t0, Resources: []records.Resource{v2}}); err != nil {
+				t.Fatal(err)
+			}
+			if got, got2 := q("antes"), q("despues"); len(got) != 0 || len(got2) != 1 {
+				t.Errorf("after the change: old name finds %v, new name finds %v", got, got2)
 			}
 		})
 	}

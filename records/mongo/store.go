@@ -69,6 +69,7 @@ type Store struct {
 	dur      *prometheus.HistogramVec
 	cache    *recordCache // records read or written lately (cache.go)
 	proj     projState    // the embedded engine's flag cache (projection_cache.go)
+	pindex   patientIndex // the embedded engine's Patient search index
 }
 
 var _ records.Store = (*Store)(nil)

@@ -1,0 +1,163 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"contigo/records"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// patientIndex is the embedded engine's equivalent of MongoDB's idx index:
+// every current Patient of a country in memory, with posting lists for the
+// equality keys. FerretDB on SQLite evaluates every filter but {_id} by
+// decoding every document, so without it a name search reads all heads.
+// It is used only when this process holds the data directory (exclusive),
+// loaded from the heads at the first search and kept by project(); it is a
+// cache of stored heads, never a source of truth.
+type patientIndex struct {
+	mu  sync.Mutex
+	ccs map[records.Country]*patients
+}
+
+type patients struct {
+	loaded  bool
+	version map[string]int64            // person id -> head version seen
+	current map[string]records.Resource // person id -> current Patient (not deleted)
+	posting map[string]map[string]bool  // "key|value" -> person ids
+}
+
+func (ix *patientIndex) country(cc records.Country) *patients {
+	if ix.ccs == nil {
+		ix.ccs = map[records.Country]*patients{}
+	}
+	p := ix.ccs[cc]
+	if p == nil {
+		p = &patients{version: map[string]int64{}, current: map[string]records.Resource{}, posting: map[string]map[string]bool{}}
+		ix.ccs[cc] = p
+	}
+	return p
+}
+
+// put records version v of person id's Patient (ok false: none or
+// deleted), unless a newer version is recorded.
+func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Resource, ok bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ps := ix.country(cc)
+	if ps.version[id] > v {
+		return
+	}
+	ps.version[id] = v
+	if old, had := ps.current[id]; had {
+		for k, vals := range old.Keys {
+			for _, val := range vals {
+				delete(ps.posting[k+"|"+val], id)
+			}
+		}
+		delete(ps.current, id)
+	}
+	if !ok || r.Deleted {
+		return
+	}
+	ps.current[id] = r
+	for k, vals := range r.Keys {
+		for _, val := range vals {
+			set := ps.posting[k+"|"+val]
+			if set == nil {
+				set = map[string]bool{}
+				ps.posting[k+"|"+val] = set
+			}
+			set[id] = true
+		}
+	}
+}
+
+// indexHead records head h in the patient index when the store is
+// exclusive.
+func (s *Store) indexHead(cc records.Country, h *headDoc) {
+	if !s.exclusive() {
+		return
+	}
+	if h.Patient == "" {
+		s.pindex.put(cc, h.ID, h.Version, records.Resource{}, false)
+		return
+	}
+	r, err := decodeResource(h.Patient)
+	s.pindex.put(cc, h.ID, h.Version, r, err == nil)
+}
+
+// loadPatients reads every head of cc into the index once.
+func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
+	isLoaded := func() bool {
+		s.pindex.mu.Lock()
+		defer s.pindex.mu.Unlock()
+		return s.pindex.country(cc).loaded
+	}
+	if isLoaded() {
+		return nil
+	}
+	s.proj.loading.Lock() // one loader at a time
+	defer s.proj.loading.Unlock()
+	if isLoaded() {
+		return nil
+	}
+	err := s.eachHead(ctx, cc, bson.D{}, func(h *headDoc) bool {
+		s.indexHead(cc, h)
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("load patient index: %w", err)
+	}
+	s.pindex.mu.Lock()
+	s.pindex.country(cc).loaded = true
+	s.pindex.mu.Unlock()
+	return nil
+}
+
+// eachIndexedPatient calls fn with every current Patient of cc that
+// matches q, from the index: the smallest posting list of q's equality
+// conditions, or every Patient when q has none.
+func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
+	if err := s.loadPatients(ctx, cc); err != nil {
+		return err
+	}
+	s.pindex.mu.Lock()
+	ps := s.pindex.country(cc)
+	var cands map[string]bool
+	narrowed := false
+	for _, c := range q.Conds {
+		if c.Op != records.OpEq || strings.HasPrefix(c.Key, "_") {
+			continue // _id and _lastUpdated are not in Keys: Match checks them
+		}
+		union := map[string]bool{}
+		for _, v := range c.Values {
+			for id := range ps.posting[c.Key+"|"+v] {
+				union[id] = true
+			}
+		}
+		if !narrowed || len(union) < len(cands) {
+			cands, narrowed = union, true
+		}
+	}
+	var rs []records.Resource
+	if narrowed {
+		for id := range cands {
+			rs = append(rs, ps.current[id])
+		}
+	} else {
+		for _, r := range ps.current {
+			rs = append(rs, r)
+		}
+	}
+	s.pindex.mu.Unlock()
+	for _, r := range rs {
+		if records.Match(r, q.Conds) {
+			fn(r)
+		}
+	}
+	return nil
+}
