@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -42,7 +43,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range 10 {
-			code, body := call(t, "POST", base+"/Patient", token, `{"resourceType":"Patient","gender":"male","birthDate":"2024-03-0`+string(rune('1'+i))+`"}`)
+			code, body := call(t, "POST", base+"/Patient", token, `{"resourceType":"Patient","gender":"male","birthDate":"2024-03-`+fmt.Sprintf("%02d", i+1)+`"}`)
 			if code != http.StatusCreated {
 				t.Errorf("write during backup: %d %s", code, body)
 			}
