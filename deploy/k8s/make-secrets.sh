@@ -32,7 +32,7 @@ if ! kubectl -n "$ns" get secret contigo-mongodb >/dev/null 2>&1; then
   openssl rand -base64 756 > "$tmp/keyfile"
   root=$(openssl rand -hex 24)
   app=$(openssl rand -hex 24)
-  uri="mongodb://contigo:$app@mongodb-0.mongodb:27017,mongodb-1.mongodb:27017,mongodb-2.mongodb:27017/$cc?replicaSet=rs0&authSource=admin&w=majority"
+  uri="mongodb://contigo:$app@mongodb-0.mongodb:27017,mongodb-1.mongodb:27017,mongodb-2.mongodb:27017/contigo_$cc?replicaSet=rs0&authSource=admin&w=majority"
   apply contigo-mongodb --from-file=keyfile="$tmp/keyfile" \
     --from-literal=root-password="$root" --from-literal=app-password="$app" --from-literal=uri="$uri"
 fi
