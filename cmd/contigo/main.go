@@ -5,6 +5,10 @@
 //	contigo serve [flags]        run the service
 //	contigo token [flags]        print a signed bearer token for this node
 //	contigo zscore [FILE]        WHO z-scores for a CSV of measurements
+//	contigo backup --out DIR     online backup of the embedded engine
+//	contigo restore --from DIR   restore such a backup into an empty data dir
+//	contigo healthcheck          probe /readyz (the container's HEALTHCHECK)
+//	contigo version              print the stamped version
 //
 // Run "contigo COMMAND --help" for the flags of each command.
 package main
