@@ -31,6 +31,7 @@ var outcomes = []struct {
 	{records.ErrForbidden, http.StatusForbidden, r4.IssueTypeForbidden},
 	{records.ErrNotSupported, http.StatusNotImplemented, r4.IssueTypeNotSupported},
 	{records.ErrUnavailable, http.StatusServiceUnavailable, r4.IssueTypeTransient},
+	{records.ErrTooMany, http.StatusTooManyRequests, r4.IssueTypeThrottled},
 	{errUnsupportedMedia, http.StatusUnsupportedMediaType, r4.IssueTypeNotSupported},
 	{errPreconditionFailed, http.StatusPreconditionFailed, r4.IssueTypeMultipleMatches},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, r4.IssueTypeTimeout},

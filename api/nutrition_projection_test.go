@@ -152,8 +152,13 @@ func TestNutritionProjectionRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: b}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "version", Value: p.Version - 1}, {Key: "pending", Value: p.Version}, {Key: "flags", Value: bson.A{}}, {Key: "fidx", Value: bson.A{}}}}})
+		{Key: "version", Value: p.Version - 1}, {Key: "flags", Value: bson.A{}}, {Key: "fidx", Value: bson.A{}}}}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	intents := coll.Database().Collection("intents")
+	if _, err := intents.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("%s:%d:crash", b, p.Version)},
+		{Key: "p", Value: b}, {Key: "v", Value: p.Version}, {Key: "at", Value: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	// Restart: open the same databases again; Open reconciles.

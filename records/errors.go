@@ -16,6 +16,7 @@ var (
 	ErrForbidden       = errors.New("forbidden")           // role or country not allowed: 403
 	ErrNotSupported    = errors.New("not supported")       // a valid request this server does not implement: 501/405
 	ErrUnavailable     = errors.New("storage unavailable") // the database cannot be reached: 503
+	ErrTooMany         = errors.New("too many changes")    // a record grows faster than allowed: 429
 )
 
 // A FieldError reports one field that breaks a rule. It matches ErrInvalid

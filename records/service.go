@@ -61,6 +61,15 @@ type ServiceOptions struct {
 	// the write; nothing is stored. It must depend only on its arguments and
 	// ctx, as a lost optimistic race runs it again on the newer record.
 	OnWrite func(ctx context.Context, before, after *Person, changes []Change, now time.Time) ([]Change, error)
+	// CommitTimeout bounds a commit, which runs to its end even when the
+	// request's deadline passes meanwhile (default 30s).
+	CommitTimeout time.Duration
+	// MaxVersionsPerMinute and MaxBytesPerMinute bound how fast one record
+	// may grow: a write to a record that gained more resource versions, or
+	// more bytes of them, in the last minute fails with ErrTooMany
+	// (defaults 2,000 and 16 MiB: far above a busy clinic's visits).
+	MaxVersionsPerMinute int
+	MaxBytesPerMinute    int
 }
 
 // Service is the records write and read path over a Store: versions,
@@ -70,8 +79,8 @@ type Service struct {
 	opts  ServiceOptions
 	// locks serialise writes to one record within this process (striped by
 	// person), so that concurrent writers here queue instead of losing
-	// optimistic races; the store's version check still guards against
-	// other processes.
+	// optimistic races. Only a speed-up: the store's Append is what makes
+	// one writer win, here and across processes.
 	locks [256]sync.Mutex
 }
 
@@ -82,6 +91,15 @@ func NewService(store Store, opts ServiceOptions) *Service {
 	}
 	if opts.MaxRetries == 0 {
 		opts.MaxRetries = 20
+	}
+	if opts.CommitTimeout == 0 {
+		opts.CommitTimeout = 30 * time.Second
+	}
+	if opts.MaxVersionsPerMinute == 0 {
+		opts.MaxVersionsPerMinute = 2000
+	}
+	if opts.MaxBytesPerMinute == 0 {
+		opts.MaxBytesPerMinute = 16 << 20
 	}
 	return &Service{store: store, opts: opts}
 }

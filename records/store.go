@@ -1,18 +1,25 @@
 package records
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Store keeps person records, one document each, per country. Every method
-// that changes data is atomic on its own; the Service builds the write path
-// on top. Implementations: records/mongo.
+// Store keeps person records per country as an append-only log of commits.
+// Every method that changes data is atomic on its own; the Service builds
+// the write path on top. Implementations: records/mongo.
 type Store interface {
-	// Person returns the record of person id; ErrNotFound if there is none.
+	// Person returns the record of person id as of its latest commit;
+	// ErrNotFound if there is none. The returned record is shared: callers
+	// must not modify it (append to clones, as the Service does).
 	Person(ctx context.Context, cc Country, id string) (*Person, error)
-	// Insert stores a new record; ErrConflict if the id exists.
-	Insert(ctx context.Context, cc Country, p *Person) error
-	// Replace stores p if the stored record's version is prev, atomically;
-	// ErrVersionMismatch otherwise, ErrNotFound if there is no record.
-	Replace(ctx context.Context, cc Country, p *Person, prev int64) error
+	// Append stores c as version c.Version of its record, atomically: it
+	// succeeds for exactly one writer of that version. ErrVersionMismatch if
+	// the version exists already (ErrConflict for version 1: the record
+	// exists). A returned nil means committed and durable; an error other
+	// than those two may or may not have committed, and the writer must read
+	// the record to find out.
+	Append(ctx context.Context, cc Country, c *Commit) error
 	// Search returns current resources of q.Type that match q, one page.
 	Search(ctx context.Context, cc Country, q Query) (Page, error)
 	// Count returns how many current resources match q.
@@ -24,6 +31,9 @@ type Store interface {
 	Claim(ctx context.Context, cc Country, namespace, key, owner string) (string, error)
 	// Owner returns who holds key; ErrNotFound if nobody.
 	Owner(ctx context.Context, cc Country, namespace, key string) (string, error)
+	// Takeover moves key from owner from to owner to if from still holds it
+	// and claimed it before olderThan; it returns the owner after the call.
+	Takeover(ctx context.Context, cc Country, namespace, key, from, to string, olderThan time.Time) (string, error)
 	// Release frees key if owner holds it.
 	Release(ctx context.Context, cc Country, namespace, key, owner string) error
 

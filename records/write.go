@@ -119,9 +119,12 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 	}
 
 	now := truncNow(s.opts.Now())
+	if err := s.checkGrowth(cur, now); err != nil {
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+	}
 	next := *cur
-	next.Resources = slices.Clone(cur.Resources)
-	next.Txns = slices.Clone(cur.Txns)
+	next.Resources = slices.Clip(cur.Resources) // appends copy: cur is shared
+	next.Txns = slices.Clip(cur.Txns)
 	applied, err := applyChanges(&next, w.Changes, now)
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
@@ -143,46 +146,81 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 		}
 	}
 	added, removed := diff(cur.Identifiers(), next.Identifiers())
+	var claimed []string
+	release := func() {
+		// Claims this attempt made for a write that did not commit: free them
+		// at once instead of leaving them to the stale-claim rule.
+		for _, ident := range claimed {
+			_ = s.store.Release(context.WithoutCancel(ctx), cc, identifierNS, ident, next.ID)
+		}
+	}
 	for _, ident := range added {
-		if err := s.claimIdentifier(ctx, cc, next.ID, ident); err != nil {
+		fresh, err := s.claimIdentifier(ctx, cc, next.ID, ident)
+		if fresh {
+			claimed = append(claimed, ident)
+		}
+		if err != nil {
+			release()
 			return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
 		}
 	}
 	var resp []byte
 	if w.Respond != nil {
 		if resp, err = w.Respond(applied); err != nil {
+			release()
 			return WriteResult{}, fmt.Errorf("write person %s: respond: %w", w.PersonID, err)
 		}
 	}
+	c := &Commit{PersonID: next.ID, Version: cur.Version + 1, At: now, Resources: next.Resources[len(cur.Resources):]}
 	if w.TxnKey != "" {
-		next.Txns = append(next.Txns, Txn{Key: w.TxnKey, At: now, Response: resp})
-		if n := len(next.Txns); n > maxTxns {
-			next.Txns = slices.Clone(next.Txns[n-maxTxns:])
-		}
+		c.Txn = &Txn{Key: w.TxnKey, At: now, Response: resp}
 	}
-	next.Version, next.Updated = cur.Version+1, now
-	if !exists {
-		next.Created = now
-		err = s.store.Insert(ctx, cc, &next)
-		if errors.Is(err, ErrConflict) {
-			return WriteResult{}, errRetry // created meanwhile: maybe by a retry of this very write
-		}
-	} else {
-		err = s.store.Replace(ctx, cc, &next, cur.Version)
-		if errors.Is(err, ErrVersionMismatch) {
-			return WriteResult{}, errRetry
-		}
+	if !bytes.Equal(cur.Nutrition, next.Nutrition) {
+		c.Nutrition = append([]byte{}, next.Nutrition...)
 	}
-	if err != nil {
-		// Claims made above stay: a claim whose owner's Patient lacks the
-		// identifier is treated as free by claimIdentifier.
+	next.Resources, next.Txns = cur.Resources, cur.Txns
+	next.Version, next.Created, next.Updated = cur.Version, cur.Created, cur.Updated
+	next.Resources = slices.Clip(next.Resources)
+	next.Apply(c)
+	// The commit must not race the request's deadline: once it starts, it
+	// runs to its end on a context of its own, and a write that committed
+	// is answered as such, late if need be.
+	if err := ctx.Err(); err != nil {
+		release()
+		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.CommitTimeout)
+	defer cancel()
+	err = s.store.Append(cctx, cc, c)
+	switch {
+	case errors.Is(err, ErrVersionMismatch), errors.Is(err, ErrConflict) && c.Version == 1:
+		release()
+		return WriteResult{}, errRetry // changed meanwhile: maybe by a retry of this very write
+	case err != nil:
 		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
 	}
 	for _, ident := range removed {
 		// A failed release only leaves a stale claim, which is harmless.
-		_ = s.store.Release(ctx, cc, identifierNS, ident, next.ID)
+		_ = s.store.Release(cctx, cc, identifierNS, ident, next.ID)
 	}
 	return WriteResult{Person: &next, Applied: applied, Response: resp}, nil
+}
+
+// checkGrowth refuses a write to a record that grew by more than the
+// allowed number of resource versions or bytes in the last minute.
+func (s *Service) checkGrowth(p *Person, now time.Time) error {
+	since := now.Add(-time.Minute)
+	n, size := 0, 0
+	for i := len(p.Resources) - 1; i >= 0 && p.Resources[i].Updated.After(since); i-- {
+		n++
+		size += len(p.Resources[i].Body)
+	}
+	if n >= s.opts.MaxVersionsPerMinute || size >= s.opts.MaxBytesPerMinute {
+		return &FieldError{Field: "Patient", Kind: ErrTooMany,
+			Reason: fmt.Sprintf("this record changed %d times (%d bytes) in the last minute; the limit is %d changes or %d bytes: retry later",
+				n, size, s.opts.MaxVersionsPerMinute, s.opts.MaxBytesPerMinute)}
+	}
+	return nil
 }
 
 func findTxn(p *Person, key string) (Txn, bool) {
@@ -257,64 +295,75 @@ func applyChanges(p *Person, changes []Change, now time.Time) ([]Resource, error
 	return applied, nil
 }
 
+// StaleClaim is how old a claim must be before a writer may take it over
+// from an owner whose record does not hold it: longer than any write can be
+// in flight (request deadline plus commit timeout), so that a claim made by
+// a write still running on another replica is never taken.
+const StaleClaim = 2 * time.Minute
+
 // claimTxn claims transaction key for a new record id, so that a retry of
 // the upload that created a record (after a dropped connection, under a new
 // id) replays instead of creating the person twice. It returns the id of the
-// record that owns key: id, or the record an earlier try created. A claim
-// whose record does not exist (its write failed) is taken over once no
-// write of that record is in flight in this process.
+// record that owns key: id, or the record an earlier try created. While an
+// earlier try may still be writing (its record does not exist yet and its
+// claim is younger than StaleClaim), it waits a little, then answers
+// ErrUnavailable: the client retries later and gets the replay.
 func (s *Service) claimTxn(ctx context.Context, cc Country, id, key string) (string, error) {
 	owner, err := s.store.Claim(ctx, cc, txnNS, key, id)
 	if err != nil || owner == id {
 		return owner, err
 	}
-	if mu := s.stripe(cc, owner); mu != s.stripe(cc, id) {
-		for !mu.TryLock() { // the earlier try may still be writing
-			if err := backoff(ctx, 3); err != nil {
-				return "", err
-			}
+	for try := 0; ; try++ {
+		_, err = s.store.Person(ctx, cc, owner)
+		if !errors.Is(err, ErrNotFound) {
+			return owner, err
 		}
-		defer mu.Unlock()
+		got, err := s.store.Takeover(ctx, cc, txnNS, key, owner, id, s.opts.Now().Add(-StaleClaim))
+		if err != nil || got == id {
+			return got, err
+		}
+		if got != owner {
+			owner = got
+			continue
+		}
+		if try == 20 {
+			return "", &FieldError{Field: "Bundle", Kind: ErrUnavailable,
+				Reason: "an earlier try of this transaction is still being applied: retry in a minute"}
+		}
+		if err := backoff(ctx, 6); err != nil {
+			return "", err
+		}
 	}
-	_, err = s.store.Person(ctx, cc, owner)
-	if !errors.Is(err, ErrNotFound) {
-		return owner, err
-	}
-	if err := s.store.Release(ctx, cc, txnNS, key, owner); err != nil {
-		return "", err
-	}
-	return s.store.Claim(ctx, cc, txnNS, key, id)
 }
 
 // claimIdentifier makes ident belong to person id, or fails with a
-// conflict if another person's current Patient holds it. A claim whose
-// owner's Patient no longer has the identifier (released late, or left by
-// a write that failed) is taken over, but only when the owner has no write
-// in flight in this process.
-func (s *Service) claimIdentifier(ctx context.Context, cc Country, id, ident string) error {
+// conflict if another person's current Patient holds it; fresh reports
+// whether this call made the claim. A claim whose owner's Patient does not
+// have the identifier (released late, or left by a write that failed) is
+// taken over once it is older than StaleClaim; a younger one may belong to
+// a write in flight and is a conflict.
+func (s *Service) claimIdentifier(ctx context.Context, cc Country, id, ident string) (fresh bool, err error) {
 	conflict := &FieldError{Field: "Patient.identifier", Reason: "this identifier already belongs to another patient", Kind: ErrConflict}
 	owner, err := s.store.Claim(ctx, cc, identifierNS, ident, id)
-	if err != nil || owner == id {
-		return err
+	if err != nil {
+		return false, err
 	}
-	if mu := s.stripe(cc, owner); mu != s.stripe(cc, id) {
-		if !mu.TryLock() {
-			return conflict
-		}
-		defer mu.Unlock()
+	if owner == id {
+		return true, nil // (or an earlier attempt of this write claimed it)
 	}
 	other, err := s.store.Person(ctx, cc, owner)
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):
-		return fmt.Errorf("check owner of identifier: %w", err)
+		return false, fmt.Errorf("check owner of identifier: %w", err)
 	case err == nil && slices.Contains(other.Identifiers(), ident):
-		return conflict
+		return false, conflict
 	}
-	if err := s.store.Release(ctx, cc, identifierNS, ident, owner); err != nil {
-		return err
+	got, err := s.store.Takeover(ctx, cc, identifierNS, ident, owner, id, s.opts.Now().Add(-StaleClaim))
+	if err != nil {
+		return false, err
 	}
-	if owner, err = s.store.Claim(ctx, cc, identifierNS, ident, id); err != nil || owner == id {
-		return err
+	if got != id {
+		return false, conflict
 	}
-	return conflict
+	return true, nil
 }

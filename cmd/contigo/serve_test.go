@@ -89,7 +89,13 @@ type server struct {
 // (bounded) until it listens.
 func startServe(t *testing.T, bin, dataDir string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json")
+	return startServeWith(t, bin, dataDir)
+}
+
+// startServeWith is startServe with more arguments for serve.
+func startServeWith(t *testing.T, bin, dataDir string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "CONTIGO_MONGODB_URI=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -129,10 +135,16 @@ func startServe(t *testing.T, bin, dataDir string) *server {
 	return nil
 }
 
-// mintToken runs "contigo token".
+// mintToken runs "contigo token" for a health worker.
 func mintToken(t *testing.T, bin, dataDir string) string {
 	t.Helper()
-	out, err := exec.Command(bin, "token", "--role", "health-worker", "--country", "CO", "--data-dir", dataDir, "--ttl", "1h").Output()
+	return mintTokenRole(t, bin, dataDir, "health-worker")
+}
+
+// mintTokenRole runs "contigo token" for role in CO.
+func mintTokenRole(t *testing.T, bin, dataDir, role string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "token", "--role", role, "--country", "CO", "--data-dir", dataDir, "--ttl", "1h").Output()
 	if err != nil {
 		t.Fatalf("contigo token: %v", err)
 	}
@@ -162,6 +174,42 @@ func call(t *testing.T, method, url, token, body string) (int, []byte) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, b
+}
+
+// post sends a FHIR POST with a bounded wait; ok is false when no answer
+// came (a killed server): such a write is not acknowledged.
+func post(url, token, body string) (code int, ok bool) {
+	return send("POST", url, token, "", body)
+}
+
+// putIfMatch sends a PUT with If-Match W/"version" and returns the status
+// (0 without an answer).
+func putIfMatch(url, token, version, body string) int {
+	code, _ := send("PUT", url, token, version, body)
+	return code
+}
+
+func send(method, url, token, ifMatch, body string) (int, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, false
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	if ifMatch != "" {
+		req.Header.Set("If-Match", `W/"`+ifMatch+`"`)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, false
+	}
+	return resp.StatusCode, true
 }
 
 // TestDurabilityAfterSIGKILL writes through a real "contigo serve", kills

@@ -11,70 +11,90 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// claimDoc maps a key, unique per country and namespace, to its owner.
-// _id is namespace + ":" + key, so that every operation is an _id lookup.
+// claimDoc makes a key unique per country: its _id is "<namespace>:<key>",
+// and inserting a document whose _id exists fails on every engine (the one
+// guarantee the store's correctness rests on; see commitsColl).
 type claimDoc struct {
-	ID    string `bson:"_id"`
-	Owner string `bson:"owner"`
+	ID    string    `bson:"_id"`
+	Owner string    `bson:"owner"`
+	At    time.Time `bson:"at,omitempty"` // when it was claimed
 }
 
 func claimID(namespace, key string) string { return namespace + ":" + key }
 
-// Claim makes key belong to owner unless it belongs to someone else already,
-// and returns the owner after the call.
+// Claim makes key belong to owner unless someone holds it; it returns the
+// owner after the call (records.Store).
 func (s *Store) Claim(ctx context.Context, cc records.Country, namespace, key, owner string) (_ string, err error) {
 	defer s.observe("claim", time.Now(), &err)
 	id := claimID(namespace, key)
-	defer s.lock(cc, "claim\x00"+id)()
 	c := s.coll(cc, claimsColl)
-	// A claim released between our insert and our read is retried.
 	for range 3 {
-		_, err := c.InsertOne(ctx, claimDoc{ID: id, Owner: owner})
+		_, err := c.InsertOne(ctx, claimDoc{ID: id, Owner: owner, At: time.Now().UTC()})
 		if err == nil {
 			return owner, nil
 		}
 		if err = mapErr(err); !errors.Is(err, records.ErrConflict) {
 			return "", fmt.Errorf("claim %s: %w", namespace, err)
 		}
-		var d claimDoc
-		err = c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		d, err := s.claim(ctx, cc, id)
 		if err == nil {
 			return d.Owner, nil
 		}
-		if err = mapErr(err); !errors.Is(err, records.ErrNotFound) {
+		if !errors.Is(err, records.ErrNotFound) {
 			return "", fmt.Errorf("claim %s: %w", namespace, err)
 		}
 	}
 	return "", fmt.Errorf("claim %s: released and claimed again repeatedly: %w", namespace, records.ErrConflict)
 }
 
+func (s *Store) claim(ctx context.Context, cc records.Country, id string) (claimDoc, error) {
+	var d claimDoc
+	if err := s.coll(cc, claimsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return claimDoc{}, mapErr(err)
+	}
+	return d, nil
+}
+
 // Owner returns who holds key; ErrNotFound if nobody.
 func (s *Store) Owner(ctx context.Context, cc records.Country, namespace, key string) (_ string, err error) {
 	defer s.observe("owner", time.Now(), &err)
-	var d claimDoc
-	if err := s.coll(cc, claimsColl).FindOne(ctx, bson.D{{Key: "_id", Value: claimID(namespace, key)}}).Decode(&d); err != nil {
-		return "", fmt.Errorf("owner of %s key: %w", namespace, mapErr(err))
+	d, err := s.claim(ctx, cc, claimID(namespace, key))
+	if err != nil {
+		return "", fmt.Errorf("owner of %s key: %w", namespace, err)
 	}
 	return d.Owner, nil
 }
 
-// Release frees key if owner holds it; it is not an error if it does not.
-// On the embedded engine the owner check and the {_id}-only delete run under
-// an in-process lock (see Replace).
+// Takeover moves key from owner from to owner to if from still holds it
+// and claimed it before olderThan; it returns the owner after the call. The
+// delete and the insert are two steps: a writer that takes the key in
+// between wins, and Takeover returns it as the owner.
+func (s *Store) Takeover(ctx context.Context, cc records.Country, namespace, key, from, to string, olderThan time.Time) (_ string, err error) {
+	defer s.observe("takeover", time.Now(), &err)
+	id := claimID(namespace, key)
+	d, err := s.claim(ctx, cc, id)
+	switch {
+	case errors.Is(err, records.ErrNotFound):
+		return s.Claim(ctx, cc, namespace, key, to)
+	case err != nil:
+		return "", fmt.Errorf("take over %s key: %w", namespace, err)
+	case d.Owner != from || !d.At.Before(olderThan):
+		return d.Owner, nil
+	}
+	if _, err := s.coll(cc, claimsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return "", fmt.Errorf("take over %s key: %w", namespace, mapErr(err))
+	}
+	return s.Claim(ctx, cc, namespace, key, to)
+}
+
+// Release frees key if owner holds it. The check and the delete are two
+// steps; only the owner releases its own key, and a takeover needs the key
+// to be stale, so nobody else can have taken it in between.
 func (s *Store) Release(ctx context.Context, cc records.Country, namespace, key, owner string) (err error) {
 	defer s.observe("release", time.Now(), &err)
 	id := claimID(namespace, key)
-	c := s.coll(cc, claimsColl)
-	if !s.ferret {
-		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "owner", Value: owner}}); err != nil {
-			return fmt.Errorf("release %s key: %w", namespace, mapErr(err))
-		}
-		return nil
-	}
-	defer s.lock(cc, "claim\x00"+id)()
-	var d claimDoc
-	err = c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	switch err = mapErr(err); {
+	d, err := s.claim(ctx, cc, id)
+	switch {
 	case errors.Is(err, records.ErrNotFound):
 		return nil
 	case err != nil:
@@ -82,7 +102,7 @@ func (s *Store) Release(ctx context.Context, cc records.Country, namespace, key,
 	case d.Owner != owner:
 		return nil
 	}
-	if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.coll(cc, claimsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 		return fmt.Errorf("release %s key: %w", namespace, mapErr(err))
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 // embedded is a FerretDB server running in this process.
 type embedded struct {
+	lock   *os.File // dir/contigo.lock, held while the engine runs
 	uri    string
 	dir    string
 	cancel context.CancelFunc
@@ -52,6 +53,10 @@ func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
@@ -61,10 +66,11 @@ func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded
 		Logger: slog.New(minLevel{log.Handler(), slog.LevelError}),
 	})
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &embedded{dir: dir, cancel: cancel, done: make(chan error, 1)}
+	e := &embedded{lock: lock, dir: dir, cancel: cancel, done: make(chan error, 1)}
 	go func() { e.done <- f.Run(runCtx) }()
 	e.uri = f.MongoDBURI() // waits for the listener
 	return e, nil
@@ -72,7 +78,9 @@ func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded
 
 func (e *embedded) stop() error {
 	e.cancel()
-	return <-e.done
+	err := <-e.done
+	e.lock.Close()
+	return err
 }
 
 // minLevel drops records below min.

@@ -8,7 +8,6 @@ import (
 	"contigo/records"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // EachNutrition calls fn with the id and nutrition state (records.Person.Nutrition)
@@ -30,33 +29,24 @@ func (s *Store) EachNutrition(ctx context.Context, cc records.Country, fn func(i
 }
 
 // EachNutritionRecord is EachNutrition reading the records themselves (the
-// source of truth; every whole record is decoded on the embedded engine).
+// source of truth: every record is read from the log).
 func (s *Store) EachNutritionRecord(ctx context.Context, cc records.Country, fn func(id string, state []byte) error) (err error) {
 	defer s.observe("each_nutrition_record", time.Now(), &err)
-	filter := bson.D{{Key: "nutrition", Value: bson.D{{Key: "$exists", Value: true}}}}
-	opts := options.Find().SetProjection(bson.D{{Key: "nutrition", Value: 1}})
-	cur, err := s.coll(cc, personsColl).Find(ctx, filter, opts)
-	if err != nil {
-		return fmt.Errorf("nutrition states: %w", mapErr(err))
+	var ids []string
+	if err := s.eachHead(ctx, cc, bson.D{}, func(h *headDoc) bool { ids = append(ids, h.ID); return true }); err != nil {
+		return fmt.Errorf("nutrition states: %w", err)
 	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	for cur.Next(ctx) {
-		var d struct {
-			ID        string `bson:"_id"`
-			Nutrition string `bson:"nutrition"`
+	for _, id := range ids {
+		p, err := s.Person(ctx, cc, id)
+		if err != nil {
+			return fmt.Errorf("nutrition states: %w", err)
 		}
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("nutrition states: decode: %w", err)
-		}
-		if d.Nutrition == "" {
+		if len(p.Nutrition) == 0 {
 			continue
 		}
-		if err := fn(d.ID, []byte(d.Nutrition)); err != nil {
+		if err := fn(id, p.Nutrition); err != nil {
 			return err
 		}
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("nutrition states: %w", mapErr(err))
 	}
 	return nil
 }

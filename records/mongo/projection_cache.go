@@ -47,7 +47,7 @@ func flagsOf(p *records.Person) []records.Resource {
 // cacheFlags records the projection of version v of person id (nil flags
 // and v < 0: no projection any more), keeping the newest version.
 func (s *Store) cacheFlags(cc records.Country, id string, v int64, flags []records.Resource) {
-	if !s.ferret {
+	if !s.exclusive() {
 		return
 	}
 	s.proj.mu.Lock()
@@ -139,9 +139,6 @@ func decodeFlags(d *projDoc, body bool) ([]records.Resource, error) {
 // over the cache, then read the bodies of the page's Flags from their
 // persons' projections.
 func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q records.Query) (records.Page, error) {
-	if err := s.repairDirty(ctx, cc); err != nil {
-		return records.Page{}, err
-	}
 	if err := s.loadFlagCache(ctx, cc); err != nil {
 		return records.Page{}, err
 	}
@@ -194,7 +191,7 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 // first alert search after a start would otherwise pay for the scan);
 // Close stops it.
 func (s *Store) warmFlagCache(countries []records.Country) {
-	if !s.ferret || len(countries) == 0 {
+	if !s.exclusive() || len(countries) == 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -3,7 +3,6 @@ package mongo
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	"contigo/records"
@@ -12,87 +11,51 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// personFilter selects the persons that hold a current resource of q.Type
-// satisfying each condition of q. Every condition becomes a filter on the
-// top-level idx array built only with explicit operators, so that a value is
-// never read as an operator and MongoDB's index on idx serves it. For a
-// Patient query the filter is exact (a person has one Patient); for other
-// types two conditions may hold on different resources of one person, so
-// the results are matched again in Go.
-// On FerretDB (ranges false) range conditions are left out: v1.24 evaluates
-// $elemMatch with range operators on strings wrongly (every document matched
-// in our tests), and the filter runs in Go over the whole collection there
-// anyway; the Go match applies them.
-func personFilter(q records.Query, ranges bool) bson.D {
-	and := bson.A{bson.D{{Key: "types", Value: bson.D{{Key: "$eq", Value: q.Type}}}}}
+// headFilter selects the heads that may hold a match of q: equality
+// conditions on Patient keys become conditions on idx (indexed on
+// MongoDB; a single value is a top-level equality, which FerretDB on
+// PostgreSQL evaluates in SQL), other types select by types. Every
+// condition is checked again on the resources themselves, so the filter
+// only narrows; prefix and range conditions are checked in Go alone
+// (FerretDB's string ranges on arrays are not reliable).
+func headFilter(q records.Query) bson.D {
+	if q.Type != "Patient" {
+		return bson.D{{Key: "types", Value: q.Type}}
+	}
+	and := bson.A{}
 	for _, c := range q.Conds {
-		if !ranges && c.Op != records.OpEq && c.Op != records.OpPrefix {
+		if c.Op != records.OpEq || len(c.Values) == 0 {
 			continue
 		}
-		and = append(and, condFilter(q.Type, c))
+		if len(c.Values) == 1 {
+			and = append(and, bson.D{{Key: "idx", Value: idxEntry(q.Type, c.Key, c.Values[0])}})
+			continue
+		}
+		vals := bson.A{}
+		for _, v := range c.Values {
+			vals = append(vals, idxEntry(q.Type, c.Key, v))
+		}
+		and = append(and, bson.D{{Key: "idx", Value: bson.D{{Key: "$in", Value: vals}}}})
+	}
+	switch len(and) {
+	case 0:
+		return bson.D{}
+	case 1:
+		return and[0].(bson.D)
 	}
 	return bson.D{{Key: "$and", Value: and}}
 }
 
-func condFilter(typ string, c records.Cond) bson.D {
-	prefix := idxEntry(typ, c.Key, "")
-	// "}" follows "|": every entry of this key sorts below prefix end.
-	end := prefix[:len(prefix)-1] + "}"
-	if c.Op == records.OpEq {
-		vals := bson.A{}
-		for _, v := range c.Values {
-			vals = append(vals, prefix+v)
-		}
-		return bson.D{{Key: "idx", Value: bson.D{{Key: "$in", Value: vals}}}}
-	}
-	or := bson.A{}
-	for _, v := range c.Values {
-		var m bson.D
-		switch c.Op {
-		case records.OpPrefix:
-			m = bson.D{{Key: "$regex", Value: bson.Regex{Pattern: "^" + regexp.QuoteMeta(prefix+v)}}}
-		case records.OpGe:
-			m = bson.D{{Key: "$gte", Value: prefix + v}, {Key: "$lt", Value: end}}
-		case records.OpGt:
-			m = bson.D{{Key: "$gt", Value: prefix + v}, {Key: "$lt", Value: end}}
-		case records.OpLe:
-			m = bson.D{{Key: "$gte", Value: prefix}, {Key: "$lte", Value: prefix + v}}
-		case records.OpLt:
-			m = bson.D{{Key: "$gte", Value: prefix}, {Key: "$lt", Value: prefix + v}}
-		default:
-			continue
-		}
-		if c.Op != records.OpPrefix {
-			m = bson.D{{Key: "$elemMatch", Value: m}}
-		}
-		or = append(or, bson.D{{Key: "idx", Value: m}})
-	}
-	if len(or) == 0 {
-		// No value can satisfy the condition.
-		return bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}
-	}
-	return bson.D{{Key: "$or", Value: or}}
-}
-
-// recordProjection leaves out what search does not read.
-var recordProjection = bson.D{{Key: "txns", Value: 0}, {Key: "idx", Value: 0}}
-
-// Search returns current resources of q.Type that match q, one page, in
-// q.Sort order with ties broken by id (by id alone when q.Sort is empty).
-// A Patient search in id order pages in the database (keyset on _id, Total
-// -1); any other search collects every match, sorts it and sets Total.
-// ErrMalformed if q.After is not a cursor, ErrInvalid without q.Type.
+// Search returns current resources of q.Type that match q, one page.
+// Patient searches read the heads alone; other types read the records of
+// the heads that hold that type (through the record cache).
 func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query) (_ records.Page, err error) {
 	defer s.observe("search", time.Now(), &err)
 	if q.Type == "" {
 		return records.Page{}, fmt.Errorf("search: %w", &records.FieldError{Field: "type", Reason: "a search needs a resource type"})
 	}
-	if q.Type == "Patient" && len(q.Sort) == 0 {
-		return s.searchPatients(ctx, cc, q)
-	}
 	var matches []records.Resource
-	err = s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) })
-	if err != nil {
+	if err := s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) }); err != nil {
 		return records.Page{}, err
 	}
 	page, err := records.Paginate(matches, q)
@@ -102,52 +65,9 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 	return page, nil
 }
 
-// searchPatients pages through Patients in id order in the database.
-func (s *Store) searchPatients(ctx context.Context, cc records.Country, q records.Query) (records.Page, error) {
-	filter := personFilter(q, !s.ferret)
-	if q.After != "" {
-		c, err := records.ParseCursor(q.After)
-		if err != nil {
-			return records.Page{}, fmt.Errorf("search Patient: %w", err)
-		}
-		filter = bson.D{{Key: "$and", Value: bson.A{filter, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}}}}}
-	}
-	n := q.PageSize()
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(recordProjection)
-	if !s.ferret {
-		// The filter is exact on MongoDB; on FerretDB it may select more
-		// than match, so the stream is cut in Go instead.
-		opts.SetLimit(int64(n + 1))
-	}
-	page := records.Page{Total: -1, Resources: []records.Resource{}}
-	err := s.each(ctx, cc, filter, opts, func(p *records.Person) bool {
-		r, ok := p.Patient()
-		if !ok || r.Deleted || !records.Match(r, q.Conds) {
-			return true
-		}
-		if len(page.Resources) == n {
-			page.Next = records.Cursor{ID: page.Resources[n-1].ID}.String()
-			return false
-		}
-		page.Resources = append(page.Resources, r)
-		return true
-	})
-	if err != nil {
-		return records.Page{}, fmt.Errorf("search Patient: %w", err)
-	}
-	return page, nil
-}
-
 // Count returns how many current resources match q.
 func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) (_ int64, err error) {
 	defer s.observe("count", time.Now(), &err)
-	if q.Type == "Patient" && !s.ferret {
-		n, err := s.coll(cc, personsColl).CountDocuments(ctx, personFilter(q, !s.ferret))
-		if err != nil {
-			return 0, fmt.Errorf("count Patient: %w", mapErr(err))
-		}
-		return n, nil
-	}
 	var n int64
 	if err := s.eachMatch(ctx, cc, q, func(records.Resource) { n++ }); err != nil {
 		return 0, err
@@ -155,39 +75,53 @@ func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) 
 	return n, nil
 }
 
-// eachMatch calls fn with every current resource that matches q.
+// eachMatch calls fn with every current resource matching q.
 func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
-	err := s.each(ctx, cc, personFilter(q, !s.ferret), options.Find().SetProjection(recordProjection), func(p *records.Person) bool {
-		for _, r := range p.Latest() {
-			if r.Type == q.Type && records.Match(r, q.Conds) {
-				fn(r)
-			}
+	var ids []string
+	err := s.eachHead(ctx, cc, headFilter(q), func(h *headDoc) bool {
+		if q.Type != "Patient" {
+			ids = append(ids, h.ID)
+			return true
+		}
+		if h.Patient == "" {
+			return true
+		}
+		r, err := decodeResource(h.Patient)
+		if err == nil && !r.Deleted && records.Match(r, q.Conds) {
+			fn(r)
 		}
 		return true
 	})
 	if err != nil {
 		return fmt.Errorf("search %s: %w", q.Type, err)
 	}
+	for _, id := range ids {
+		p, err := s.Person(ctx, cc, id)
+		if err != nil {
+			return fmt.Errorf("search %s: %w", q.Type, err)
+		}
+		for _, r := range p.Latest() {
+			if r.Type == q.Type && records.Match(r, q.Conds) {
+				fn(r)
+			}
+		}
+	}
 	return nil
 }
 
-// each streams the persons that filter selects to fn until it returns false.
-func (s *Store) each(ctx context.Context, cc records.Country, filter bson.D, opts *options.FindOptionsBuilder, fn func(*records.Person) bool) error {
-	cur, err := s.coll(cc, personsColl).Find(ctx, filter, opts)
+// eachHead calls fn with every head matching filter until it returns false.
+func (s *Store) eachHead(ctx context.Context, cc records.Country, filter bson.D, fn func(*headDoc) bool) error {
+	cur, err := s.coll(cc, personsColl).Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "idx", Value: 0}}))
 	if err != nil {
 		return mapErr(err)
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 	for cur.Next(ctx) {
-		var d personDoc
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("decode person: %w", err)
+		var h headDoc
+		if err := cur.Decode(&h); err != nil {
+			return fmt.Errorf("decode head: %w", err)
 		}
-		p, err := fromDoc(cc, &d)
-		if err != nil {
-			return fmt.Errorf("person %s: %w", d.ID, err)
-		}
-		if !fn(p) {
+		if !fn(&h) {
 			return nil
 		}
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"contigo/records"
@@ -55,6 +53,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Timeout bounds connecting at Open (default 10s).
 	Timeout time.Duration
+	// CacheBytes bounds the in-process cache of records (default 256 MiB;
+	// negative disables it). The cache only saves reads: every use checks
+	// the database for newer commits.
+	CacheBytes int64
 }
 
 // Store implements records.Store on MongoDB or on the embedded engine.
@@ -65,11 +67,8 @@ type Store struct {
 	prefix   string
 	dataDir  string
 	dur      *prometheus.HistogramVec
-	// locks serialise the read-check-write of a record on FerretDB, where a
-	// compound {_id, version} filter would scan the whole collection. Only
-	// valid because the embedded engine serves one process.
-	locks [256]sync.Mutex
-	proj  projState // the nutrition projection's failed writes (projection.go)
+	cache    *recordCache // records read or written lately (cache.go)
+	proj     projState    // the embedded engine's flag cache (projection_cache.go)
 }
 
 var _ records.Store = (*Store)(nil)
@@ -87,7 +86,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{prefix: cfg.DBPrefix}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = 256 << 20
+	}
+	s := &Store{prefix: cfg.DBPrefix, cache: newRecordCache(cfg.CacheBytes)}
 	uri, sqliteDir := cfg.URI, cfg.SQLiteDir
 	if uri == "" {
 		if cfg.DataDir == "" {
@@ -140,6 +142,9 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 				return fmt.Errorf("country %s: %w", cc, err)
 			}
 		}
+		if err := s.migrate(ctx, cc); err != nil {
+			return fmt.Errorf("country %s: %w", cc, err)
+		}
 		if err := s.setupProjection(ctx, cc); err != nil {
 			return fmt.Errorf("country %s: %w", cc, err)
 		}
@@ -148,14 +153,19 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 }
 
 // createCountry creates the collections (the SQLite index fix needs their
-// tables to exist) and the indexes MongoDB uses for search and audit.
+// tables to exist) and the secondary indexes, each only if missing:
+// re-creating an existing index crashed FerretDB on PostgreSQL, and a
+// second replica or a restart must start. The array-valued search keys
+// (idx, fidx) are indexed on MongoDB only: FerretDB indexes a whole array
+// as one key (too long for PostgreSQL's btree) and never uses such an index
+// for a query; there those searches read the small projection documents.
 func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	db := s.client.Database(s.dbName(cc))
 	have, err := db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
 		return fmt.Errorf("list collections: %w", mapErr(err))
 	}
-	for _, name := range []string{personsColl, claimsColl, auditColl, nutritionColl} {
+	for _, name := range []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl} {
 		if contains(have, name) {
 			continue
 		}
@@ -163,31 +173,52 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 			return fmt.Errorf("create collection %s: %w", name, mapErr(err))
 		}
 	}
-	if s.ferret {
-		// Only _id filters reach SQLite there; other indexes would only
-		// slow writes down.
+	want := map[string][]mongo.IndexModel{
+		auditColl: {
+			{Keys: bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("t_-1__id_-1")},
+			{Keys: bson.D{{Key: "person", Value: 1}, {Key: "t", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("person_1_t_-1__id_-1")},
+		},
+	}
+	if !s.ferret {
+		want[personsColl] = []mongo.IndexModel{
+			{Keys: bson.D{{Key: "idx", Value: 1}}, Options: options.Index().SetName("idx_1")},
+			{Keys: bson.D{{Key: "types", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("types_1__id_1")},
+		}
+		want[nutritionColl] = []mongo.IndexModel{{Keys: bson.D{{Key: "fidx", Value: 1}}, Options: options.Index().SetName("fidx_1")}}
+	}
+	for coll, models := range want {
+		if err := ensureIndexes(ctx, db.Collection(coll), models); err != nil {
+			return fmt.Errorf("indexes of %s: %w", coll, err)
+		}
+	}
+	return nil
+}
+
+// ensureIndexes creates the indexes of models whose names c lacks.
+func ensureIndexes(ctx context.Context, c *mongo.Collection, models []mongo.IndexModel) error {
+	specs, err := c.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			_ = set(&o)
+		}
+		found := false
+		for _, sp := range specs {
+			found = found || (o.Name != nil && sp.Name == *o.Name)
+		}
+		if !found {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
 		return nil
 	}
-	persons := []mongo.IndexModel{
-		{Keys: bson.D{{Key: "idx", Value: 1}}},
-		{Keys: bson.D{{Key: "types", Value: 1}, {Key: "_id", Value: 1}}},
-	}
-	if _, err := db.Collection(personsColl).Indexes().CreateMany(ctx, persons); err != nil {
-		return fmt.Errorf("create person indexes: %w", mapErr(err))
-	}
-	nut := []mongo.IndexModel{
-		{Keys: bson.D{{Key: "fidx", Value: 1}}},
-		{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetSparse(true)},
-	}
-	if _, err := db.Collection(nutritionColl).Indexes().CreateMany(ctx, nut); err != nil {
-		return fmt.Errorf("create nutrition projection indexes: %w", mapErr(err))
-	}
-	audit := []mongo.IndexModel{
-		{Keys: bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}},
-		{Keys: bson.D{{Key: "person", Value: 1}, {Key: "t", Value: -1}, {Key: "_id", Value: -1}}},
-	}
-	if _, err := db.Collection(auditColl).Indexes().CreateMany(ctx, audit); err != nil {
-		return fmt.Errorf("create audit indexes: %w", mapErr(err))
+	if _, err := c.Indexes().CreateMany(ctx, missing); err != nil {
+		return mapErr(err)
 	}
 	return nil
 }
@@ -254,20 +285,11 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 	return nil
 }
 
-// lock serialises read-check-write sequences on key (see Store.locks); it
-// returns the unlock function. On MongoDB it does nothing: filters there
-// carry the precondition.
-func (s *Store) lock(cc records.Country, key string) func() {
-	if !s.ferret {
-		return func() {}
-	}
-	h := fnv.New32a()
-	h.Write([]byte(cc))
-	h.Write([]byte(key))
-	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
-	m.Lock()
-	return m.Unlock
-}
+// exclusive reports whether this process alone uses the database: the
+// embedded engine it started, whose data directory it holds locked. Only
+// then may in-process caches of query results (the flag cache) stand in
+// for reading the database.
+func (s *Store) exclusive() bool { return s.embedded != nil }
 
 // observe records the duration and outcome of one operation.
 func (s *Store) observe(op string, start time.Time, errp *error) {

@@ -1,9 +1,11 @@
 package mongo_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +63,7 @@ func TestPersonRoundTrip(t *testing.T) {
 	}
 }
 
-func TestReplace(t *testing.T) {
+func TestAppend(t *testing.T) {
 	t.Parallel()
 	s := mongotest.NewStore(t)
 	ctx := t.Context()
@@ -69,26 +71,96 @@ func TestReplace(t *testing.T) {
 	if err := s.Insert(ctx, "CO", p); err != nil {
 		t.Fatal(err)
 	}
-	p2 := newPerson("p1", observation("p1", "8302-2", "2026-02-01"))
-	p2.Version = 2
-	if err := s.Replace(ctx, "CO", p2, 1); err != nil {
-		t.Fatalf("replace: %v", err)
+	obs := observation("p1", "8302-2", "2026-02-01")
+	c := &records.Commit{PersonID: "p1", Version: 2, At: t0.Add(time.Hour), Resources: []records.Resource{obs}, Nutrition: []byte(`{"v":2}`)}
+	if err := s.Append(ctx, "CO", c); err != nil {
+		t.Fatalf("append: %v", err)
 	}
-	p3 := newPerson("p1")
-	p3.Version = 3
-	if err := s.Replace(ctx, "CO", p3, 1); !errors.Is(err, records.ErrVersionMismatch) {
-		t.Errorf("stale replace: got %v, want ErrVersionMismatch", err)
+	if err := s.Append(ctx, "CO", &records.Commit{PersonID: "p1", Version: 2, At: t0}); !errors.Is(err, records.ErrVersionMismatch) {
+		t.Errorf("second writer of version 2: got %v, want ErrVersionMismatch", err)
+	}
+	if err := s.Append(ctx, "CO", &records.Commit{PersonID: "p1", Version: 1, At: t0}); !errors.Is(err, records.ErrConflict) {
+		t.Errorf("second creator: got %v, want ErrConflict", err)
 	}
 	got, err := s.Person(ctx, "CO", "p1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 2 || len(got.Resources) != 2 {
-		t.Errorf("after stale replace: version %d with %d resources, want 2 and 2", got.Version, len(got.Resources))
+	if got.Version != 2 || len(got.Resources) != 2 || string(got.Nutrition) != `{"v":2}` || !got.Updated.Equal(t0.Add(time.Hour)) || !got.Created.Equal(t0) {
+		t.Errorf("after append: %+v", got)
 	}
-	ghost := newPerson("nobody")
-	if err := s.Replace(ctx, "CO", ghost, 1); !errors.Is(err, records.ErrNotFound) {
-		t.Errorf("replace missing: got %v, want ErrNotFound", err)
+}
+
+// Two stores on one database (as two replicas on one server) appending to
+// one record at once: every acknowledged commit is in the record, once,
+// and the versions are 1..n without a gap, read from either store.
+func TestAppendTwoStores(t *testing.T) {
+	t.Parallel()
+	a := mongotest.NewStore(t, "CO")
+	prefix := strings.TrimSuffix(a.DatabaseName("CO"), "co")
+	b, err := recmongo.Open(t.Context(), recmongo.Config{URI: mongotest.URI(), SQLiteDir: mongotest.Dir(), DBPrefix: prefix, Countries: []records.Country{"CO"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) })
+	ctx := t.Context()
+	if err := a.Insert(ctx, "CO", newPerson("p1")); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		st := a
+		if w%2 == 1 {
+			st = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 6 {
+				id := fmt.Sprintf("p1.w%di%d", w, i)
+				for try := 0; try < 200; try++ {
+					cur, err := st.Person(ctx, "CO", "p1")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					r := records.Resource{Type: "Encounter", ID: id, Version: 1, Updated: t0, Body: []byte(`{}`)}
+					err = st.Append(ctx, "CO", &records.Commit{PersonID: "p1", Version: cur.Version + 1, At: t0, Resources: []records.Resource{r}})
+					if errors.Is(err, records.ErrVersionMismatch) {
+						continue
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					acked[id] = true
+					mu.Unlock()
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, st := range []*recmongo.Store{a, b} {
+		got, err := st.Person(ctx, "CO", "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, r := range got.Resources {
+			seen[r.ID]++
+		}
+		for id := range acked {
+			if seen[id] != 1 {
+				t.Errorf("acknowledged %s is in the record %d times", id, seen[id])
+			}
+		}
+		if int(got.Version) != 1+len(acked) || len(got.Resources) != 1+len(acked) {
+			t.Errorf("version %d with %d resources after %d acknowledged appends", got.Version, len(got.Resources), len(acked))
+		}
 	}
 }
 
@@ -132,6 +204,9 @@ func TestClaims(t *testing.T) {
 
 func TestSQLiteIndexUsed(t *testing.T) {
 	t.Parallel()
+	if mongotest.Engine() != "embedded" {
+		t.Skip("SQLite query plans: embedded engine only")
+	}
 	s := mongotest.NewStore(t)
 	for _, coll := range []string{"persons", "claims", "audit"} {
 		plan, err := recmongo.ExplainIDQuery(t.Context(), mongotest.Dir(), s.DatabaseName("CO"), coll)

@@ -1,6 +1,6 @@
-// Package mongotest runs one embedded MongoDB-wire server (FerretDB on
-// SQLite) per test binary and hands each test a fresh store on it, whose
-// databases are dropped when the test ends.
+// Package mongotest runs one MongoDB-wire server per test binary and hands
+// each test a fresh store on it, whose databases are dropped when the test
+// ends.
 //
 //	func TestMain(m *testing.M) { mongotest.Main(m) }
 //
@@ -9,12 +9,24 @@
 //		...
 //	}
 //
-// Set CONTIGO_NO_SQLITE_INDEX=1 to run without the SQLite _id indexes.
+// The environment variable CONTIGO_TEST_ENGINE chooses the server:
+//
+//   - "embedded" (the default): FerretDB on SQLite in a temporary directory,
+//     in this process, as `contigo serve` runs without a URI.
+//   - "postgres": an external server as a ministry running PostgreSQL would
+//     have: a throwaway PostgreSQL cluster (initdb, then postgres on a free
+//     127.0.0.1 port; run as the postgres user when the tests run as root)
+//     with FerretDB's PostgreSQL handler in front of it. Without PostgreSQL's
+//     server binaries the tests are skipped, or fail when CI=true.
+//
+// Set CONTIGO_NO_SQLITE_INDEX=1 to run the embedded engine without the
+// SQLite _id indexes.
 package mongotest
 
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,40 +37,95 @@ import (
 	recmongo "contigo/records/mongo"
 )
 
-var (
-	uri string // of the server Main started
-	dir string // its SQLite files
+// The engines CONTIGO_TEST_ENGINE names.
+const (
+	EngineEmbedded = "embedded" // FerretDB on SQLite, in process
+	EnginePostgres = "postgres" // FerretDB on a PostgreSQL cluster
 )
 
-// Main starts the embedded server in a temporary directory, runs the tests
-// and exits with their status. Call it from TestMain.
+var (
+	engine string // the engine Main started
+	uri    string // its MongoDB URI
+	dir    string // its SQLite files (embedded)
+	pgURL  string // its PostgreSQL database (postgres)
+)
+
+// Main starts the server CONTIGO_TEST_ENGINE names, runs the tests, stops
+// the server and exits with the tests' status. Call it from TestMain.
 func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
+	switch e := os.Getenv("CONTIGO_TEST_ENGINE"); e {
+	case "", EngineEmbedded:
+		return runEmbedded(m)
+	case EnginePostgres:
+		return runPostgres(m)
+	default:
+		fmt.Fprintf(os.Stderr, "mongotest: CONTIGO_TEST_ENGINE=%q: want %q or %q\n", e, EngineEmbedded, EnginePostgres)
+		return 1
+	}
+}
+
+func runEmbedded(m *testing.M) int {
 	d, err := os.MkdirTemp("", "contigo-mongotest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mongotest:", err)
 		return 1
 	}
 	defer os.RemoveAll(d)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	u, stop, err := recmongo.StartEmbedded(context.Background(), d, log)
+	u, stop, err := recmongo.StartEmbedded(context.Background(), d, serverLog())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mongotest:", err)
 		return 1
 	}
 	defer stop()
-	uri, dir = u, d
+	engine, uri, dir = EngineEmbedded, u, d
 	return m.Run()
 }
+
+func runPostgres(m *testing.M) (code int) {
+	p, err := startPostgres(context.Background())
+	if errors.Is(err, errNoPostgres) && os.Getenv("CI") != "true" {
+		fmt.Fprintf(os.Stderr, "mongotest: skipping every test: CONTIGO_TEST_ENGINE=postgres but %v\n", err)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mongotest:", err)
+		return 1
+	}
+	defer func() {
+		if err := p.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "mongotest:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}()
+	engine, uri, pgURL = EnginePostgres, p.uri, p.c.url
+	return m.Run()
+}
+
+// serverLog is where the servers' errors go.
+func serverLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// Engine returns the engine Main started: EngineEmbedded or EnginePostgres
+// ("" if Main did not run).
+func Engine() string { return engine }
 
 // URI returns the MongoDB URI of the server Main started.
 func URI() string { return uri }
 
-// Dir returns the directory of the server's SQLite files.
+// Dir returns the directory of the embedded server's SQLite files, or ""
+// on the postgres engine.
 func Dir() string { return dir }
+
+// PostgreSQLURL returns the connection string of the PostgreSQL database
+// behind the server on the postgres engine, or "" on the embedded one.
+func PostgreSQLURL() string { return pgURL }
 
 // NewStore returns a store on the test binary's server holding fresh
 // databases for countries (CO and EC if none are given), dropped and closed
@@ -102,8 +169,9 @@ func NewStoreConfig(tb testing.TB, cfg recmongo.Config) *recmongo.Store {
 }
 
 // NewEmbedded returns a store on an embedded server of its own (FerretDB on
-// SQLite in a temporary directory), started and stopped with the test: for
-// tests that run several nodes, each with its own database server.
+// SQLite in a temporary directory, whatever the engine), started and
+// stopped with the test: for tests that run several nodes, each with its own
+// database server.
 func NewEmbedded(tb testing.TB, countries ...records.Country) *recmongo.Store {
 	tb.Helper()
 	cfg := recmongo.Config{DataDir: tb.TempDir(), Countries: countries}

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"contigo/records"
+)
+
+// childVisit is a visit of an existing child: an Encounter and a weight
+// linked to it, in one transaction (assessed by the nutrition hook when the
+// server has one).
+func childVisit(pid string, i int) string {
+	enc := fmt.Sprintf("urn:uuid:b0000000-0000-4000-8000-%012d", i)
+	weight := strings.Replace(weightJSON(pid, "2025-05-05", 11.5, "kg"), `"effectiveDateTime"`, `"encounter":{"reference":"`+enc+`"},"effectiveDateTime"`, 1)
+	return `{"resourceType":"Bundle","type":"transaction","entry":[` +
+		`{"fullUrl":"` + enc + `","resource":` + encounterJSON(pid, "2025-05-05") + `,"request":{"method":"POST","url":"Encounter"}},` +
+		`{"resource":` + weight + `,"request":{"method":"POST","url":"Observation"}}]}`
+}
+
+// BenchmarkVisitHistory uploads a visit to a child whose record already
+// holds 0 or 300 visits (each an Encounter and a weight, with the nutrition
+// hook's derived results): a write costs what it changes, not the length of
+// the child's history. Compare the two with benchstat.
+func BenchmarkVisitHistory(b *testing.B) {
+	for _, hook := range []bool{false, true} {
+		for _, history := range []int{0, 300} {
+			b.Run(fmt.Sprintf("nutrition=%v/visits=%d", hook, history), func(b *testing.B) {
+				benchHistory(b, hook, history)
+			})
+		}
+	}
+}
+
+func benchHistory(b *testing.B, hook bool, history int) {
+	e := newEnv(b, func(cfg *Config) {
+		cfg.Timeout = 10 * time.Minute
+		if !hook {
+			return
+		}
+		nut, err := NewNutrition(NutritionConfig{Key: testKey, Registry: cfg.Registry, Store: cfg.Service.Store()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Service = records.NewService(cfg.Service.Store(), records.ServiceOptions{OnWrite: nut.OnWrite, MaxVersionsPerMinute: 1 << 30})
+		cfg.Nutrition = nut
+	})
+	pid := e.createPatient("Historia", "Ana", fmt.Sprintf("hist-%d", history))
+	for i := range history {
+		benchDo(b, e, "POST", "/fhir", childVisit(pid, i), http.StatusOK)
+	}
+	b.ReportAllocs()
+	i := history
+	for b.Loop() {
+		i++
+		benchDo(b, e, "POST", "/fhir", childVisit(pid, i), http.StatusOK)
+	}
+}
