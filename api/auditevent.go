@@ -206,5 +206,5 @@ func auditResource(e records.AuditEntry) (records.Resource, error) {
 
 // handleMetadata serves GET /fhir/metadata: the CapabilityStatement.
 func (s *Server) handleMetadata(c echo.Context) error {
-	return writeBundle(c, http.StatusOK, fhir.CapabilityStatement(base(c), s.now()))
+	return writeBundle(c, http.StatusOK, fhir.CapabilityStatement(base(c), s.version, s.now()))
 }

@@ -134,6 +134,7 @@ func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := context.WithoutCancel(c.Request().Context())
 		if aerr := s.records.Store().AppendAudit(ctx, e.Country, e); aerr != nil {
+			s.ops.auditFailures.Inc()
 			s.log.ErrorContext(ctx, "append audit entry", "request_id", e.RequestID, "err", aerr)
 		}
 		return err

@@ -119,6 +119,9 @@ func newFedNode(cfg *Federation, hosted []records.Country, reg prometheus.Regist
 	if cfg.PerPeer > 0 {
 		n.lim.PeerTimeout = nil
 	}
+	if err := registerBreakerGauges(reg, cfg.Peers.Countries(), n.lim.Breakers); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 

@@ -34,6 +34,9 @@ type Config struct {
 	// Nutrition, if set, serves /alerts, /indicators and /episodes; its
 	// OnWrite must be the Service's records.ServiceOptions.OnWrite.
 	Nutrition *Nutrition
+	// Version is the release, shown as software.version of the
+	// CapabilityStatement; empty leaves it out.
+	Version string
 }
 
 // Defaults of Config.
@@ -56,6 +59,8 @@ type Server struct {
 	now       func() time.Time
 	fed       *fedNode
 	nut       *Nutrition
+	ops       *opsMetrics
+	version   string
 	e         *echo.Echo
 }
 
@@ -86,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 		reg:       cfg.Registry,
 		now:       cfg.Now,
 		nut:       cfg.Nutrition,
+		version:   cfg.Version,
 	}
 	for _, cc := range cfg.Countries {
 		s.hosted[cc] = true
@@ -105,6 +111,11 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	ops, err := newOpsMetrics(s.reg)
+	if err != nil {
+		return nil, err
+	}
+	s.ops = ops
 	fed, err := newFedNode(cfg.Federation, cfg.Countries, s.reg)
 	if err != nil {
 		return nil, err

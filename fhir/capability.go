@@ -29,7 +29,8 @@ type (
 		Rest           []capRest        `json:"rest"`
 	}
 	capSoftware struct {
-		Name string `json:"name"`
+		Name    string `json:"name"`
+		Version string `json:"version,omitempty"`
 	}
 	capImplementaton struct {
 		Description string `json:"description"`
@@ -86,9 +87,9 @@ func interactions(codes ...string) []capInteraction {
 }
 
 // CapabilityStatement returns the server's CapabilityStatement at base,
-// dated now: exactly the resources, interactions, search parameters and
+// dated now, naming the software's version (left out if empty): exactly the resources, interactions, search parameters and
 // operations implemented here.
-func CapabilityStatement(base string, now time.Time) []byte {
+func CapabilityStatement(base, version string, now time.Time) []byte {
 	rest := capRest{Mode: "server", Interaction: interactions("transaction", "batch")}
 	for _, typ := range writableTypes {
 		r := capResource{
@@ -122,7 +123,7 @@ func CapabilityStatement(base string, now time.Time) []byte {
 		Date:           now.UTC().Format(time.RFC3339),
 		Publisher:      "Contigo",
 		Kind:           "instance",
-		Software:       capSoftware{"Contigo"},
+		Software:       capSoftware{"Contigo", version},
 		Implementation: capImplementaton{Description: "Contigo longitudinal health and nutrition records", URL: base},
 		FhirVersion:    fhirVersion,
 		Format:         []string{ContentType, "json"},

@@ -76,7 +76,7 @@ func TestGolden(t *testing.T) {
 		"searchset":            search,
 		"transaction-response": txn,
 		"operation-outcome":    oo,
-		"capability-statement": CapabilityStatement("https://node.example/countries/CO/fhir", testNow),
+		"capability-statement": CapabilityStatement("https://node.example/countries/CO/fhir", "", testNow),
 	} {
 		t.Run(name, func(t *testing.T) { compareGolden(t, name, got) })
 	}

@@ -91,11 +91,12 @@ func TestOutcome(t *testing.T) {
 
 func TestCapabilityStatement(t *testing.T) {
 	t.Parallel()
-	b := CapabilityStatement("https://node.example/fhir", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
+	b := CapabilityStatement("https://node.example/fhir", "1.2.3", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
 	fhirtest.Validate(t, b)
 	var cs struct {
-		Format []string `json:"format"`
-		Rest   []struct {
+		Software struct{ Name, Version string } `json:"software"`
+		Format   []string                       `json:"format"`
+		Rest     []struct {
 			Interaction []struct{ Code string } `json:"interaction"`
 			Resource    []struct {
 				Type              string                  `json:"type"`
@@ -109,6 +110,9 @@ func TestCapabilityStatement(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &cs); err != nil {
 		t.Fatal(err)
+	}
+	if cs.Software.Name != "Contigo" || cs.Software.Version != "1.2.3" {
+		t.Errorf("software = %+v, want Contigo 1.2.3", cs.Software)
 	}
 	params := map[string][]string{}
 	for _, r := range cs.Rest[0].Resource {

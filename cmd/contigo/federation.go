@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -108,15 +109,17 @@ func (p *peerNode) shutdown(ctx context.Context) error {
 // runFederation implements "contigo federation init DIR --countries CO,EC,PE".
 func runFederation(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "init" {
-		fmt.Fprintln(stderr, "Usage: contigo federation init DIR [--countries CO,EC,PE] [--host 127.0.0.1] [--port 8441] [--user-port 8081] [--valid 8760h]")
+		fmt.Fprintln(stderr, "Usage: contigo federation init DIR [--countries CO,EC,PE] [--host 127.0.0.1 | --hosts H1,H2,H3] [--port 8441] [--user-port 8081] [--valid 8760h]")
 		return 2
 	}
 	fs := flag.NewFlagSet("contigo federation init", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	countries := fs.String("countries", "CO,EC,PE", "one node per country, in this order")
 	host := fs.String("host", "127.0.0.1", "host every node listens on for peers")
+	hosts := fs.String("hosts", "", "comma-separated peer host name of each node, in --countries order, instead of --host (e.g. co-node,ec-node,pe-node in deploy/compose)")
 	port := fs.Int("port", 8441, "peer port of the first node; the next nodes take the following ports")
 	userPort := fs.Int("user-port", 8081, "user (FHIR API) port of the first node, in the printed commands")
+	ifAbsent := fs.Bool("if-absent", false, "do nothing if DIR already holds ca.pem (for a container that runs at every start)")
 	valid := fs.Duration("valid", 365*24*time.Hour, "validity of the CA and certificates")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo federation init DIR [flags]\n\nWrites a new federation CA, one certificate per node and one peers file\nper node into DIR, for nodes on one machine (or one host each, by hand).\n\nFlags:")
@@ -140,15 +143,29 @@ func runFederation(_ context.Context, args []string, _ io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "contigo federation init: name the directory to write")
 		return 2
 	}
+	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err == nil && *ifAbsent {
+		fmt.Fprintf(stdout, "%s/ca.pem exists: federation already initialised, nothing written\n", dir)
+		return 0
+	}
 	var nodes []federation.LocalNode
-	for i, s := range strings.Split(*countries, ",") {
+	ccs := strings.Split(*countries, ",")
+	hostOf := func(int) string { return *host }
+	if *hosts != "" {
+		hs := strings.Split(*hosts, ",")
+		if len(hs) != len(ccs) {
+			fmt.Fprintf(stderr, "contigo federation init: --hosts names %d hosts for %d countries\n", len(hs), len(ccs))
+			return 2
+		}
+		hostOf = func(i int) string { return strings.TrimSpace(hs[i]) }
+	}
+	for i, s := range ccs {
 		cc, err := records.ParseCountry(strings.TrimSpace(s))
 		if err != nil {
 			fmt.Fprintf(stderr, "contigo federation init: --countries %q: %v\n", s, err)
 			return 2
 		}
 		nodes = append(nodes, federation.LocalNode{Name: strings.ToLower(string(cc)), Countries: []records.Country{cc},
-			URL: "https://" + net.JoinHostPort(*host, strconv.Itoa(*port+i))})
+			URL: "https://" + net.JoinHostPort(hostOf(i), strconv.Itoa(*port+i))})
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		fmt.Fprintf(stderr, "contigo federation init: %v\n", err)

@@ -7,6 +7,10 @@
 //	contigo zscore [FILE]        WHO z-scores for a CSV of measurements
 //	contigo prevalence FILE      WHO survey prevalence tables (anthro_prevalence)
 //	contigo quality FILE         survey data-quality report
+//	contigo backup --out DIR     online backup of the embedded engine
+//	contigo restore --from DIR   restore such a backup into an empty data dir
+//	contigo healthcheck          probe /readyz (the container's HEALTHCHECK)
+//	contigo version              print the stamped version
 //
 // Run "contigo COMMAND --help" for the flags of each command.
 package main

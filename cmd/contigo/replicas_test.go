@@ -215,7 +215,9 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("GET /alerts: %d %s", code, body)
 		}
-		var a struct{ Alerts []struct{ ID, Kind, Status string } }
+		var a struct {
+			Alerts []struct{ ID, Kind, Status string }
+		}
 		json.Unmarshal(body, &a)
 		var ids []string
 		for _, x := range a.Alerts {

@@ -189,7 +189,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfo())
 	if cfg.MongoDBURI == "" {
 		log.Info("no MongoDB URI: starting the embedded MongoDB-wire engine (FerretDB, SQLite backend)", "data_dir", cfg.DataDir)
 	} else {
@@ -232,6 +232,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Timeout:    cfg.RequestTimeout,
 		Registry:   reg,
 		Federation: peer.api(),
+		Version:    Version(),
 	})
 	if err != nil {
 		return err
@@ -252,7 +253,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "countries", strings.Join(countries, ","), "embedded", cfg.MongoDBURI == "")
 
-	startFollowUp(ctx, cfg.Nutrition, nut, svc, cfg.Countries, log)
+	if err := startFollowUp(ctx, cfg.Nutrition, nut, svc, cfg.Countries, reg, log); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if err := peer.listen(srv, log); err != nil {

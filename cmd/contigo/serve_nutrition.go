@@ -63,12 +63,16 @@ func newNutrition(o nutritionOptions, nodeKey []byte, reg prometheus.Registerer,
 	return api.NewNutrition(api.NutritionConfig{Rules: rules, Key: m.Sum(nil), Registry: reg, Store: store})
 }
 
-// startFollowUp runs the missed-follow-up scheduler until ctx ends.
-func startFollowUp(ctx context.Context, o nutritionOptions, nut *api.Nutrition, svc *records.Service, countries []records.Country, log *slog.Logger) {
+// startFollowUp runs the missed-follow-up scans until ctx ends, with their
+// metrics on reg.
+func startFollowUp(ctx context.Context, o nutritionOptions, nut *api.Nutrition, svc *records.Service, countries []records.Country, reg prometheus.Registerer, log *slog.Logger) error {
 	if o.Interval <= 0 {
-		return
+		return nil
 	}
-	go nut.RunScheduler(ctx, svc, countries, o.Interval, time.Now, func(msg string, args ...any) {
-		log.Info(msg, args...)
-	})
+	m, err := newFollowUpMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("follow-up metrics: %w", err)
+	}
+	go runFollowUpScans(ctx, o.Interval, nut, svc, countries, m, log)
+	return nil
 }

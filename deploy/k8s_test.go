@@ -1,0 +1,257 @@
+package deploy
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// object is one rendered Kubernetes object.
+type object struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name      string `yaml:"name"`
+		Namespace string `yaml:"namespace"`
+	} `yaml:"metadata"`
+	Data       map[string]any `yaml:"data"`
+	StringData map[string]any `yaml:"stringData"`
+	Spec       struct {
+		Template struct {
+			Spec podSpec `yaml:"spec"`
+		} `yaml:"template"`
+		MinReplicas *int `yaml:"minReplicas"`
+	} `yaml:"spec"`
+}
+
+type podSpec struct {
+	SecurityContext struct {
+		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+	} `yaml:"securityContext"`
+	InitContainers []container `yaml:"initContainers"`
+	Containers     []container `yaml:"containers"`
+	Volumes        []struct {
+		Secret *struct {
+			SecretName string `yaml:"secretName"`
+		} `yaml:"secret"`
+	} `yaml:"volumes"`
+}
+
+type container struct {
+	Name          string `yaml:"name"`
+	Image         string `yaml:"image"`
+	RestartPolicy string `yaml:"restartPolicy"` // Always: a native sidecar
+	Env           []struct {
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			SecretKeyRef *struct {
+				Name string `yaml:"name"`
+			} `yaml:"secretKeyRef"`
+		} `yaml:"valueFrom"`
+	} `yaml:"env"`
+	Args           []string  `yaml:"args"`
+	Command        []string  `yaml:"command"`
+	ReadinessProbe yaml.Node `yaml:"readinessProbe"`
+	LivenessProbe  yaml.Node `yaml:"livenessProbe"`
+	Resources      struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+		Privileged               *bool `yaml:"privileged"`
+		Capabilities             struct {
+			Drop []string `yaml:"drop"`
+		} `yaml:"capabilities"`
+	} `yaml:"securityContext"`
+}
+
+// secretNames are the Secrets the manifests may refer to: created out of
+// band by deploy/k8s/make-secrets.sh (and the ingress certificate).
+var secretNames = []string{"contigo-signing-key", "contigo-federation", "contigo-mongodb", "contigo-tls"}
+
+// sensitive names environment variables that must come from a Secret.
+var sensitive = regexp.MustCompile(`(?i)password|secret|token|_key$|uri$`)
+
+// TestKustomizeOverlays renders every overlay with kubectl kustomize and
+// checks the invariants of what a cluster would run.
+func TestKustomizeOverlays(t *testing.T) {
+	kubectl := needTool(t, "kubectl")
+	dirs, err := filepath.Glob("k8s/overlays/*")
+	if err != nil || len(dirs) != 3 {
+		t.Fatalf("overlays: %v %v, want co, ec, pe", dirs, err)
+	}
+	for _, dir := range dirs {
+		cc := filepath.Base(dir)
+		t.Run(cc, func(t *testing.T) {
+			out, err := exec.Command(kubectl, "kustomize", dir).Output()
+			if err != nil {
+				t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderrOf(err))
+			}
+			objs := decodeObjects(t, out)
+			checkRendered(t, cc, objs, out)
+		})
+	}
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+func decodeObjects(t *testing.T, b []byte) []object {
+	t.Helper()
+	docs, err := decodeYAML(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := make([]object, 0, len(docs))
+	for _, d := range docs {
+		raw, _ := yaml.Marshal(d)
+		var o object
+		if err := yaml.Unmarshal(raw, &o); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	return objs
+}
+
+// checkRendered checks one overlay's rendered objects.
+func checkRendered(t *testing.T, cc string, objs []object, raw []byte) {
+	kinds := map[string]int{}
+	for _, o := range objs {
+		kinds[o.Kind]++
+		if o.Metadata.Namespace != "contigo-"+cc {
+			t.Errorf("%s/%s: namespace %q, want contigo-%s", o.Kind, o.Metadata.Name, o.Metadata.Namespace, cc)
+		}
+		switch o.Kind {
+		case "Secret":
+			if len(o.Data) > 0 || len(o.StringData) > 0 {
+				t.Errorf("Secret %s is inlined in the manifests", o.Metadata.Name)
+			}
+		case "Deployment", "StatefulSet":
+			checkPod(t, o.Kind+"/"+o.Metadata.Name, o.Spec.Template.Spec)
+		case "HorizontalPodAutoscaler":
+			if o.Spec.MinReplicas == nil || *o.Spec.MinReplicas < 2 {
+				t.Errorf("HPA %s: minReplicas below 2", o.Metadata.Name)
+			}
+		}
+	}
+	for _, k := range []string{"Deployment", "StatefulSet", "Service", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "ServiceMonitor", "ConfigMap", "ServiceAccount"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s rendered", k)
+		}
+	}
+	if kinds["PodDisruptionBudget"] < 2 {
+		t.Error("want a PodDisruptionBudget for the API and one for MongoDB")
+	}
+	if !strings.Contains(string(raw), "countries: "+strings.ToUpper(cc)) {
+		t.Errorf("the node's ConfigMap does not name country %s", strings.ToUpper(cc))
+	}
+	for _, re := range []string{`mongodb(\+srv)?://[^@\s"]+:[^@\s"]+@`, `BEGIN [A-Z ]*PRIVATE KEY`} {
+		if regexp.MustCompile(re).Match(raw) {
+			t.Errorf("rendered manifests hold a credential (%s)", re)
+		}
+	}
+}
+
+// checkPod checks the containers of one workload.
+func checkPod(t *testing.T, where string, p podSpec) {
+	if p.SecurityContext.RunAsNonRoot == nil || !*p.SecurityContext.RunAsNonRoot {
+		t.Errorf("%s: pod securityContext.runAsNonRoot is not true", where)
+	}
+	for _, v := range p.Volumes {
+		if v.Secret != nil && !slices.Contains(secretNames, v.Secret.SecretName) {
+			t.Errorf("%s: mounts Secret %q, not one of %v", where, v.Secret.SecretName, secretNames)
+		}
+	}
+	all := append(slices.Clone(p.InitContainers), p.Containers...)
+	for i, c := range all {
+		at := fmt.Sprintf("%s container %s", where, c.Name)
+		long := i >= len(p.InitContainers) || c.RestartPolicy == "Always" // runs all along: probed
+		if long && (c.ReadinessProbe.Kind == 0 || c.LivenessProbe.Kind == 0) {
+			t.Errorf("%s: no readiness or liveness probe", at)
+		}
+		for _, r := range []string{"cpu", "memory"} {
+			if c.Resources.Requests[r] == "" || c.Resources.Limits[r] == "" {
+				t.Errorf("%s: no %s request or limit", at, r)
+			}
+		}
+		sc := c.SecurityContext
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("%s: allowPrivilegeEscalation is not false", at)
+		}
+		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("%s: readOnlyRootFilesystem is not true", at)
+		}
+		if sc.Privileged != nil && *sc.Privileged {
+			t.Errorf("%s: privileged", at)
+		}
+		if !slices.Contains(sc.Capabilities.Drop, "ALL") {
+			t.Errorf("%s: capabilities not dropped (want drop: [ALL])", at)
+		}
+		checkImage(t, at, c.Image)
+		for _, e := range c.Env {
+			if e.Value != "" && sensitive.MatchString(e.Name) {
+				t.Errorf("%s: env %s is inlined; take it from a Secret", at, e.Name)
+			}
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(secretNames, e.ValueFrom.SecretKeyRef.Name) {
+				t.Errorf("%s: env %s from Secret %q, not one of %v", at, e.Name, e.ValueFrom.SecretKeyRef.Name, secretNames)
+			}
+		}
+		for _, a := range append(slices.Clone(c.Args), c.Command...) {
+			if strings.Contains(a, "mongodb://") || strings.Contains(a, "password") {
+				t.Errorf("%s: argument %q holds a connection string or password", at, a)
+			}
+		}
+	}
+}
+
+// checkImage wants a registry image with a release tag or a digest.
+func checkImage(t *testing.T, at, image string) {
+	name, digest, hasDigest := strings.Cut(image, "@")
+	if hasDigest {
+		if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(digest) {
+			t.Errorf("%s: bad digest in %q", at, image)
+		}
+		return
+	}
+	slash := strings.LastIndex(name, "/")
+	colon := strings.LastIndex(name, ":")
+	if colon <= slash {
+		t.Errorf("%s: image %q has neither tag nor digest", at, image)
+		return
+	}
+	if tag := name[colon+1:]; tag == "latest" || tag == "" {
+		t.Errorf("%s: image %q uses tag %q", at, image, tag)
+	}
+}
+
+// TestMakeSecretsScript checks the script that creates the Secrets is
+// valid bash and creates each Secret the manifests refer to.
+func TestMakeSecretsScript(t *testing.T) {
+	bash := needTool(t, "bash")
+	if out, err := exec.Command(bash, "-n", "k8s/make-secrets.sh").CombinedOutput(); err != nil {
+		t.Fatalf("bash -n: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile("k8s/make-secrets.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secretNames[:3] {
+		if !strings.Contains(string(b), "apply "+s) {
+			t.Errorf("make-secrets.sh does not create %s", s)
+		}
+	}
+}
