@@ -45,7 +45,7 @@ func (c *carnePage) T(key string, args ...any) string { return c.p.T(key, args..
 // carneRow is one visit of the carné.
 type carneRow struct {
 	Date, Country, Site, Weight, Length, MUAC, Oedema, WHZ, HAZ, Status string
-	Alert                                                              bool
+	Alert                                                               bool
 }
 
 // handleCarne serves GET /fhir/Patient/:id/$carne: a one-page printable
