@@ -214,7 +214,7 @@
     if (!current) return;
     document.querySelectorAll("#chart-tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.ind === indicator)));
     try {
-      const r = await api(`/countries/${current.cc}/fhir/Patient/${current.id}/$growth-chart?indicator=${indicator}`, { raw: true, headers: { Accept: "image/svg+xml" } });
+      const r = await api(`/countries/${current.cc}/fhir/Patient/${current.id}/$growth-chart?indicator=${indicator}`, { raw: true, headers: { Accept: "image/svg+xml, application/fhir+json;q=0.5" } });
       const blob = await r.blob();
       if (chartURL) URL.revokeObjectURL(chartURL);
       chartURL = URL.createObjectURL(blob);
@@ -322,7 +322,7 @@
   $("carne").addEventListener("click", async () => {
     const w = window.open("", "_blank");
     try {
-      const r = await api(`/countries/${current.cc}/fhir/Patient/${current.id}/$carne`, { raw: true, headers: { Accept: "text/html" } });
+      const r = await api(`/countries/${current.cc}/fhir/Patient/${current.id}/$carne`, { raw: true, headers: { Accept: "text/html, application/fhir+json;q=0.5" } });
       const url = URL.createObjectURL(await r.blob());
       if (w) w.location = url; else location.href = url;
     } catch (e) { if (w) w.close(); say($("rec-msg"), C.errorText(e), "bad"); }
