@@ -71,7 +71,7 @@ const C = (() => {
     const body = ct.includes("json") ? await r.json() : await r.text();
     if (!r.ok) {
       let text = typeof body === "string" ? body : "";
-      if (body && body.issue) text = body.issue.map((i) => i.diagnostics || (i.details && i.details.text) || i.code).join("; ");
+      if (body && body.issue) text = body.issue.map((i) => (i.details && i.details.text) || i.diagnostics || i.code).join("; ");
       else if (body && body.message) text = body.message;
       throw new ApiError(r.status, text || String(r.status));
     }
