@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"contigo/growth"
 )
@@ -229,11 +230,19 @@ func legend(b *bytes.Buffer, s *Spec) {
 	cs := countries(sorted(s.Points))
 	fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#000" stroke-width="2.6"/>`, x, x+34, y-4, y-4)
 	fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`, x+40, y, esc(s.Labels.Child))
-	x += 160
+	x += max(160, 40+labelWidth(s.Labels.Child)+24)
 	for _, c := range cs {
+		name := countryName(s, c)
+		if x+20+labelWidth(name) > Width-10 { // wrap to the next row
+			x, y = plotLeft, y+24
+		}
 		fmt.Fprintf(b, `<g class="legend-country" data-country="%s" transform="translate(%d %d)">%s</g>`, esc(c), x+8, y-4, marker(cs, c))
-		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`, x+20, y, esc(countryName(s, c)))
-		x += 120
+		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`, x+20, y, esc(name))
+		x += 20 + labelWidth(name) + 24
 	}
 	b.WriteString(`</g>`)
 }
+
+// labelWidth estimates the width of a 12 px legend label: 7 px a character
+// is generous for sans-serif, so labels never overlap.
+func labelWidth(s string) int { return 7 * utf8.RuneCountInString(s) }

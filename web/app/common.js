@@ -49,7 +49,12 @@ const C = (() => {
   }
   function countries() { const c = claims(); return (c && (c.countries || c.cty)) || []; }
   function signIn(tok) { localStorage.setItem("contigo.token", tok.trim()); }
-  function signOut() { localStorage.removeItem("contigo.token"); }
+  // signOut forgets the token and the records read on this device; the
+  // upload queue stays, so that no visit is lost.
+  function signOut() {
+    localStorage.removeItem("contigo.token");
+    Object.keys(localStorage).filter((k) => k.startsWith("contigo.rec.")).forEach((k) => localStorage.removeItem(k));
+  }
   function validToken() {
     const c = claims();
     return !!c && (!c.exp || c.exp * 1000 > Date.now());
