@@ -341,6 +341,14 @@ func (e *e2e) flow(lang string) {
 		t.Errorf("after a replay the record holds %d encounters and %d weights, want 2 and 2", enc, w)
 	}
 
+	// Consent and referral from the record screen.
+	eval[chromedp.Void](e, `document.querySelectorAll("#record details").forEach(d => d.open = true); undefined`)
+	e.run("consent", chromedp.Click(chromedp.CSS(`#consent-permit`)))
+	e.waitJS("consent recorded", `document.getElementById("rec-msg").textContent === `+jsString(p.T("app.consent_saved")))
+	e.run("refer", chromedp.SetValue(chromedp.CSS("#r-country"), "EC"), chromedp.SetValue(chromedp.CSS("#r-reason"), "family moves on"),
+		chromedp.Click(chromedp.CSS(`#refer button[type=submit]`)))
+	e.waitJS("referred", `document.getElementById("rec-msg").textContent === `+jsString(p.T("app.referred", p.T("country.EC"))))
+
 	// The lead filters, acknowledges the alert and downloads the CSV.
 	eval[chromedp.Void](e, `localStorage.removeItem("contigo.token"); undefined`) // the health worker signs out
 	e.run("lead", chromedp.Navigate(app+"lead/"), chromedp.WaitVisible(chromedp.CSS("#token")),
