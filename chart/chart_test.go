@@ -195,3 +195,24 @@ func TestBlackAndWhite(t *testing.T) {
 		t.Error("unknown sex accepted")
 	}
 }
+
+// FuzzSVG: any points give well-formed XML without NaN or Inf in it.
+func FuzzSVG(f *testing.F) {
+	f.Add(uint8(0), true, 365.0, 9.6, 700.0, 7.7)
+	f.Add(uint8(2), false, 80.3, 10.0, -4.0, 1e300)
+	f.Fuzz(func(t *testing.T, tab uint8, female bool, x1, y1, x2, y2 float64) {
+		sex := growth.Male
+		if female {
+			sex = growth.Female
+		}
+		ps := []Point{{X: x1, Y: y1, Country: "CO"}, {X: x2, Y: y2, Country: "<EC>", Date: time.Unix(1e9, 0)}}
+		b, err := SVG(Spec{Table: growth.ChartTable(tab % 6), Sex: sex, Points: ps, AgeInMonths: true, Labels: Labels{Title: "&"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := string(b); strings.Contains(s, "NaN") || strings.Contains(s, "Inf") {
+			t.Fatalf("non-finite number in the chart")
+		}
+		parse(t, b)
+	})
+}
