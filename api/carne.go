@@ -94,7 +94,7 @@ func (s *Server) handleCarne(c echo.Context) error {
 }
 
 // carneRowOf formats visit v for the carné.
-func carneRowOf(v *childVisit, p *i18n.Printer) carneRow {
+func carneRowOf(v *chartVisit, p *i18n.Printer) carneRow {
 	m := &v.M
 	r := carneRow{Date: m.Date.Format(time.DateOnly), Country: countryName(p, string(v.Country)), Site: m.Site, Oedema: m.Oedema}
 	if m.WeightKg != nil {

@@ -17,8 +17,8 @@ import (
 	"contigo/records/nutrition"
 )
 
-// A childVisit is one measured visit of a child's record, scored.
-type childVisit struct {
+// A chartVisit is one measured visit of a child's record, scored.
+type chartVisit struct {
 	Country records.Country
 	M       nutrition.Measurement
 	AgeDays float64
@@ -36,7 +36,7 @@ type childRecord struct {
 	Sex         growth.Sex
 	Birth       time.Time
 	Identifiers []string
-	Visits      []childVisit
+	Visits      []chartVisit
 	// Unanswered names the linked countries whose records are missing,
 	// as the OperationOutcome issues of the federated read say.
 	Unanswered []string
@@ -145,7 +145,7 @@ func (s *Server) readChildRecord(c echo.Context, id string) (*childRecord, error
 			out.Visits = append(out.Visits, scoreVisit(cc, m, out))
 		}
 	}
-	slices.SortStableFunc(out.Visits, func(a, b childVisit) int {
+	slices.SortStableFunc(out.Visits, func(a, b chartVisit) int {
 		return cmp.Or(a.M.Date.Compare(b.M.Date), cmp.Compare(a.Country, b.Country))
 	})
 	return out, nil
@@ -176,8 +176,8 @@ func (r *childRecord) fillPatient(h *entryHead) {
 }
 
 // scoreVisit scores m, taken in country cc, by the WHO standards.
-func scoreVisit(cc records.Country, m nutrition.Measurement, r *childRecord) childVisit {
-	v := childVisit{Country: cc, M: m}
+func scoreVisit(cc records.Country, m nutrition.Measurement, r *childRecord) chartVisit {
+	v := chartVisit{Country: cc, M: m}
 	g := growth.NewMeasurement()
 	g.Sex = r.Sex
 	birth := r.Birth

@@ -16,8 +16,8 @@ func chartSpec(rec *childRecord, ind string, p *i18n.Printer) chart.Spec {
 	var title, yAxis string
 	xAxis := p.T("chart.age_months")
 	var gi growth.Indicator
-	var y func(v *childVisit) float64
-	weight := func(v *childVisit) float64 {
+	var y func(v *chartVisit) float64
+	weight := func(v *chartVisit) float64 {
 		if v.M.WeightKg == nil {
 			return math.NaN()
 		}
@@ -28,13 +28,13 @@ func chartSpec(rec *childRecord, ind string, p *i18n.Printer) chart.Spec {
 		spec.Table, gi, title, yAxis, y = growth.ChartWeightForAge, growth.WeightForAge, "chart.wfa", "chart.weight_kg", weight
 	case "lhfa":
 		spec.Table, gi, title, yAxis = growth.ChartLenHeiForAge, growth.LenHeiForAge, "chart.lhfa", "chart.length_cm"
-		y = func(v *childVisit) float64 { return v.R.CLenHei }
+		y = func(v *chartVisit) float64 { return v.R.CLenHei }
 	case "bfa":
 		spec.Table, gi, title, yAxis = growth.ChartBMIForAge, growth.BMIForAge, "chart.bfa", "chart.bmi"
-		y = func(v *childVisit) float64 { return v.R.CBMI }
+		y = func(v *chartVisit) float64 { return v.R.CBMI }
 	case "acfa":
 		spec.Table, gi, title, yAxis = growth.ChartArmCForAge, growth.ArmCForAge, "chart.acfa", "chart.muac_cm"
-		y = func(v *childVisit) float64 {
+		y = func(v *chartVisit) float64 {
 			if v.M.MUACmm == nil {
 				return math.NaN()
 			}
@@ -56,7 +56,7 @@ func chartSpec(rec *childRecord, ind string, p *i18n.Printer) chart.Spec {
 		Median: p.T("chart.median"), SD: p.T("chart.sd"), Child: p.T("chart.child"), NoPoints: p.T("chart.no_points"),
 		Country: func(code string) string { return countryName(p, code) },
 	}
-	var last *childVisit
+	var last *chartVisit
 	for i := range rec.Visits {
 		v := &rec.Visits[i]
 		pt := chart.Point{Y: y(v), Date: v.M.Date, Country: string(v.Country)}
@@ -97,7 +97,7 @@ func countryName(p *i18n.Printer, code string) string {
 
 // classification is the chart's "current" line for visit v: oedema first
 // on weight-for-length/height, else the band of the indicator's z-score.
-func classification(v *childVisit, ind string, gi growth.Indicator, p *i18n.Printer) string {
+func classification(v *chartVisit, ind string, gi growth.Indicator, p *i18n.Printer) string {
 	date, cc := v.M.Date.Format("2006-01-02"), countryName(p, string(v.Country))
 	if ind == "wflh" && oedemaPresent(v.M.Oedema) {
 		return p.T("chart.oedema", date, cc)
