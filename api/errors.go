@@ -113,6 +113,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="contigo"`)
 	}
 	oo := Outcome(issue, diag, expr)
+	localizeOutcome(c, &oo)
 	if err := writeJSON(c, status, oo); err != nil {
 		s.log.ErrorContext(c.Request().Context(), "write error response", "request_id", rid, "err", err)
 	}

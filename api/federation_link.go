@@ -161,10 +161,21 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 	id := c.Param("id")
 	a := auditOf(c)
 	a.resourceType, a.personID = "Patient", id
+	out, issues, err := s.federatedRecord(c, id)
+	if err != nil {
+		return err
+	}
+	return writeSearchset(c, base(c)+"/Patient/"+id+"/$everything?_federated=true", out, int64(len(out)), issues)
+}
+
+// federatedRecord returns Patient id's record here merged with the records
+// of every country it links to, as handleEverythingFederated describes,
+// and an issue for every linked country that did not answer.
+func (s *Server) federatedRecord(c echo.Context, id string) ([]searchEntry, []r4.OperationOutcomeIssue, error) {
 	ctx, cc := c.Request().Context(), country(c)
 	rs, err := s.records.Everything(ctx, cc, id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var entries []dated
 	var links []linkedRecord
@@ -189,7 +200,7 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 		return nil
 	}
 	if err := add(cc, rs); err != nil {
-		return err
+		return nil, nil, err
 	}
 	remote := map[records.Country][]string{}
 	for _, l := range links {
@@ -198,10 +209,10 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 		case s.hosted[l.Country]:
 			lrs, err := s.records.Everything(ctx, l.Country, l.ID)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			if err := add(l.Country, lrs); err != nil {
-				return err
+				return nil, nil, err
 			}
 		default:
 			remote[l.Country] = append(remote[l.Country], l.ID)
@@ -211,7 +222,7 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 	if len(remote) > 0 {
 		caller, _, err := s.userCaller(c)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		countries := make([]records.Country, 0, len(remote))
 		var unknown []records.Country
@@ -266,7 +277,7 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 	for i, e := range entries {
 		out[i] = e.searchEntry
 	}
-	return writeSearchset(c, base(c)+"/Patient/"+id+"/$everything?_federated=true", out, int64(len(out)), issues)
+	return out, issues, nil
 }
 
 // dated is an entry of a merged record with its clinical date.

@@ -17,6 +17,7 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("POST", "", s.interaction("transaction", "E", permWrite, s.handleBundle))
 	add("GET", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingFederated))
 	s.federationRoutes(add)
+	s.chartRoutes(add)
 	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))
 	add("GET", "/AuditEvent/:id", s.interaction("read", "R", permAudit, s.handleAuditRead))
 

@@ -170,6 +170,7 @@ func (s *Server) routes() error {
 	s.nutritionRoutes(e, timeout)
 	s.referralRoutes(e, timeout)
 	s.heapingRoutes(e, timeout)
+	s.appRoutes(e)
 	s.e = e
 	return nil
 }

@@ -158,23 +158,7 @@ func TestServeFederation(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildContigo(t)
-	dir := t.TempDir()
-	coPort, ecPort := freePort(t), freePort(t)
-	pki := filepath.Join(dir, "pki")
-	if out, err := exec.Command(bin, "federation", "init", pki, "--countries", "CO,EC", "--port", strconv.Itoa(coPort)).CombinedOutput(); err != nil {
-		t.Fatalf("federation init: %v\n%s", err, out)
-	}
-	// init numbers ports from the first: give EC the one we reserved.
-	ecPeers := filepath.Join(pki, "co-peers.json")
-	b, err := os.ReadFile(ecPeers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(ecPeers, bytes.ReplaceAll(b, []byte(":"+strconv.Itoa(coPort+1)), []byte(":"+strconv.Itoa(ecPort))), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	co := startNode(t, bin, "--countries", "CO", "--data-dir", filepath.Join(dir, "co"), "--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(coPort))
-	ec := startNode(t, bin, "--countries", "EC", "--data-dir", filepath.Join(dir, "ec"), "--peers", filepath.Join(pki, "ec-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(ecPort))
+	dir, co, ec := startPair(t, bin)
 	token := func(cc, dataDir string) string {
 		out, err := exec.Command(bin, "token", "--role", "health-worker", "--country", cc, "--data-dir", dataDir, "--ttl", "1h").Output()
 		if err != nil {
@@ -204,4 +188,29 @@ func TestServeFederation(t *testing.T) {
 	if st, body := call(t, "GET", "http://"+ec+"/fhir/Patient?identifier=urn:ve:cedula|V-1&_federated=true", ecTok, ""); st != 200 || !strings.Contains(string(body), p.ID) {
 		t.Errorf("federated search: %d %s", st, body)
 	}
+}
+
+// startPair runs two "contigo serve" nodes, CO and EC, federated by
+// "contigo federation init"; it returns the directory holding their data
+// (co/, ec/) and their user addresses.
+func startPair(t *testing.T, bin string) (dir, co, ec string) {
+	t.Helper()
+	dir = t.TempDir()
+	coPort, ecPort := freePort(t), freePort(t)
+	pki := filepath.Join(dir, "pki")
+	if out, err := exec.Command(bin, "federation", "init", pki, "--countries", "CO,EC", "--port", strconv.Itoa(coPort)).CombinedOutput(); err != nil {
+		t.Fatalf("federation init: %v\n%s", err, out)
+	}
+	// init numbers ports from the first: give EC the one we reserved.
+	ecPeers := filepath.Join(pki, "co-peers.json")
+	b, err := os.ReadFile(ecPeers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ecPeers, bytes.ReplaceAll(b, []byte(":"+strconv.Itoa(coPort+1)), []byte(":"+strconv.Itoa(ecPort))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	co = startNode(t, bin, "--countries", "CO", "--data-dir", filepath.Join(dir, "co"), "--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(coPort))
+	ec = startNode(t, bin, "--countries", "EC", "--data-dir", filepath.Join(dir, "ec"), "--peers", filepath.Join(pki, "ec-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(ecPort))
+	return dir, co, ec
 }

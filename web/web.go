@@ -1,0 +1,61 @@
+// Package web holds the health worker's app (/app/) and the sector lead's
+// dashboard (/app/lead/): static files embedded in the binary, using only
+// the public API, with their texts from package i18n's catalogues
+// (/app/messages/{lang}.json).
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"contigo/i18n"
+)
+
+// The app's files.
+//
+//go:embed app
+var files embed.FS
+
+// Shell lists the files of the app shell that the service worker caches
+// (paths under /app/), for tests and for measuring its size.
+var Shell = []string{
+	"", "app.css", "app.js", "common.js", "sw.js", "manifest.webmanifest", "icon.svg",
+	"lead/", "lead/lead.js",
+	"messages/es.json", "messages/pt.json", "messages/en.json", "messages/fr.json",
+}
+
+// Handler serves the app under /app/: the embedded files, the message
+// catalogues, and headers that keep it self-contained (no third-party
+// origin may be loaded).
+func Handler() http.Handler {
+	sub, err := fs.Sub(files, "app")
+	if err != nil {
+		panic(err) // the embedded tree always has app/
+	}
+	static := http.StripPrefix("/app/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		// The service worker revalidates; a deploy changes the files.
+		h.Set("Cache-Control", "no-cache")
+		if lang, ok := strings.CutPrefix(r.URL.Path, "/app/messages/"); ok {
+			b, found := i18n.Catalogue(strings.TrimSuffix(lang, ".json"))
+			if !found || path.Ext(lang) != ".json" {
+				http.NotFound(w, r)
+				return
+			}
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			w.Write(b)
+			return
+		}
+		if r.URL.Path == "/app/sw.js" {
+			h.Set("Service-Worker-Allowed", "/app/")
+		}
+		static.ServeHTTP(w, r)
+	})
+}
