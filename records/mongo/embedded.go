@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", as FerretDB registers it
@@ -57,7 +58,7 @@ func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	f, err := ferretdb.New(&ferretdb.Config{
+	f, err := newFerretDB(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
 		SQLiteURL: SQLiteURL(dir),
@@ -81,6 +82,17 @@ func (e *embedded) stop() error {
 	err := <-e.done
 	e.lock.Close()
 	return err
+}
+
+// ferretNew serialises ferretdb.New, which writes a package-level
+// variable (version.Get().Package) without a lock: tests start several
+// engines at once.
+var ferretNew sync.Mutex
+
+func newFerretDB(c *ferretdb.Config) (*ferretdb.FerretDB, error) {
+	ferretNew.Lock()
+	defer ferretNew.Unlock()
+	return ferretdb.New(c)
 }
 
 // minLevel drops records below min.

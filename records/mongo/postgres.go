@@ -23,7 +23,7 @@ func StartFerretDBPostgreSQL(ctx context.Context, postgresURL string, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f, err := ferretdb.New(&ferretdb.Config{
+	f, err := newFerretDB(&ferretdb.Config{
 		Listener:      ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:       "postgresql",
 		PostgreSQLURL: postgresURL,
