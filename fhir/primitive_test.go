@@ -91,3 +91,23 @@ func TestParsePrimitiveElementErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestParseFamilyPartsKeys checks that a name whose surnames are given only
+// by the fathers-family and mothers-family extensions is found by them.
+func TestParseFamilyPartsKeys(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("testdata/r4/patient-family-extensions-only.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Parse(body, "Patient", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := records.Keys{"family": {"quispe", "mamani"}, "family:code": {"kispe", "mamani"}, "family:pair": {"kispe+mamani"}, "given:code": {"rosa"}, "birthyear": {"2024"}}
+	for k, vs := range want {
+		if diff := cmp.Diff(vs, r.Keys[k]); diff != "" {
+			t.Errorf("Keys[%s] (-want +got):\n%s", k, diff)
+		}
+	}
+}
