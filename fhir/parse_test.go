@@ -208,6 +208,7 @@ func TestParseKeys(t *testing.T) {
 			"birthdate":       {"2023-05-04"},
 			"gender":          {"male"},
 			"given:code":      {"jose", "maria"},
+			"given:initial":   {"jose|p", "jose|g", "maria|p", "maria|g"},
 			"family:code":     {"peres", "gomes"},
 			"family:pair":     {"gomes+peres"},
 			"birthyear":       {"2023"},

@@ -12,6 +12,10 @@ const (
 	FamilyCode = "family:code" // Phonetic of each surname word (particles dropped)
 	FamilyPair = "family:pair" // two surname codes, sorted, joined by "+": every pair of the record's surnames
 	BirthYear  = "birthyear"   // the year of birth, "2023"
+	// GivenInitial pairs the sound of each given name with the first
+	// letter of each surname, "maria|g": it finds a record whose surnames
+	// were mistyped (not in their first letter) or cut to one.
+	GivenInitial = "given:initial"
 )
 
 // particles are the short words of compound Spanish and Portuguese
@@ -66,6 +70,20 @@ func Pairs(codes []string) []string {
 	return out
 }
 
+// Initials returns code+"|"+initial for each given-name code and each
+// distinct first letter of the surname words.
+func Initials(givenCodes, familyWords []string) []string {
+	var out []string
+	for _, g := range givenCodes {
+		for _, f := range familyWords {
+			if v := g + "|" + f[:1]; !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // Year returns the year of a FHIR date or dateTime ("2023-05-04" ->
 // "2023"), or "" if it does not start with four digits.
 func Year(date string) string {
@@ -84,10 +102,15 @@ func Year(date string) string {
 // surnames and birth date (each as written), by key name.
 func Keys(given, family []string, birthDate string) map[string][]string {
 	out := map[string][]string{}
-	if c := Codes(Words(given...)); len(c) > 0 {
-		out[GivenCode] = c
+	gc := Codes(Words(given...))
+	fw := Words(family...)
+	fc := Codes(fw)
+	if len(gc) > 0 {
+		out[GivenCode] = gc
 	}
-	fc := Codes(Words(family...))
+	if gi := Initials(gc, fw); len(gi) > 0 {
+		out[GivenInitial] = gi
+	}
 	if len(fc) > 0 {
 		out[FamilyCode] = fc
 	}

@@ -47,10 +47,11 @@ func TestKeys(t *testing.T) {
 	t.Parallel()
 	got := Keys([]string{"María José"}, []string{"De la Cruz", "Vásquez"}, "2023-05-04")
 	want := map[string][]string{
-		GivenCode:  {"maria", "jose"},
-		FamilyCode: {"krus", "baskes"},
-		FamilyPair: {"baskes+krus"},
-		BirthYear:  {"2023"},
+		GivenCode:    {"maria", "jose"},
+		GivenInitial: {"maria|c", "maria|v", "jose|c", "jose|v"},
+		FamilyCode:   {"krus", "baskes"},
+		FamilyPair:   {"baskes+krus"},
+		BirthYear:    {"2023"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Keys (-want +got):\n%s", diff)
