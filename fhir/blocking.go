@@ -11,8 +11,8 @@ const (
 	extMothersFamily = "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family"
 )
 
-// patientKeys adds the blocking keys of the decoded Patient m (see
-// package namekey) and, for a name whose family is given only by its
+// patientKeys adds the blocking key of the decoded Patient m
+// (namekey.Match) and, for a name whose family is given only by its
 // fathers-family and mothers-family extensions (in "_family"), the family
 // keys of those parts.
 func (p *parser) patientKeys(m map[string]any) {
@@ -37,9 +37,7 @@ func (p *parser) patientKeys(m map[string]any) {
 		}
 	}
 	birth, _ := m["birthDate"].(string)
-	for k, vs := range namekey.Keys(given, family, birth) {
-		p.add(k, vs...)
-	}
+	p.add(namekey.Match, namekey.Blocks(namekey.PartsOf(given, family, birth))...)
 }
 
 // FamilyParts returns the fathers-family and mothers-family surnames held

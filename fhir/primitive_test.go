@@ -104,7 +104,8 @@ func TestParseFamilyPartsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := records.Keys{"family": {"quispe", "mamani"}, "family:code": {"kispe", "mamani"}, "family:pair": {"kispe+mamani"}, "given:code": {"rosa"}, "birthyear": {"2024"}}
+	want := records.Keys{"family": {"quispe", "mamani"}, "match": {"gf:rosa|kispe", "gf:rosa|mamani", "fp:kispe+mamani",
+		"gi:rosa|q", "gi:rosa|m", "fd:kispe|2024-01-02", "fd:mamani|2024-01-02", "gd:rosa|2024-01-02", "fy:kispe|2024", "fy:mamani|2024"}}
 	for k, vs := range want {
 		if diff := cmp.Diff(vs, r.Keys[k]); diff != "" {
 			t.Errorf("Keys[%s] (-want +got):\n%s", k, diff)

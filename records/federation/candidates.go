@@ -14,24 +14,24 @@ import (
 const CandidatePage = 200
 
 // CandidateQueries returns the Patient searches whose union holds the
-// records person may match (the blocking step of $match). Every condition
-// is an equality on a key the fhir package writes (package namekey), so
-// that each search is an index lookup:
+// records person may match (the blocking step of $match): one on its
+// identifiers, and one equality on the namekey.Match key, whose values
+// the fhir package writes on every Patient, so that each search is one
+// index lookup. The Match values asked for are those of records that
+// share with person:
 //
-//   - any of its identifiers;
 //   - the sound of a given name and of a surname (no birth date needed:
 //     it finds records without one, or with a wrong one);
+//   - the sound of both surnames (the given names may not overlap,
+//     "María" on one side and "José" on the other);
+//   - the sound of a surname, and the birth date, the date with day and
+//     month swapped, or a date up to three days either side (a dropped
+//     or changed surname and no given name in common);
+//   - the sound of a given name and one of those dates (every surname
+//     changed: a married woman);
 //   - for a person with one surname or without a full birth date, the
-//     sound of a given name and the first letter of a surname
-//     (given:initial: the one surname left may be mistyped);
-//   - the sound of both surnames together (family:pair: the given names
-//     may not overlap, "María" on one side and "José" on the other);
-//   - the sound of a surname, born on the birth date, the date with day
-//     and month swapped, or up to three days either side (a dropped or
-//     changed surname and no given name in common, as with first-only and
-//     second-only given names);
-//   - the sound of a given name, born on one of those dates (every surname
-//     changed: a married woman, or surnames written in another order);
+//     sound of a given name and a surname's first letter (the one surname
+//     left may be mistyped);
 //   - with a year-only or year-month date, the sound of a surname and the
 //     birth year.
 //
@@ -42,38 +42,31 @@ func CandidateQueries(p Person) []records.Query {
 		given = append(given, n.Given...)
 		family = append(family, n.Family...)
 	}
-	gc, fc := namekey.Codes(namekey.Words(given...)), namekey.Codes(namekey.Words(family...))
+	parts := namekey.PartsOf(given, family, "")
 	var out []records.Query
-	query := func(conds ...records.Cond) {
-		out = append(out, records.Query{Type: "Patient", Count: CandidatePage, Conds: conds})
-	}
-	eq := func(key string, values []string) records.Cond {
-		return records.Cond{Key: key, Op: records.OpEq, Values: values}
-	}
 	if len(p.Identifiers) > 0 {
-		query(eq("identifier", p.Identifiers))
+		out = append(out, records.Query{Type: "Patient", Count: CandidatePage,
+			Conds: []records.Cond{{Key: "identifier", Op: records.OpEq, Values: p.Identifiers}}})
 	}
-	if len(gc) > 0 && len(fc) > 0 {
-		query(eq(namekey.GivenCode, gc), eq(namekey.FamilyCode, fc))
+	blocks := namekey.Cross(namekey.GivenFamily, parts.Given, parts.Family)
+	for _, pair := range namekey.Pairs(parts.Family) {
+		blocks = append(blocks, namekey.FamilyPair+pair)
 	}
 	d := parseDate(p.BirthDate)
-	if gi := namekey.Initials(gc, namekey.Words(family...)); len(gi) > 0 && (len(fc) < 2 || d.precision < 3) {
-		query(eq(namekey.GivenInitial, gi))
-	}
-	if pairs := namekey.Pairs(fc); len(pairs) > 0 {
-		query(eq(namekey.FamilyPair, pairs))
+	if len(parts.Family) < 2 || d.precision < 3 {
+		blocks = append(blocks, namekey.Cross(namekey.GivenInitial, parts.Given, namekey.Initials(parts.FamilyWords))...)
 	}
 	switch {
 	case d.precision == 3:
 		dates := nearDates(d)
-		if len(fc) > 0 {
-			query(eq(namekey.FamilyCode, fc), eq("birthdate", dates))
-		}
-		if len(gc) > 0 {
-			query(eq(namekey.GivenCode, gc), eq("birthdate", dates))
-		}
-	case d.precision > 0 && len(fc) > 0:
-		query(eq(namekey.FamilyCode, fc), eq(namekey.BirthYear, []string{fmt.Sprintf("%04d", d.y)}))
+		blocks = append(blocks, namekey.Cross(namekey.FamilyDate, parts.Family, dates)...)
+		blocks = append(blocks, namekey.Cross(namekey.GivenDate, parts.Given, dates)...)
+	case d.precision > 0:
+		blocks = append(blocks, namekey.Cross(namekey.FamilyYear, parts.Family, []string{fmt.Sprintf("%04d", d.y)})...)
+	}
+	if len(blocks) > 0 {
+		out = append(out, records.Query{Type: "Patient", Count: CandidatePage,
+			Conds: []records.Cond{{Key: namekey.Match, Op: records.OpEq, Values: blocks}}})
 	}
 	return out
 }

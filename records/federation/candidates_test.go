@@ -11,7 +11,7 @@ import (
 )
 
 // keysOf returns the search keys the fhir package would write for p's
-// Patient: identifiers, the birth date as given, the blocking keys.
+// Patient: identifiers, the birth date as given, the blocking key.
 func keysOf(p Person) records.Keys {
 	k := records.Keys{"identifier": p.Identifiers}
 	var given, family []string
@@ -19,9 +19,7 @@ func keysOf(p Person) records.Keys {
 		given = append(given, n.Given...)
 		family = append(family, n.Family...)
 	}
-	for key, vs := range namekey.Keys(given, family, p.BirthDate) {
-		k[key] = vs
-	}
+	k[namekey.Match] = namekey.Blocks(namekey.PartsOf(given, family, p.BirthDate))
 	if p.BirthDate != "" {
 		k["birthdate"] = []string{p.BirthDate}
 	}
@@ -70,7 +68,7 @@ func block(s synthSet) [][]int {
 	for i, r := range s.records {
 		keys[i] = keysOf(r)
 		seen := map[string]bool{}
-		for _, key := range []string{"identifier", namekey.GivenCode, namekey.FamilyCode, namekey.GivenInitial, namekey.FamilyPair} {
+		for _, key := range []string{"identifier", namekey.Match} {
 			for _, v := range keys[i][key] {
 				seen[key+"|"+v] = true
 			}

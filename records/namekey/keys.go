@@ -6,16 +6,20 @@ import (
 	"unicode"
 )
 
-// Names of the blocking keys a Patient carries (in records.Keys).
+// Match is the name of the one blocking key a Patient carries (in
+// records.Keys): composite values, each naming what two records must share
+// to be compared (Blocks), so that every candidate search of $match is a
+// single equality on one indexed key, whatever combination it asks for.
+const Match = "match"
+
+// Prefixes of the values of Match.
 const (
-	GivenCode  = "given:code"  // Phonetic of each given-name word
-	FamilyCode = "family:code" // Phonetic of each surname word (particles dropped)
-	FamilyPair = "family:pair" // two surname codes, sorted, joined by "+": every pair of the record's surnames
-	BirthYear  = "birthyear"   // the year of birth, "2023"
-	// GivenInitial pairs the sound of each given name with the first
-	// letter of each surname, "maria|g": it finds a record whose surnames
-	// were mistyped (not in their first letter) or cut to one.
-	GivenInitial = "given:initial"
+	GivenFamily  = "gf:" // a given name and a surname, by sound: "gf:maria|garsia"
+	FamilyPair   = "fp:" // both surnames, by sound, sorted: "fp:garsia+peres"
+	FamilyDate   = "fd:" // a surname by sound and the full birth date: "fd:garsia|2024-03-05"
+	GivenDate    = "gd:" // a given name by sound and the full birth date
+	GivenInitial = "gi:" // a given name by sound and a surname's first letter: "gi:maria|g"
+	FamilyYear   = "fy:" // a surname by sound and the birth year: "fy:garsia|2024"
 )
 
 // particles are the short words of compound Spanish and Portuguese
@@ -70,15 +74,12 @@ func Pairs(codes []string) []string {
 	return out
 }
 
-// Initials returns code+"|"+initial for each given-name code and each
-// distinct first letter of the surname words.
-func Initials(givenCodes, familyWords []string) []string {
+// Initials returns the distinct first letters of words.
+func Initials(words []string) []string {
 	var out []string
-	for _, g := range givenCodes {
-		for _, f := range familyWords {
-			if v := g + "|" + f[:1]; !slices.Contains(out, v) {
-				out = append(out, v)
-			}
+	for _, w := range words {
+		if r := []rune(w); len(r) > 0 && !slices.Contains(out, string(r[0])) {
+			out = append(out, string(r[0]))
 		}
 	}
 	return out
@@ -98,27 +99,59 @@ func Year(date string) string {
 	return date[:4]
 }
 
-// Keys returns the blocking keys of a person with the given names,
-// surnames and birth date (each as written), by key name.
-func Keys(given, family []string, birthDate string) map[string][]string {
-	out := map[string][]string{}
-	gc := Codes(Words(given...))
+// Parts are what blocking keys are made of, for one person: the phonetic
+// codes of the given names and of the surnames, the surname words, and the
+// birth date as written.
+type Parts struct {
+	Given, Family []string // codes
+	FamilyWords   []string // folded surname words, particles dropped
+	BirthDate     string
+}
+
+// PartsOf returns the Parts of a person with the given names, surnames
+// and birth date (each as written).
+func PartsOf(given, family []string, birthDate string) Parts {
 	fw := Words(family...)
-	fc := Codes(fw)
-	if len(gc) > 0 {
-		out[GivenCode] = gc
+	return Parts{Given: Codes(Words(given...)), Family: Codes(fw), FamilyWords: fw, BirthDate: birthDate}
+}
+
+// Blocks returns the values of the Match key of a record with parts p:
+// every GivenFamily, FamilyPair and GivenInitial combination, and with a
+// full birth date FamilyDate and GivenDate, with a year FamilyYear.
+func Blocks(p Parts) []string {
+	var out []string
+	add := func(v string) {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
 	}
-	if gi := Initials(gc, fw); len(gi) > 0 {
-		out[GivenInitial] = gi
+	cross := func(prefix string, as, bs []string) {
+		for _, v := range Cross(prefix, as, bs) {
+			add(v)
+		}
 	}
-	if len(fc) > 0 {
-		out[FamilyCode] = fc
+	cross(GivenFamily, p.Given, p.Family)
+	for _, pair := range Pairs(p.Family) {
+		add(FamilyPair + pair)
 	}
-	if p := Pairs(fc); len(p) > 0 {
-		out[FamilyPair] = p
+	cross(GivenInitial, p.Given, Initials(p.FamilyWords))
+	if len(p.BirthDate) == len("2006-01-02") {
+		cross(FamilyDate, p.Family, []string{p.BirthDate})
+		cross(GivenDate, p.Given, []string{p.BirthDate})
 	}
-	if y := Year(birthDate); y != "" {
-		out[BirthYear] = []string{y}
+	if y := Year(p.BirthDate); y != "" {
+		cross(FamilyYear, p.Family, []string{y})
+	}
+	return out
+}
+
+// Cross returns prefix+a+"|"+b for every a in as and b in bs.
+func Cross(prefix string, as, bs []string) []string {
+	var out []string
+	for _, a := range as {
+		for _, b := range bs {
+			out = append(out, prefix+a+"|"+b)
+		}
 	}
 	return out
 }

@@ -43,21 +43,25 @@ func TestPhonetic(t *testing.T) {
 	}
 }
 
-func TestKeys(t *testing.T) {
+func TestBlocks(t *testing.T) {
 	t.Parallel()
-	got := Keys([]string{"María José"}, []string{"De la Cruz", "Vásquez"}, "2023-05-04")
-	want := map[string][]string{
-		GivenCode:    {"maria", "jose"},
-		GivenInitial: {"maria|c", "maria|v", "jose|c", "jose|v"},
-		FamilyCode:   {"krus", "baskes"},
-		FamilyPair:   {"baskes+krus"},
-		BirthYear:    {"2023"},
+	got := Blocks(PartsOf([]string{"María José"}, []string{"De la Cruz", "Vásquez"}, "2023-05-04"))
+	want := []string{
+		"gf:maria|krus", "gf:maria|baskes", "gf:jose|krus", "gf:jose|baskes",
+		"fp:baskes+krus",
+		"gi:maria|c", "gi:maria|v", "gi:jose|c", "gi:jose|v",
+		"fd:krus|2023-05-04", "fd:baskes|2023-05-04",
+		"gd:maria|2023-05-04", "gd:jose|2023-05-04",
+		"fy:krus|2023", "fy:baskes|2023",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Keys (-want +got):\n%s", diff)
+		t.Errorf("Blocks (-want +got):\n%s", diff)
 	}
-	if got := Keys(nil, nil, ""); len(got) != 0 {
-		t.Errorf("Keys of nothing = %v", got)
+	if got := Blocks(PartsOf(nil, []string{"Quispe"}, "2024")); !cmp.Equal(got, []string{"fy:kispe|2024"}) {
+		t.Errorf("Blocks of a surname and a year = %v", got)
+	}
+	if got := Blocks(PartsOf(nil, nil, "")); len(got) != 0 {
+		t.Errorf("Blocks of nothing = %v", got)
 	}
 }
 
