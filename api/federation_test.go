@@ -259,6 +259,23 @@ func TestFederationMatchReadConsent(t *testing.T) {
 	if countryTag(e) != "CO" || search["score"].(float64) < 0.5 || grade["url"] != federation.ExtMatchGrade || grade["valueCode"] != "probable" {
 		t.Errorf("candidate: %v", e)
 	}
+	// The evidence says why, field by field, across the peer hop.
+	evidence := map[string]string{}
+	for _, x := range asSlice(search["extension"])[1:] {
+		ext := x.(map[string]any)
+		if ext["url"] != federation.ExtMatchEvidence {
+			continue
+		}
+		sub := map[string]any{}
+		for _, y := range asSlice(ext["extension"]) {
+			s := y.(map[string]any)
+			sub[s["url"].(string)] = firstNonNil(s["valueCode"], s["valueDecimal"])
+		}
+		evidence[sub["field"].(string)] = sub["level"].(string)
+	}
+	if evidence["given"] != "subset" || evidence["family"] != "exact2" || evidence["birthdate"] != "exact" {
+		t.Errorf("match evidence %v, want given subset, family exact2, birthdate exact", evidence)
+	}
 	// Without consent, EC learns only that CO holds a record: a stub.
 	if rm := e["resource"].(map[string]any); rm["id"] != pid || rm["name"] != nil || rm["birthDate"] != nil {
 		t.Errorf("candidate without consent is not a stub: %v", rm)
@@ -617,4 +634,13 @@ func TestFederationOverallDeadline(t *testing.T) {
 	if len(es) != 1 || countryTag(es[0]) != "CO" || len(issues) != 1 || !strings.Contains(issues[0], "country PE did not answer in time") {
 		t.Errorf("overall deadline: %d entries, issues %v", len(es), issues)
 	}
+}
+
+func firstNonNil(vs ...any) any {
+	for _, v := range vs {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -91,9 +92,29 @@ type entrySearch struct {
 	Score     *float64         `json:"score,omitempty"`
 }
 
+// gradeExtension is an extension on Bundle.entry.search: the match grade,
+// or one piece of match evidence (with nested field, level and weight).
 type gradeExtension struct {
-	URL       string `json:"url"`
-	ValueCode string `json:"valueCode"`
+	URL          string           `json:"url"`
+	ValueCode    string           `json:"valueCode,omitempty"`
+	ValueDecimal *float64         `json:"valueDecimal,omitempty"`
+	Extension    []gradeExtension `json:"extension,omitempty"`
+}
+
+// matchExtensions returns the match-grade extension of m and one
+// match-evidence extension per field compared (and per rule applied), so
+// that a health worker can see why a candidate is probable.
+func matchExtensions(m federation.Ranked) []gradeExtension {
+	out := []gradeExtension{{URL: federation.ExtMatchGrade, ValueCode: string(m.Grade)}}
+	for _, e := range m.Evidence {
+		w := math.Round(e.Weight*100) / 100
+		out = append(out, gradeExtension{URL: federation.ExtMatchEvidence, Extension: []gradeExtension{
+			{URL: "field", ValueCode: e.Field},
+			{URL: "level", ValueCode: e.Level},
+			{URL: "weight", ValueDecimal: &w},
+		}})
+	}
+	return out
 }
 
 // searchset is a searchset Bundle built or read here.
@@ -370,7 +391,7 @@ func (s *Server) matchLocal(c echo.Context, cc records.Country, query federation
 		}
 		score := m.Score
 		e.Search.Score = &score
-		e.Search.Extension = []gradeExtension{{URL: federation.ExtMatchGrade, ValueCode: string(m.Grade)}}
+		e.Search.Extension = matchExtensions(m)
 		out = append(out, e)
 	}
 	return out, nil

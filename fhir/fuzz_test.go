@@ -15,7 +15,8 @@ import (
 // Body.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{patientJSON, weightJSON, encounterJSON, conditionJSON, episodeJSON, procedureJSON, medAdminJSON, flagJSON, consentJSON,
-		`{}`, `[]`, `null`, `{"resourceType":"Patient","birthDate":"2020"}`, `{"resourceType":"Patient","name":[{"given":["é"]}]}`} {
+		`{}`, `[]`, `null`, `{"resourceType":"Patient","birthDate":"2020"}`, `{"resourceType":"Patient","name":[{"given":["é"]}]}`,
+		`{"resourceType":"Patient","name":[{"given":["A",null],"_given":[null,{"id":"g"}],"_family":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/humanname-fathers-family","valueString":"Rojas"}]}}],"_birthDate":{"id":"b"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

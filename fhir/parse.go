@@ -103,6 +103,9 @@ func parse(body []byte, wantType string, now time.Time, bundled bool) (records.R
 	if err := p.check(body); err != nil {
 		return records.Resource{}, nil, err
 	}
+	if typ == "Patient" {
+		p.patientKeys(m)
+	}
 	r := records.Resource{Type: typ, Keys: p.keys}
 	if id, ok := m["id"].(string); ok {
 		if !validID(id) {

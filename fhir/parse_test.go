@@ -71,7 +71,7 @@ func TestParseErrors(t *testing.T) {
 		{"AuditEvent read-only", "", `{"resourceType":"AuditEvent"}`, "resourceType", 422},
 		{"unknown element", "Observation", edit(t, weightJSON, `"status":"final",`, `"status":"final","foo":1,`), "Observation.foo", 422},
 		{"nested unknown element", "Observation", edit(t, weightJSON, `"value":9.8,`, `"value":9.8,"color":"red",`), "Observation.valueQuantity.color", 422},
-		{"primitive extension", "Patient", edit(t, patientJSON, `"gender":"male",`, `"gender":"male","_gender":{"id":"x"},`), "Patient._gender", 422},
+		{"primitive element with a value", "Patient", edit(t, patientJSON, `"gender":"male",`, `"gender":"male","_gender":{"value":"x"},`), "Patient._gender.value", 422},
 		{"contained", "Patient", edit(t, patientJSON, `"gender":"male",`, `"gender":"male","contained":[{"resourceType":"Patient"}],`), "Patient.contained", 422},
 		{"code is a number", "Observation", edit(t, weightJSON, `"status":"final"`, `"status":3`), "Observation.status", 400},
 		{"reference is a number", "Observation", edit(t, weightJSON, `"reference":"Patient/p1"`, `"reference":5`), "Observation.subject.reference", 400},
@@ -207,6 +207,9 @@ func TestParseKeys(t *testing.T) {
 			"name:sort":       {"perez-gomez jose maria"},
 			"birthdate":       {"2023-05-04"},
 			"gender":          {"male"},
+			"match": {"gf:jose|peres", "gf:jose|gomes", "gf:maria|peres", "gf:maria|gomes", "fp:gomes+peres",
+				"gi:jose|p", "gi:jose|g", "gi:maria|p", "gi:maria|g", "fd:peres|2023-05-04", "fd:gomes|2023-05-04",
+				"gd:jose|2023-05-04", "gd:maria|2023-05-04", "fy:peres|2023", "fy:gomes|2023"},
 		}},
 		{"Observation", weightJSON, records.Keys{
 			"subject":       {"Patient/p1"},

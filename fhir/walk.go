@@ -201,16 +201,35 @@ func walkObject(m map[string]any, t reflect.Type, path, def string, top bool) er
 		if top && k == "resourceType" {
 			continue
 		}
+		if base, ok := strings.CutPrefix(k, "_"); ok {
+			bt, known := info.fields[base]
+			if !known {
+				return invalidAt(path+"."+k, "unknown element %q", k)
+			}
+			if err := walkSibling(m, base, bt, m[k], path+"."+k); err != nil {
+				return err
+			}
+			continue
+		}
 		ft, ok := info.fields[k]
 		if !ok {
 			return invalidAt(path+"."+k, "unknown element %q", k)
 		}
-		if err := walk(m[k], ft, path+"."+k, schemaElements[def][k]); err != nil {
+		var err error
+		if sib, ok := m["_"+k]; ok && ft.Kind() == reflect.Slice {
+			err = walkPrimitiveList(m[k], sib, ft, path+"."+k, schemaElements[def][k])
+		} else {
+			err = walk(m[k], ft, path+"."+k, schemaElements[def][k])
+		}
+		if err != nil {
 			return err
 		}
 	}
 	for _, k := range info.required {
-		if _, ok := m[k]; !ok {
+		if _, ok := m[k]; ok {
+			continue
+		}
+		if _, ok := m["_"+k]; !ok {
 			return invalidAt(path+"."+k, "required element %s is missing", k)
 		}
 	}
@@ -263,7 +282,9 @@ func primitiveName(def string) string {
 func countPresent(m map[string]any, names []string) int {
 	n := 0
 	for _, k := range names {
-		if _, ok := m[k]; ok {
+		_, v := m[k]
+		_, e := m["_"+k]
+		if v || e {
 			n++
 		}
 	}

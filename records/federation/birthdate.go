@@ -61,40 +61,41 @@ func (d date) days() int {
 	return era*146097 + doe
 }
 
-// compareDates returns the weight of the birth-date comparison and its
-// reason; "" when either date is unknown.
-func compareDates(a, b date) (float64, string) {
+// compareDates returns the agreement level of two birth dates, "" when
+// either is unknown: exact; swapped (day and month exchanged); near (at
+// most a week apart); typo (one digit wrong or two adjacent digits
+// swapped); month (the same year and month, one side without a day);
+// year (the same year, one side year only); sameyear (both more precise,
+// differing in the same year); differ.
+func compareDates(a, b date) string {
 	if a.precision == 0 || b.precision == 0 {
-		return 0, ""
+		return ""
 	}
 	if a.precision == 3 && b.precision == 3 {
 		switch {
 		case a == b:
-			return wDateExact, "birthdate:exact"
+			return "exact"
 		case a.y == b.y && a.m == b.d && a.d == b.m:
-			return wDateSwapped, "birthdate:swapped"
-		case abs(a.days()-b.days()) == 1:
-			return wDateNear, "birthdate:near"
+			return "swapped"
+		case abs(a.days()-b.days()) <= 7:
+			return "near"
 		case digitTypo(a, b):
-			return wDateTypo, "birthdate:typo"
+			return "typo"
 		case a.y == b.y:
-			return wDateSameYear, "birthdate:differ"
+			return "sameyear"
 		}
-		return wDateOtherYear, "birthdate:differ"
+		return "differ"
 	}
 	if a.y != b.y {
-		if a.precision == 1 || b.precision == 1 {
-			return wDateOtherYear, "birthdate:differ"
-		}
-		return wDateSameYear, "birthdate:differ" // a year typo in a partial date: weak evidence
+		return "differ"
 	}
 	if a.precision >= 2 && b.precision >= 2 {
 		if a.m == b.m || (a.precision == 3 && a.d == b.m) || (b.precision == 3 && b.d == a.m) {
-			return wDateMonthOnly, "birthdate:month"
+			return "month"
 		}
-		return wDateSameYear, "birthdate:differ"
+		return "sameyear"
 	}
-	return wDateYearOnly, "birthdate:year"
+	return "year"
 }
 
 // digitTypo reports whether two full dates differ in exactly one digit of

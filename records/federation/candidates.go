@@ -1,79 +1,88 @@
 package federation
 
 import (
-	"strconv"
+	"fmt"
+	"slices"
 	"time"
 
 	"contigo/records"
+	"contigo/records/namekey"
 )
 
 // CandidatePage is the page size of each candidate search; the caller
-// pages through all of them. At 1.7% of a country's records (below), a
-// node holding 100,000 children scores about 1,700 candidates per $match:
-// some 10 ms (BenchmarkScore).
+// pages through all of them.
 const CandidatePage = 200
 
 // CandidateQueries returns the Patient searches whose union holds the
-// records person may match (the blocking step of $match):
+// records person may match (the blocking step of $match): one on its
+// identifiers, and one equality on the namekey.Match key, whose values
+// the fhir package writes on every Patient, so that each search is one
+// index lookup. The Match values asked for are those of records that
+// share with person:
 //
-//   - any of its identifiers;
-//   - a surname starting with the first three letters of one of its
-//     surname words, born in its birth year;
-//   - one of its given-name words and a surname with the same initial,
-//     born in its birth year.
+//   - the sound of a given name and of a surname (no birth date needed:
+//     it finds records without one, or with a wrong one);
+//   - the sound of both surnames (the given names may not overlap,
+//     "María" on one side and "José" on the other);
+//   - the sound of a surname, and the birth date, the date with day and
+//     month swapped, or a date up to three days either side (a dropped
+//     or changed surname and no given name in common);
+//   - the sound of a given name and one of those dates (every surname
+//     changed: a married woman);
+//   - for a person with one surname or without a full birth date, the
+//     sound of a given name and a surname's first letter (the one surname
+//     left may be mistyped);
+//   - with a year-only or year-month date, the sound of a surname and the
+//     birth year.
 //
-// "Born in its birth year" widens to the neighbouring year for a date a
-// day from New Year, and is dropped when the birth date is unknown. The
-// searches use the keys the fhir package writes (normalised words), so a
-// record missed here has its surnames mistyped in the first letters and
-// no given name in common, or a birth year wrong by more than a day. On
-// the synthetic set this misses none of the 2,000 true records and brings
-// 1.7% of the records to scoring (TestCandidateQueries). A person with no
-// identifier and no name gives no query.
+// A person with no identifier and no name gives no query.
 func CandidateQueries(p Person) []records.Query {
-	q := prepare(p)
+	var given, family []string
+	for _, n := range p.Names {
+		given = append(given, n.Given...)
+		family = append(family, n.Family...)
+	}
+	parts := namekey.PartsOf(given, family, "")
 	var out []records.Query
-	if len(q.ids) > 0 {
+	if len(p.Identifiers) > 0 {
 		out = append(out, records.Query{Type: "Patient", Count: CandidatePage,
-			Conds: []records.Cond{{Key: "identifier", Op: records.OpEq, Values: q.ids}}})
+			Conds: []records.Cond{{Key: "identifier", Op: records.OpEq, Values: p.Identifiers}}})
 	}
-	years := yearWindow(q.date)
-	if len(q.family) > 0 {
-		out = append(out, records.Query{Type: "Patient", Count: CandidatePage,
-			Conds: append([]records.Cond{{Key: "family", Op: records.OpPrefix, Values: prefixes(q.family, 3)}}, years...)})
+	blocks := namekey.Cross(namekey.GivenFamily, parts.Given, parts.Family)
+	for _, pair := range namekey.Pairs(parts.Family) {
+		blocks = append(blocks, namekey.FamilyPair+pair)
 	}
-	if len(q.given) > 0 && len(q.family) > 0 {
+	d := parseDate(p.BirthDate)
+	if len(parts.Family) < 2 || d.precision < 3 {
+		blocks = append(blocks, namekey.Cross(namekey.GivenInitial, parts.Given, namekey.Initials(parts.FamilyWords))...)
+	}
+	switch {
+	case d.precision == 3:
+		dates := nearDates(d)
+		blocks = append(blocks, namekey.Cross(namekey.FamilyDate, parts.Family, dates)...)
+		blocks = append(blocks, namekey.Cross(namekey.GivenDate, parts.Given, dates)...)
+	case d.precision > 0:
+		blocks = append(blocks, namekey.Cross(namekey.FamilyYear, parts.Family, []string{fmt.Sprintf("%04d", d.y)})...)
+	}
+	if len(blocks) > 0 {
 		out = append(out, records.Query{Type: "Patient", Count: CandidatePage,
-			Conds: append([]records.Cond{
-				{Key: "given", Op: records.OpEq, Values: q.given},
-				{Key: "family", Op: records.OpPrefix, Values: prefixes(q.family, 1)},
-			}, years...)})
+			Conds: []records.Cond{{Key: namekey.Match, Op: records.OpEq, Values: blocks}}})
 	}
 	return out
 }
 
-// yearWindow returns the birthdate conditions of CandidateQueries.
-func yearWindow(d date) []records.Cond {
-	if d.precision == 0 {
-		return nil
+// nearDates returns d as written in a birthdate key, with day and month
+// swapped, and the days up to three before and after.
+func nearDates(d date) []string {
+	t := time.Date(d.y, time.Month(d.m), d.d, 0, 0, 0, 0, time.UTC)
+	out := []string{t.Format(time.DateOnly)}
+	if d.d <= 12 && d.d != d.m {
+		out = append(out, fmt.Sprintf("%04d-%02d-%02d", d.y, d.d, d.m))
 	}
-	lo, hi := d.y, d.y
-	if d.precision == 3 {
-		t := time.Date(d.y, time.Month(d.m), d.d, 0, 0, 0, 0, time.UTC)
-		lo, hi = t.AddDate(0, 0, -1).Year(), t.AddDate(0, 0, 1).Year()
-	}
-	return []records.Cond{
-		{Key: "birthdate", Op: records.OpGe, Values: []string{strconv.Itoa(lo)}},
-		{Key: "birthdate", Op: records.OpLt, Values: []string{strconv.Itoa(hi + 1)}},
-	}
-}
-
-// prefixes returns the distinct first n letters of words.
-func prefixes(words []string, n int) []string {
-	var out []string
-	for _, w := range words {
-		r := []rune(w)
-		out = appendNew(out, string(r[:min(n, len(r))]))
+	for k := -3; k <= 3; k++ {
+		if s := t.AddDate(0, 0, k).Format(time.DateOnly); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
 	}
 	return out
 }

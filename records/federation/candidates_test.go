@@ -7,28 +7,24 @@ import (
 	"testing"
 
 	"contigo/records"
+	"contigo/records/namekey"
 )
 
 // keysOf returns the search keys the fhir package would write for p's
-// Patient: identifiers, every name word, the birth date as given.
+// Patient: identifiers, the birth date as given, the blocking key.
 func keysOf(p Person) records.Keys {
 	k := records.Keys{"identifier": p.Identifiers}
+	var given, family []string
 	for _, n := range p.Names {
-		for _, s := range n.Family {
-			k["family"] = append(k["family"], wordsOf(s)...)
-		}
-		for _, s := range n.Given {
-			k["given"] = append(k["given"], wordsOf(s)...)
-		}
+		given = append(given, n.Given...)
+		family = append(family, n.Family...)
 	}
+	k[namekey.Match] = namekey.Blocks(namekey.PartsOf(given, family, p.BirthDate))
 	if p.BirthDate != "" {
 		k["birthdate"] = []string{p.BirthDate}
 	}
 	return k
 }
-
-// wordsOf keeps particles, as fhir does: tokens drops them.
-func wordsOf(s string) []string { return splitWords(fold(s)) }
 
 // satisfies evaluates q against keys as records.Store does.
 func satisfies(q records.Query, keys records.Keys) bool {
@@ -63,19 +59,19 @@ var qualitySet = sync.OnceValues(func() (synthSet, [][]int) {
 })
 
 // block runs CandidateQueries for every query against the records' keys.
-// An index by identifier and by surname initial narrows the records each
-// query is evaluated against: every candidate search needs one of them.
+// An index by identifier and by the sound of each name word narrows the
+// records each query is evaluated against: every candidate search needs
+// one of them.
 func block(s synthSet) [][]int {
 	keys := make([]records.Keys, len(s.records))
 	index := map[string][]int{}
 	for i, r := range s.records {
 		keys[i] = keysOf(r)
 		seen := map[string]bool{}
-		for _, id := range keys[i]["identifier"] {
-			seen["id:"+id] = true
-		}
-		for _, w := range keys[i]["family"] {
-			seen["f:"+string([]rune(w)[:1])] = true
+		for _, key := range []string{"identifier", namekey.Match} {
+			for _, v := range keys[i][key] {
+				seen[key+"|"+v] = true
+			}
 		}
 		for k := range seen {
 			index[k] = append(index[k], i)
@@ -85,11 +81,10 @@ func block(s synthSet) [][]int {
 	for qi, q := range s.queries {
 		qs := CandidateQueries(q)
 		var pre []int
-		for _, id := range q.Identifiers {
-			pre = append(pre, index["id:"+id]...)
-		}
-		for _, w := range prepare(q).family {
-			pre = append(pre, index["f:"+string([]rune(w)[:1])]...)
+		for _, c := range qs {
+			for _, v := range c.Conds[0].Values {
+				pre = append(pre, index[c.Conds[0].Key+"|"+v]...)
+			}
 		}
 		slices.Sort(pre)
 		for _, ci := range slices.Compact(pre) {

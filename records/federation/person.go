@@ -7,6 +7,7 @@ import (
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"contigo/fhir"
 	"contigo/records"
 )
 
@@ -21,6 +22,12 @@ const (
 	// ExtMatchGrade is the extension a $match answer puts on each entry's
 	// search element, with valueCode certain, probable or possible (Grade).
 	ExtMatchGrade = "http://hl7.org/fhir/StructureDefinition/match-grade"
+	// ExtMatchEvidence is Contigo's extension on a $match entry's search
+	// element saying why: one per field compared, with sub-extensions
+	// field (valueCode: given, family, birthdate, sex, birthplace,
+	// nationality, mother, identifier, or rule), level (valueCode: the
+	// agreement level, Evidence.Level) and weight (valueDecimal: log2 m/u).
+	ExtMatchEvidence = "https://contigo.example/fhir/StructureDefinition/match-evidence"
 )
 
 // Person is what matching needs to know of a Patient, as written in the
@@ -65,6 +72,24 @@ func FromPatientJSON(body []byte) (Person, error) {
 	var pt r4.Patient
 	if err := json.Unmarshal(body, &pt); err != nil {
 		return Person{}, fmt.Errorf("read patient: %w: %v", records.ErrMalformed, err)
+	}
+	// samply's HumanName has no "_family": read the surname-part
+	// extensions that it may hold separately.
+	var parts struct {
+		Name []struct {
+			Family any `json:"_family"`
+		} `json:"name"`
+	}
+	if err := json.Unmarshal(body, &parts); err != nil {
+		return Person{}, fmt.Errorf("read patient: %w: %v", records.ErrMalformed, err)
+	}
+	for i := range min(len(parts.Name), len(pt.Name)) {
+		for _, s := range fhir.FamilyParts(parts.Name[i].Family) {
+			pt.Name[i].Extension = append(pt.Name[i].Extension, r4.Extension{Url: ExtFathersFamily, ValueString: &s})
+		}
+		if len(fhir.FamilyParts(parts.Name[i].Family)) > 0 {
+			pt.Name[i].Family = nil // the parts say the same, split
+		}
 	}
 	return FromPatient(&pt), nil
 }
@@ -119,7 +144,8 @@ func FromPatient(pt *r4.Patient) Person {
 }
 
 // nameOf reads a HumanName: the family string, or the father's and
-// mother's family extensions when family is absent; text if nothing else.
+// mother's family extensions when family is absent (FromPatientJSON moves
+// those of "_family" there); text if nothing else.
 func nameOf(n r4.HumanName) Name {
 	var out Name
 	out.Given = append(out.Given, n.Given...)

@@ -123,10 +123,3 @@ func measure(s synthSet, cands [][]int, onPair func(qi, ci int, m Match)) qualit
 	}
 	return q
 }
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -34,8 +35,30 @@ func Rank(query Person, candidates []Person) []Ranked {
 	return out
 }
 
-// demoteAmbiguous applies Rank's ambiguity rule to n matches.
+// secondMargin is how much weaker (in log2 likelihood ratio) than the
+// best candidate of a country another must be to lose its grade probable:
+// 2^6 = 64 times less likely to be the person.
+const secondMargin = 6.0
+
+// demoteAmbiguous applies Rank's rules to n matches: one person has one
+// record in a country, so a candidate far weaker than the best (by
+// secondMargin) is at most possible (rule "second": usually a sibling of
+// the person found); and when two or more remain probable or better, none
+// is certain without an identifier (rule "ambiguous").
 func demoteAmbiguous(n int, at func(int) *Match) {
+	best := math.Inf(-1)
+	for i := range n {
+		best = max(best, at(i).Weight)
+	}
+	for i := range n {
+		if m := at(i); m.Grade == Probable || m.Grade == Certain {
+			if m.Weight < best-secondMargin && !isIdentifierMatch(m) {
+				m.Grade = Possible
+				m.Evidence = append(m.Evidence, Evidence{Field: "rule", Level: "second"})
+				m.Reasons = append(m.Reasons, "rule:second")
+			}
+		}
+	}
 	strong := 0
 	for i := range n {
 		if g := at(i).Grade; g == Certain || g == Probable {
@@ -48,7 +71,8 @@ func demoteAmbiguous(n int, at func(int) *Match) {
 	for i := range n {
 		if m := at(i); m.Grade == Certain && !isIdentifierMatch(m) {
 			m.Grade = Probable
-			m.Reasons = append(m.Reasons, "ambiguous")
+			m.Evidence = append(m.Evidence, Evidence{Field: "rule", Level: "ambiguous"})
+			m.Reasons = append(m.Reasons, "rule:ambiguous")
 		}
 	}
 }

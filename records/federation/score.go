@@ -3,6 +3,8 @@ package federation
 import (
 	"math"
 	"strings"
+
+	"contigo/records/namekey"
 )
 
 // Grade is the FHIR match-grade of a candidate
@@ -19,65 +21,42 @@ const (
 
 // Match is how well a candidate fits a query.
 type Match struct {
-	Score   float64  // in [0, 1], for Bundle.entry.search.score; 1 for an identifier match
-	Grade   Grade    // "" below Possible
-	Weight  float64  // the summed log2 likelihood ratio behind Score; +Inf for an identifier match
-	Reasons []string // what agreed or disagreed, e.g. "given:exact", "birthdate:swapped"; never personal data
+	Score    float64    // the probability that both are one person, in [0, 1]; 1 for an identifier match
+	Grade    Grade      // "" below Possible
+	Weight   float64    // the summed log2 likelihood ratio behind Score; +Inf for an identifier match
+	Evidence []Evidence // one per field compared, and the rules that fired
+	Reasons  []string   // Evidence as "field:level", e.g. "given:exact", "birthdate:swapped"; never personal data
 }
 
-// Thresholds on Match.Weight, chosen by measurement on the labelled
-// synthetic set in synth_test.go (see docs/federation.md and
-// TestMatchQuality, which fails if they stop holding).
-const (
-	// WeightCertain is the weight above which a candidate without a shared
-	// identifier may be certain, and only if every field agrees exactly as
-	// well (see Score).
-	WeightCertain = 22.0
-	// WeightProbable is the weight from which a candidate is probable.
-	WeightProbable = 11.0
-	// WeightPossible is the weight from which a candidate is shown at all.
-	WeightPossible = 5.0
-)
-
-// Field weights: log2 of m/u, the probability of the outcome among true
-// matches over that among non-matches, estimated for migrant children under
-// five whose records were written by different registries and rounded. A
-// non-match here is the hard case, a person already sharing a surname or a
-// birth year (blocking does the rest).
-const (
-	wGivenExact, wGivenFuzzy, wGivenSubset, wGivenPartial, wGivenNone = 7.0, 5.5, 3.5, -10.0, -8.0
-	wFamilyExact2, wFamilyExact1, wFamilyFuzzyLoss                    = 6.0, 3.5, 1.5
-	wFamilySubset, wFamilyPartial, wFamilyNone                        = 3.0, -2.0, -7.0
-
-	wDateExact, wDateSwapped, wDateNear, wDateTypo = 6.0, 3.5, 3.0, 2.5
-	wDateYearOnly, wDateMonthOnly                  = 1.5, 2.5
-	wDateSameYear, wDateOtherYear                  = -4.0, -7.0
-
-	wSexAgree, wSexDiffer       = 1.0, -6.0
-	wPlaceAgree, wPlaceDiffer   = 1.0, -1.5
-	wNatAgree, wNatDiffer       = 0.5, -1.0
-	wMotherExact, wMotherSubset = 4.0, 2.5
-	wMotherPartial, wMotherNone = -1.0, -4.0
-	wIDConflict                 = -5.0
-)
-
-// pairThreshold is the Jaro-Winkler similarity from which two name tokens
-// are taken as the same word with a typo: "perez"/"peres" is 0.92,
-// "garcia"/"gracia" 0.96, "ana"/"ada" 0.80.
-const pairThreshold = 0.9
+// Evidence is what one field contributed: its agreement level and the
+// weight (log2 m/u) that level carries. Field "rule" names a rule that
+// decided the grade (Level "twins" or "ambiguous"), with weight 0.
+type Evidence struct {
+	Field  string  // given, family, birthdate, sex, birthplace, nationality, mother, identifier, rule
+	Level  string  // e.g. exact, typo, phonetic, subset, partial, differ, swapped, near, year
+	Weight float64 // log2(m/u) of the level, from weights.json
+}
 
 // Score says how well candidate fits query.
 //
 // Any identifier ("system|value") the two share makes the candidate
-// certain. Otherwise each field adds a weight (Fellegi-Sunter): given
-// names, surnames, birth date, sex, birthplace, nationality, the mother's
-// name, and a penalty when both have an identifier of the same system with
-// different values. A field missing on either side adds nothing. The grade
-// follows the total weight, except that without a shared identifier
-// certain also needs the given names, two or more surnames and the full
-// birth date to agree exactly, and the sex and the mother's name not to
-// disagree: records are never linked silently below certain, so certain
-// must not be a guess.
+// certain. Otherwise each field present on both sides is compared and its
+// agreement level adds its weight, log2(m/u), where m and u are the
+// probabilities of that level among true matches and among non-matches
+// (Fellegi-Sunter), estimated by EM on candidate pairs (Estimate,
+// weights.json). Score is then the probability of a match:
+//
+//	Score = 1 / (1 + (1-p)/p * 2^-Weight)
+//
+// with p the share of true matches among candidate pairs. The grade
+// follows Weight against the thresholds in weights.json, with two rules:
+//
+//   - twins: the same full birth date and the same mother but given names
+//     that differ are two people (no grade);
+//   - certain without an identifier also needs the given names and two or
+//     more surnames to agree (exactly, by a typo or by sound), the full
+//     birth date to agree exactly, and the sex and the mother's name not to
+//     disagree: records are linked on certain, so it must not be a guess.
 func Score(query, candidate Person) Match {
 	q, c := prepare(query), prepare(candidate)
 	return scorePrepared(&q, &c)
@@ -128,111 +107,96 @@ func appendNew(dst []string, ws ...string) []string {
 	return dst
 }
 
-func scorePrepared(q, c *prepared) Match {
-	for _, a := range q.ids {
-		for _, b := range c.ids {
-			if a == b {
-				return Match{Score: 1, Grade: Certain, Weight: math.Inf(1), Reasons: []string{"identifier"}}
-			}
-		}
+// compare returns the agreement level of each field present on both
+// sides, in a fixed field order.
+func compare(q, c *prepared) []Evidence {
+	var ev []Evidence
+	add := func(field, level string) { ev = append(ev, Evidence{Field: field, Level: level}) }
+	switch {
+	case shareAny(q.ids, c.ids):
+		add("identifier", "agree")
+	case idConflict(q.ids, c.ids):
+		add("identifier", "conflict")
 	}
-	var m Match
-	add := func(w float64, reason string) {
-		m.Weight += w
-		m.Reasons = append(m.Reasons, reason)
+	if l := compareTokens(q.given, c.given).level(false); l != "" {
+		add("given", l)
 	}
-	if idConflict(q.ids, c.ids) {
-		add(wIDConflict, "identifier:conflict")
+	if l := compareTokens(q.family, c.family).level(true); l != "" {
+		add("family", l)
 	}
-
-	given := compareTokens(q.given, c.given)
-	switch given.outcome {
-	case tokExact:
-		add(wGivenExact, "given:exact")
-	case tokFuzzy:
-		add(wGivenFuzzy, "given:typo")
-	case tokSubset:
-		add(wGivenSubset, "given:subset")
-	case tokPartial:
-		add(wGivenPartial, "given:partial")
-	case tokNone:
-		add(wGivenNone, "given:differ")
+	if l := compareDates(q.date, c.date); l != "" {
+		add("birthdate", l)
 	}
-
-	family := compareTokens(q.family, c.family)
-	switch family.outcome {
-	case tokExact, tokFuzzy:
-		w := wFamilyExact1
-		if family.paired >= 2 {
-			w = wFamilyExact2
-		}
-		reason := "family:exact"
-		if family.outcome == tokFuzzy {
-			w -= wFamilyFuzzyLoss
-			reason = "family:typo"
-		}
-		add(w, reason)
-	case tokSubset:
-		add(wFamilySubset, "family:subset")
-	case tokPartial:
-		add(wFamilyPartial, "family:partial")
-	case tokNone:
-		add(wFamilyNone, "family:differ")
-	}
-
-	dateW, dateReason := compareDates(q.date, c.date)
-	if dateReason != "" {
-		add(dateW, dateReason)
-	}
-
-	sexOK := true
 	if q.sex != "" && c.sex != "" {
-		if q.sex == c.sex {
-			add(wSexAgree, "sex:agree")
-		} else {
-			sexOK = false
-			add(wSexDiffer, "sex:differ")
-		}
+		add("sex", agreeOrDiffer(q.sex == c.sex))
 	}
 	if q.place != "" && c.place != "" {
-		if q.place == c.place {
-			add(wPlaceAgree, "birthplace:agree")
-		} else {
-			add(wPlaceDiffer, "birthplace:differ")
-		}
+		add("birthplace", agreeOrDiffer(q.place == c.place))
 	}
 	if len(q.nationality) > 0 && len(c.nationality) > 0 {
-		if shareAny(q.nationality, c.nationality) {
-			add(wNatAgree, "nationality:agree")
-		} else {
-			add(wNatDiffer, "nationality:differ")
-		}
+		add("nationality", agreeOrDiffer(shareAny(q.nationality, c.nationality)))
 	}
-	motherOK := true
-	switch compareTokens(q.mother, c.mother).outcome {
+	switch r := compareTokens(q.mother, c.mother); r.outcome {
 	case tokExact, tokFuzzy:
-		add(wMotherExact, "mother:agree")
+		add("mother", "agree")
 	case tokSubset:
-		add(wMotherSubset, "mother:subset")
+		add("mother", "subset")
 	case tokPartial:
-		motherOK = false
-		add(wMotherPartial, "mother:partial")
+		add("mother", "partial")
 	case tokNone:
-		motherOK = false
-		add(wMotherNone, "mother:differ")
+		add("mother", "differ")
 	}
+	return ev
+}
 
-	m.Score = 1 / (1 + math.Exp2(-(m.Weight-WeightProbable)/2))
+func agreeOrDiffer(ok bool) string {
+	if ok {
+		return "agree"
+	}
+	return "differ"
+}
+
+func scorePrepared(q, c *prepared) Match {
+	ev := compare(q, c)
+	if len(ev) > 0 && ev[0].Field == "identifier" && ev[0].Level == "agree" {
+		ev[0].Weight = weights.Weight("identifier:agree")
+		return Match{Score: 1, Grade: Certain, Weight: math.Inf(1), Evidence: ev[:1], Reasons: []string{"identifier"}}
+	}
+	var m Match
+	level := map[string]string{}
+	for i := range ev {
+		ev[i].Weight = weights.Weight(ev[i].Field + ":" + ev[i].Level)
+		m.Weight += ev[i].Weight
+		level[ev[i].Field] = ev[i].Level
+	}
+	m.Score = weights.Posterior(m.Weight)
+	strongName := func(l string) bool { return l == "exact" || l == "typo" || l == "phonetic" }
+	twins := level["birthdate"] == "exact" && level["mother"] == "agree" &&
+		(level["given"] == "differ" || level["given"] == "partial")
 	switch {
-	case m.Weight >= WeightCertain && given.outcome == tokExact && family.outcome == tokExact &&
-		family.paired >= 2 && dateReason == "birthdate:exact" && sexOK && motherOK:
+	case twins:
+		ev = append(ev, Evidence{Field: "rule", Level: "twins"})
+	case m.Weight >= weights.Certain && strongName(level["given"]) &&
+		(level["family"] == "exact2" || level["family"] == "typo2") && level["birthdate"] == "exact" &&
+		level["sex"] != "differ" && level["mother"] != "differ" && level["mother"] != "partial" &&
+		level["identifier"] != "conflict":
 		m.Grade = Certain
-	case m.Weight >= WeightProbable:
+	case m.Weight >= weights.Probable:
 		m.Grade = Probable
-	case m.Weight >= WeightPossible:
+	case m.Weight >= weights.Possible:
 		m.Grade = Possible
 	}
+	m.Evidence = ev
+	m.Reasons = reasonsOf(ev)
 	return m
+}
+
+func reasonsOf(ev []Evidence) []string {
+	out := make([]string, len(ev))
+	for i, e := range ev {
+		out[i] = e.Field + ":" + e.Level
+	}
+	return out
 }
 
 // idConflict reports whether a and b hold an identifier of the same system
@@ -269,7 +233,7 @@ type tokOutcome int
 const (
 	tokMissing tokOutcome = iota // one side has no tokens
 	tokExact                     // every token paired with an equal one
-	tokFuzzy                     // every token paired, some only by Jaro-Winkler
+	tokFuzzy                     // every token paired, some only by sound or Jaro-Winkler
 	tokSubset                    // the smaller side is fully paired, the larger has extra tokens
 	tokPartial                   // some pairs, but both sides have unpaired tokens
 	tokNone                      // no token paired
@@ -278,10 +242,45 @@ const (
 type tokResult struct {
 	outcome tokOutcome
 	paired  int
+	typo    int // pairs made only by Jaro-Winkler (not equal, not the same sound)
 }
 
+// level names the outcome as an agreement level; surnames (family) tell
+// one paired surname from two or more.
+func (r tokResult) level(family bool) string {
+	n := ""
+	if family {
+		n = "1"
+		if r.paired >= 2 {
+			n = "2"
+		}
+	}
+	switch r.outcome {
+	case tokExact:
+		return "exact" + n
+	case tokFuzzy:
+		if r.typo == 0 && !family {
+			return "phonetic"
+		}
+		return "typo" + n
+	case tokSubset:
+		return "subset"
+	case tokPartial:
+		return "partial"
+	case tokNone:
+		return "differ"
+	}
+	return ""
+}
+
+// pairThreshold is the Jaro-Winkler similarity from which two name tokens
+// are taken as the same word with a typo: "perez"/"peres" is 0.92,
+// "garcia"/"gracia" 0.96, "ana"/"ada" 0.80.
+const pairThreshold = 0.9
+
 // compareTokens pairs the tokens of a and b, each at most once, in any
-// order: equal tokens first, then the most similar by Jaro-Winkler above
+// order: equal tokens first, then tokens with the same phonetic code
+// (namekey.Phonetic), then the most similar by Jaro-Winkler above
 // pairThreshold. Order does not matter, so swapped surnames still agree.
 func compareTokens(a, b []string) tokResult {
 	if len(a) == 0 || len(b) == 0 {
@@ -294,13 +293,28 @@ func compareTokens(a, b []string) tokResult {
 	if len(b) > len(usedB) {
 		a, b = a[:min(len(a), 16)], b[:16]
 	}
-	exact, fuzzy := 0, 0
+	exact, fuzzy, typo := 0, 0, 0
 	for i, x := range a {
 		for j, y := range b {
 			if !usedB[j] && x == y {
 				usedA[i], usedB[j] = true, true
 				exact++
 				break
+			}
+		}
+	}
+	if exact < len(a) {
+		for i, x := range a {
+			if usedA[i] {
+				continue
+			}
+			cx := namekey.Phonetic(x)
+			for j, y := range b {
+				if !usedB[j] && cx != "" && cx == namekey.Phonetic(y) {
+					usedA[i], usedB[j] = true, true
+					fuzzy++
+					break
+				}
 			}
 		}
 	}
@@ -320,10 +334,11 @@ func compareTokens(a, b []string) tokResult {
 		if bj >= 0 {
 			usedA[i], usedB[bj] = true, true
 			fuzzy++
+			typo++
 		}
 	}
 	paired := exact + fuzzy
-	r := tokResult{paired: paired}
+	r := tokResult{paired: paired, typo: typo}
 	switch {
 	case paired == 0:
 		r.outcome = tokNone
