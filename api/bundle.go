@@ -88,6 +88,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		r := e.Resource
 		r.Type, r.ID = e.Type, e.ID
 		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
+		if err := refuseServerOwned(r, r.ID, path); err != nil {
+			return err
+		}
 		persons[e.PersonID] = true
 		w.PersonID = e.PersonID
 		switch e.Method {
