@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -250,14 +249,17 @@ func (s *Server) handleAlerts(c echo.Context) error {
 	}
 	switch wants(c) {
 	case "csv":
-		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		_ = w.Write(alertColumns)
-		for i := range out.Alerts {
-			_ = w.Write(alertRecord(&out.Alerts[i]))
+		b, err := safeCSV(alertColumns, func(yield func([]string) bool) {
+			for i := range out.Alerts {
+				if !yield(alertRecord(&out.Alerts[i])) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			return err
 		}
-		w.Flush()
-		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
 	case "fhir":
 		b, err := alertBundle(c, &out)
 		if err != nil {
