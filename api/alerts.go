@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -312,10 +311,8 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 		return err
 	}
 	var p AlertPatch
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return &records.FieldError{Field: "body", Reason: "want {\"status\": ..., \"reason\": ...}", Kind: records.ErrMalformed}
+	if err := decodeStrict(body, &p); err != nil {
+		return &records.FieldError{Field: "body", Reason: "want {\"status\": ..., \"reason\": ...}: " + err.Error(), Kind: records.ErrMalformed}
 	}
 	ctx := c.Request().Context()
 	cc := country(c)

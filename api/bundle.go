@@ -20,6 +20,9 @@ func (s *Server) handleBundle(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := fhir.CheckJSON(body, "Bundle"); err != nil {
+		return err // not even a batch can be read entry by entry
+	}
 	b, err := fhir.ParseBundle(body, s.now())
 	if err != nil {
 		if entries, ok := batchEntries(body); ok {
