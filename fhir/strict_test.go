@@ -42,3 +42,18 @@ func FuzzCheckJSON(f *testing.F) {
 		_ = CheckJSON(b, "X")
 	})
 }
+
+func TestNormalizeIdentifier(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		" UNI-Jose\u0301-1\u200b ": "UNI-José-1",
+		"ＡＢ－１２":                    "AB-12",
+		"ab\u2013c":                "ab-c",
+		"  X-1\t":                  "X-1",
+		"\u200b":                   "",
+	} {
+		if got := NormalizeIdentifier(in); got != want {
+			t.Errorf("NormalizeIdentifier(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
