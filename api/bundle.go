@@ -188,12 +188,15 @@ type batchItem struct {
 // batch applies each entry of a batch Bundle on its own; the response holds
 // one outcome per entry, and the request succeeds even if entries fail.
 func (s *Server) batch(c echo.Context, items []batchItem) error {
-	ctx, cc := c.Request().Context(), country(c)
+	ctx, cc, a := c.Request().Context(), country(c), auditOf(c)
 	results := make([]fhir.EntryResult, len(items))
 	for i, it := range items {
 		res, err := fhir.EntryResult{}, it.err
 		if err == nil {
 			res, err = s.batchEntry(ctx, cc, it.entry)
+		}
+		if err == nil && res.Resource.ID != "" {
+			a.disclosed = append(a.disclosed, disclosureOf(it.entry.Method, res.Resource, res.Status))
 		}
 		if err != nil {
 			status, _, _, _ := classify(err)
