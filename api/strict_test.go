@@ -41,3 +41,19 @@ func TestStrictJSONBodies(t *testing.T) {
 		t.Errorf("alerts: %d", len(r.Alerts))
 	}
 }
+
+// A Patient with three broken rules gets one 422 naming all three.
+func TestEveryBrokenRuleReported(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/fhir/Patient", e.hw, `{"resourceType":"Patient","colour":"red","gender":"female","name":[{"family":"Rojas","shoe":1}],"size":2}`)
+	wantOutcome(t, r, http.StatusUnprocessableEntity, "", "Patient.colour")
+	issues, _ := r.JSON(t)["issue"].([]any)
+	var got []any
+	for _, is := range issues {
+		got = append(got, is.(map[string]any)["expression"])
+	}
+	if len(issues) != 3 {
+		t.Errorf("issues %v, want Patient.colour, Patient.name[0].shoe, Patient.size", got)
+	}
+}
