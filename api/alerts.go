@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -250,14 +248,17 @@ func (s *Server) handleAlerts(c echo.Context) error {
 	}
 	switch wants(c) {
 	case "csv":
-		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		_ = w.Write(alertColumns)
-		for i := range out.Alerts {
-			_ = w.Write(alertRecord(&out.Alerts[i]))
+		b, err := safeCSV(alertColumns, func(yield func([]string) bool) {
+			for i := range out.Alerts {
+				if !yield(alertRecord(&out.Alerts[i])) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			return err
 		}
-		w.Flush()
-		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
 	case "fhir":
 		b, err := alertBundle(c, &out)
 		if err != nil {
@@ -310,10 +311,8 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 		return err
 	}
 	var p AlertPatch
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return &records.FieldError{Field: "body", Reason: "want {\"status\": ..., \"reason\": ...}", Kind: records.ErrMalformed}
+	if err := decodeStrict(body, &p); err != nil {
+		return &records.FieldError{Field: "body", Reason: "want {\"status\": ..., \"reason\": ...}: " + err.Error(), Kind: records.ErrMalformed}
 	}
 	ctx := c.Request().Context()
 	cc := country(c)

@@ -140,7 +140,7 @@ func auditResource(e records.AuditEntry) (records.Resource, error) {
 	case e.Outcome >= 400:
 		outcome = "4"
 	}
-	subtype := e.Interaction
+	subtype := strings.TrimPrefix(e.Interaction, "batch-") // a batch entry is audited as its interaction
 	switch subtype {
 	case "read", "vread", "update", "create", "history-instance", "history-type", "search-type", "transaction", "batch":
 	default:

@@ -75,16 +75,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if strings.HasSuffix(c.Path(), "/metadata") {
 			return next(c)
 		}
-		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		scheme, token, ok := strings.Cut(h, " ")
-		if h == "" {
-			return errorf(records.ErrUnauthorized, "no bearer token (send Authorization: Bearer <token>)")
-		}
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return errorf(records.ErrUnauthorized, "authorization is not a bearer token")
-		}
-		cl, err := VerifyToken(s.key, strings.TrimSpace(token), s.now())
+		cl, err := s.bearer(c)
 		if err != nil {
+			s.auditUnauthenticated(c)
 			return err
 		}
 		c.Set(keyClaims, cl)
@@ -99,6 +92,7 @@ type auditInfo struct {
 	resourceType string
 	resourceID   string
 	personID     string
+	disclosed    []disclosure // one more entry each: the batch entries
 }
 
 // audit appends an audit entry for every authenticated request to a route
@@ -137,6 +131,7 @@ func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
 			s.ops.auditFailures.Inc()
 			s.log.ErrorContext(ctx, "append audit entry", "request_id", e.RequestID, "err", aerr)
 		}
+		s.auditDisclosures(ctx, e, a.disclosed)
 		return err
 	}
 }

@@ -20,6 +20,9 @@ func (s *Server) handleBundle(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := fhir.CheckJSON(body, "Bundle"); err != nil {
+		return err // not even a batch can be read entry by entry
+	}
 	b, err := fhir.ParseBundle(body, s.now())
 	if err != nil {
 		if entries, ok := batchEntries(body); ok {
@@ -88,6 +91,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		r := e.Resource
 		r.Type, r.ID = e.Type, e.ID
 		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
+		if err := refuseServerOwned(r, r.ID, path); err != nil {
+			return err
+		}
 		persons[e.PersonID] = true
 		w.PersonID = e.PersonID
 		switch e.Method {
@@ -182,12 +188,15 @@ type batchItem struct {
 // batch applies each entry of a batch Bundle on its own; the response holds
 // one outcome per entry, and the request succeeds even if entries fail.
 func (s *Server) batch(c echo.Context, items []batchItem) error {
-	ctx, cc := c.Request().Context(), country(c)
+	ctx, cc, a := c.Request().Context(), country(c), auditOf(c)
 	results := make([]fhir.EntryResult, len(items))
 	for i, it := range items {
 		res, err := fhir.EntryResult{}, it.err
 		if err == nil {
 			res, err = s.batchEntry(ctx, cc, it.entry)
+		}
+		if err == nil && res.Resource.ID != "" {
+			a.disclosed = append(a.disclosed, disclosureOf(it.entry.Method, res.Resource, res.Status))
 		}
 		if err != nil {
 			status, _, _, _ := classify(err)

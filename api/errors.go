@@ -113,6 +113,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="contigo"`)
 	}
 	oo := Outcome(issue, diag, expr)
+	if status < 500 {
+		oo.Issue = append(oo.Issue, moreIssues(err, issue)...)
+	}
 	localizeOutcome(c, &oo)
 	if err := writeJSON(c, status, oo); err != nil {
 		s.log.ErrorContext(c.Request().Context(), "write error response", "request_id", rid, "err", err)

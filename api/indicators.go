@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/csv"
 	"net/http"
 	"time"
 
@@ -66,14 +64,17 @@ func (s *Server) handleIndicators(c echo.Context) error {
 		return err
 	}
 	if wants(c) == "csv" {
-		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		_ = w.Write(nutrition.IndicatorColumns)
-		for i := range rows {
-			_ = w.Write(rows[i].Record())
+		b, err := safeCSV(nutrition.IndicatorColumns, func(yield func([]string) bool) {
+			for i := range rows {
+				if !yield(rows[i].Record()) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			return err
 		}
-		w.Flush()
-		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
 	}
 	return c.JSON(http.StatusOK, IndicatorReport{Country: string(cc), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
 		By: by, RuleSet: rs.Ref(""), Rows: rows})

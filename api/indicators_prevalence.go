@@ -90,7 +90,11 @@ func (s *Server) handleIndicatorsPrevalence(c echo.Context) error {
 		if err := t.WriteCSV(&buf); err != nil {
 			return err
 		}
-		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+		b, err := neutraliseCSV(buf.Bytes())
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
 	}
 	rep.Method, rep.Children, rep.Warnings = t.Method, t.N, t.Warnings
 	for _, r := range t.Rows {

@@ -47,7 +47,11 @@ func writeQuality(c echo.Context, in *survey.Input, rep QualityReport) error {
 		return err
 	}
 	if wants(c) == "csv" {
-		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+		b, err := neutraliseCSV(buf.Bytes())
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
 	}
 	rep.Children, rep.Warnings = q.N, q.Warnings
 	q.Each(func(ind, stat string, v float64) {

@@ -40,7 +40,12 @@ type EpisodeAnswer struct {
 	Episode nutrition.Episode `json:"episode"`
 }
 
+// decodeStrict decodes the JSON object b into v: no unknown fields, no
+// duplicate keys, valid UTF-8, nothing after the object (400 otherwise).
 func decodeStrict(b []byte, v any) error {
+	if err := fhir.CheckJSON(b, "body"); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

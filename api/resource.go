@@ -116,6 +116,9 @@ func (s *Server) handleCreate(c echo.Context) error {
 // new record; anything else joins the record of its subject, which must
 // exist, as must everything else it references.
 func (s *Server) create(ctx context.Context, cc records.Country, res records.Resource, a *auditInfo) (records.Resource, error) {
+	if err := refuseServerOwned(res, "", ""); err != nil {
+		return records.Resource{}, err
+	}
 	w := records.Write{}
 	if res.Type == "Patient" {
 		res.ID = records.NewID()
@@ -196,6 +199,9 @@ func (s *Server) handleUpdate(c echo.Context) error {
 func (s *Server) update(ctx context.Context, cc records.Country, res records.Resource, id string, ifMatch int64) (records.Resource, error) {
 	if res.ID != "" && res.ID != id {
 		return records.Resource{}, &records.FieldError{Field: res.Type + ".id", Reason: "the id in the body does not match the id in the URL", Kind: records.ErrMalformed}
+	}
+	if err := refuseServerOwned(res, id, ""); err != nil {
+		return records.Resource{}, err
 	}
 	res.ID = id
 	personID := records.PersonOf(res.Type, id)

@@ -56,9 +56,12 @@ func Parse(body []byte, wantType string, now time.Time) (records.Resource, error
 	return r, err
 }
 
-// decodeJSON decodes one JSON value with numbers kept as text; a syntax
-// error names its byte offset.
+// decodeJSON decodes one JSON value with numbers kept as text, strictly
+// (CheckJSON); a syntax error names its byte offset.
 func decodeJSON(body []byte, path string) (any, error) {
+	if err := CheckJSON(body, path); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

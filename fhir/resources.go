@@ -19,8 +19,12 @@ func (p *parser) patient(r *r4.Patient) error {
 		if id.System != nil {
 			sys = *id.System
 		}
-		p.add("identifier", sys+"|"+*id.Value)
-		p.add("identifier:code", *id.Value)
+		v := NormalizeIdentifier(*id.Value)
+		if v == "" {
+			continue
+		}
+		p.add("identifier", sys+"|"+v)
+		p.add("identifier:code", v)
 	}
 	p.names(r.Name)
 	bd, err := p.date(r.BirthDate, "Patient.birthDate", true)

@@ -278,12 +278,19 @@ func (p param) value(name, s string) (string, string, error) {
 	case kindToken:
 		sys, code, hasSys := cutEscaped(s, '|')
 		if !hasSys {
-			return p.key + ":code", unescape(s), nil
+			code = s
+		}
+		code = unescape(code)
+		if p.key == "identifier" {
+			code = NormalizeIdentifier(code)
+		}
+		if !hasSys {
+			return p.key + ":code", code, nil
 		}
 		if code == "" {
 			return "", "", searchErr(name, "want code, system|code or |code")
 		}
-		return p.key, unescape(sys) + "|" + unescape(code), nil
+		return p.key, unescape(sys) + "|" + code, nil
 	case kindCode:
 		_, code, hasSys := cutEscaped(s, '|')
 		if !hasSys {

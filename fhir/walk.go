@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -197,6 +198,8 @@ func walkObject(m map[string]any, t reflect.Type, path, def string, top bool) er
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	// Every broken rule of the object is reported, not only the first.
+	var errs []error
 	for _, k := range keys {
 		if top && k == "resourceType" {
 			continue
@@ -204,16 +207,18 @@ func walkObject(m map[string]any, t reflect.Type, path, def string, top bool) er
 		if base, ok := strings.CutPrefix(k, "_"); ok {
 			bt, known := info.fields[base]
 			if !known {
-				return invalidAt(path+"."+k, "unknown element %q", k)
+				errs = append(errs, invalidAt(path+"."+k, "unknown element %q", k))
+				continue
 			}
 			if err := walkSibling(m, base, bt, m[k], path+"."+k); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 			continue
 		}
 		ft, ok := info.fields[k]
 		if !ok {
-			return invalidAt(path+"."+k, "unknown element %q", k)
+			errs = append(errs, invalidAt(path+"."+k, "unknown element %q", k))
+			continue
 		}
 		var err error
 		if sib, ok := m["_"+k]; ok && ft.Kind() == reflect.Slice {
@@ -222,7 +227,7 @@ func walkObject(m map[string]any, t reflect.Type, path, def string, top bool) er
 			err = walk(m[k], ft, path+"."+k, schemaElements[def][k])
 		}
 		if err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
 	for _, k := range info.required {
@@ -230,20 +235,26 @@ func walkObject(m map[string]any, t reflect.Type, path, def string, top bool) er
 			continue
 		}
 		if _, ok := m["_"+k]; !ok {
-			return invalidAt(path+"."+k, "required element %s is missing", k)
+			errs = append(errs, invalidAt(path+"."+k, "required element %s is missing", k))
 		}
 	}
 	for _, group := range info.choices {
 		if countPresent(m, group) != 1 {
-			return invalidAt(path+"."+choicePrefix(group[0])+"[x]", "want exactly one of %s", strings.Join(group, ", "))
+			errs = append(errs, invalidAt(path+"."+choicePrefix(group[0])+"[x]", "want exactly one of %s", strings.Join(group, ", ")))
 		}
 	}
 	for _, group := range info.optional {
 		if countPresent(m, group) > 1 {
-			return invalidAt(path+"."+choicePrefix(group[0])+"[x]", "want at most one of %s", strings.Join(group, ", "))
+			errs = append(errs, invalidAt(path+"."+choicePrefix(group[0])+"[x]", "want at most one of %s", strings.Join(group, ", ")))
 		}
 	}
-	return nil
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 // checkPrimitive checks s against the pattern of the schema's primitive
