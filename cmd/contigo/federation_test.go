@@ -141,6 +141,7 @@ func startNode(t *testing.T, bin string, args ...string) string {
 		case <-peerc:
 			peerc = nil
 		case err := <-done:
+			done <- err // for the cleanup, which waits for the exit too
 			mu.Lock()
 			defer mu.Unlock()
 			t.Fatalf("serve exited: %v\n%s", err, logs.String())
