@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -94,6 +96,17 @@ func freePort(t *testing.T) int {
 // both its listeners are up; it returns the user address.
 func startNode(t *testing.T, bin string, args ...string) string {
 	t.Helper()
+	addr, err := startNodeErr(t, bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// startNodeErr is startNode returning an error when serve exits before
+// listening (for example on a port another process took meanwhile).
+func startNodeErr(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "CONTIGO_MONGODB_URI=")
 	stderr, err := cmd.StderrPipe()
@@ -144,12 +157,12 @@ func startNode(t *testing.T, bin string, args ...string) string {
 			done <- err // for the cleanup, which waits for the exit too
 			mu.Lock()
 			defer mu.Unlock()
-			t.Fatalf("serve exited: %v\n%s", err, logs.String())
+			return "", fmt.Errorf("serve exited: %v\n%s", err, logs.String())
 		case <-time.After(2 * time.Minute):
-			t.Fatal("serve did not listen within 2 minutes")
+			return "", errors.New("serve did not listen within 2 minutes")
 		}
 	}
-	return addr
+	return addr, nil
 }
 
 // TestServeFederation runs two "contigo serve" nodes, CO and EC, set up by
@@ -196,6 +209,21 @@ func TestServeFederation(t *testing.T) {
 // (co/, ec/) and their user addresses.
 func startPair(t *testing.T, bin string) (dir, co, ec string) {
 	t.Helper()
+	for try := 1; ; try++ {
+		dir, co, ec, err := tryPair(t, bin)
+		if err == nil {
+			return dir, co, ec
+		}
+		// The free ports are found by listening and closing: another test's
+		// server may take one in between. Try again with new ports.
+		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("start pair, try %d: %v", try, err)
+	}
+}
+
+func tryPair(t *testing.T, bin string) (dir, co, ec string, err error) {
 	dir = t.TempDir()
 	coPort, ecPort := freePort(t), freePort(t)
 	pki := filepath.Join(dir, "pki")
@@ -211,7 +239,11 @@ func startPair(t *testing.T, bin string) (dir, co, ec string) {
 	if err := os.WriteFile(ecPeers, bytes.ReplaceAll(b, []byte(":"+strconv.Itoa(coPort+1)), []byte(":"+strconv.Itoa(ecPort))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	co = startNode(t, bin, "--countries", "CO", "--data-dir", filepath.Join(dir, "co"), "--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(coPort))
-	ec = startNode(t, bin, "--countries", "EC", "--data-dir", filepath.Join(dir, "ec"), "--peers", filepath.Join(pki, "ec-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(ecPort))
-	return dir, co, ec
+	if co, err = startNodeErr(t, bin, "--countries", "CO", "--data-dir", filepath.Join(dir, "co"), "--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(coPort)); err != nil {
+		return "", "", "", err
+	}
+	if ec, err = startNodeErr(t, bin, "--countries", "EC", "--data-dir", filepath.Join(dir, "ec"), "--peers", filepath.Join(pki, "ec-peers.json"), "--peer-addr", "127.0.0.1:"+strconv.Itoa(ecPort)); err != nil {
+		return "", "", "", err
+	}
+	return dir, co, ec, nil
 }
