@@ -33,6 +33,7 @@ var outcomes = []struct {
 	{records.ErrUnavailable, http.StatusServiceUnavailable, r4.IssueTypeTransient},
 	{records.ErrTooMany, http.StatusTooManyRequests, r4.IssueTypeThrottled},
 	{errUnsupportedMedia, http.StatusUnsupportedMediaType, r4.IssueTypeNotSupported},
+	{errNotAcceptable, http.StatusNotAcceptable, r4.IssueTypeNotSupported},
 	{errPreconditionFailed, http.StatusPreconditionFailed, r4.IssueTypeMultipleMatches},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, r4.IssueTypeTimeout},
 }

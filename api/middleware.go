@@ -49,13 +49,14 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// negotiate rejects what is not FHIR JSON: an XML (or other) request body,
-// a _format asking for XML, or an Accept header that admits no JSON gets 415.
+// negotiate rejects what is not FHIR JSON: an XML (or other) request body
+// gets 415; a _format asking for XML, or an Accept header that admits no
+// JSON gets 406 (with an OperationOutcome in JSON all the same).
 func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if f := c.QueryParam("_format"); f != "" && !jsonFormat(f) {
-			return errorf(errUnsupportedMedia, "_format %q is not supported: this server speaks application/fhir+json", f)
+			return errorf(errNotAcceptable, "_format %q is not supported: this server speaks application/fhir+json", f)
 		}
 		if ct := r.Header.Get(echo.HeaderContentType); ct != "" && (r.ContentLength != 0 || r.Method == "POST" || r.Method == "PUT") {
 			mt, _, err := mime.ParseMediaType(ct)
@@ -65,7 +66,7 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if a := r.Header.Get(echo.HeaderAccept); a != "" && !acceptsJSON(a) {
-			return errorf(errUnsupportedMedia, "Accept %q: this server answers application/fhir+json only", a)
+			return errorf(errNotAcceptable, "Accept %q: this server answers application/fhir+json only", a)
 		}
 		return next(c)
 	}

@@ -182,6 +182,9 @@ func (s *Server) handleUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := requireBodyID(res); err != nil {
+		return err
+	}
 	var ifMatch int64
 	if h := c.Request().Header.Get("If-Match"); h != "" {
 		if ifMatch, err = fhir.ParseETag(h); err != nil {

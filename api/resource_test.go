@@ -76,7 +76,7 @@ func TestCreateReadVReadUpdateHistory(t *testing.T) {
 	wantOutcome(t, e.do("GET", "/fhir/Spaceship/1/_history", e.hw, ""), 404, "", "")
 
 	// No update-as-create.
-	wantOutcome(t, e.do("PUT", "/fhir/Patient/nosuchperson", e.hw, patientJSON("A", "B", "crud-2")), 404, "not-found", "")
+	wantOutcome(t, e.do("PUT", "/fhir/Patient/nosuchperson", e.hw, strings.Replace(patientJSON("A", "B", "crud-2"), `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"nosuchperson",`, 1)), 404, "not-found", "")
 	wantOutcome(t, e.do("GET", "/fhir/Patient/nosuchperson", e.hw, ""), 404, "not-found", "")
 }
 

@@ -49,11 +49,21 @@ func writeResource(c echo.Context, status int, r records.Resource) error {
 	h := c.Response().Header()
 	h.Set("ETag", fhir.ETag(r.Version))
 	h.Set("Last-Modified", r.Updated.UTC().Format(http.TimeFormat))
+	if req := c.Request(); status == http.StatusOK && notModified(req, r) {
+		return c.NoContent(http.StatusNotModified)
+	} else if isWrite(req) {
+		if done, err := writeWritten(c, status, r); done {
+			return err
+		}
+	}
 	return c.Blob(status, fhirJSON, b)
 }
 
 // writeBundle writes a rendered Bundle (or other resource) body.
 func writeBundle(c echo.Context, status int, b []byte) error {
+	if isBundleRoute(c) {
+		b = preferEntries(c, b)
+	}
 	return c.Blob(status, fhirJSON, b)
 }
 

@@ -16,6 +16,7 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 
 	add("POST", "", s.interaction("transaction", "E", permWrite, s.handleBundle))
 	add("GET", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingFederated))
+	add("POST", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingPost))
 	s.federationRoutes(add)
 	s.chartRoutes(add)
 	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))

@@ -37,6 +37,9 @@ type Config struct {
 	// Version is the release, shown as software.version of the
 	// CapabilityStatement; empty leaves it out.
 	Version string
+	// CORSOrigins are the origins of browser apps allowed to call the API
+	// ("https://app.example.org", or "*"); none sends no CORS header.
+	CORSOrigins []string
 }
 
 // Defaults of Config.
@@ -61,6 +64,7 @@ type Server struct {
 	nut       *Nutrition
 	ops       *opsMetrics
 	version   string
+	cors      []string
 	e         *echo.Echo
 }
 
@@ -92,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 		now:       cfg.Now,
 		nut:       cfg.Nutrition,
 		version:   cfg.Version,
+		cors:      cfg.CORSOrigins,
 	}
 	for _, cc := range cfg.Countries {
 		s.hosted[cc] = true
@@ -153,12 +158,17 @@ func (s *Server) routes() error {
 	if err != nil {
 		return fmt.Errorf("register http metrics: %w", err)
 	}
+	e.Pre(trimTrailingSlash, headAsGet)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: records.NewID}),
 		prom,
 		s.accessLog,
 		middleware.Recover(),
 	)
+	if mw := cors(s.cors); mw != nil {
+		e.Use(mw)
+	}
+	e.Use(compressResponses(), decompressRequests)
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)

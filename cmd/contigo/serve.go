@@ -42,6 +42,7 @@ type serveConfig struct {
 	FedTimeout      time.Duration    // overall deadline of a federated request
 	PeerWrites      bool             // peers may create and update
 	Nutrition       nutritionOptions // serve_nutrition.go
+	CORSOrigins     []string         // serve_cors.go
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -82,6 +83,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fedTimeout := fs.Duration("federated-timeout", api.DefaultFederatedTimeout, "overall deadline of a _federated=true request (each peer's own is in the peers file)")
 	peerWrites := fs.Bool("peer-writes", false, "let peers' users create and update records here (with the person's consent)")
 	nutritionOpts := nutritionFlags(fs)
+	corsOrigins := corsFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -112,6 +114,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, err)
 	}
 	cfg.Nutrition = nopts
+	if cfg.CORSOrigins, err = corsOrigins(); err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -223,16 +228,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	svc := records.NewService(store, records.ServiceOptions{OnWrite: nut.OnWrite})
 	srv, err := api.New(api.Config{
-		Service:    svc,
-		Nutrition:  nut,
-		Countries:  cfg.Countries,
-		Key:        key,
-		Logger:     log,
-		MaxBody:    cfg.MaxBody,
-		Timeout:    cfg.RequestTimeout,
-		Registry:   reg,
-		Federation: peer.api(),
-		Version:    Version(),
+		Service:     svc,
+		Nutrition:   nut,
+		Countries:   cfg.Countries,
+		Key:         key,
+		Logger:      log,
+		MaxBody:     cfg.MaxBody,
+		Timeout:     cfg.RequestTimeout,
+		Registry:    reg,
+		Federation:  peer.api(),
+		Version:     Version(),
+		CORSOrigins: cfg.CORSOrigins,
 	})
 	if err != nil {
 		return err
