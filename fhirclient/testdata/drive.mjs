@@ -1,0 +1,221 @@
+// Drives a running Contigo node with fhir-kit-client, the way a ministry's
+// integration would: create, read, vread, update, search with paging,
+// transaction, batch, $everything (GET and POST), conditional read,
+// Prefer: return=minimal. Run by fhirclient_test.go with CONTIGO_BASE and
+// CONTIGO_TOKEN set; prints one line per step and exits 1 on the first
+// failure.
+import { Client } from 'fhir-kit-client';
+
+const base = process.env.CONTIGO_BASE;
+const token = process.env.CONTIGO_TOKEN;
+const run = process.env.CONTIGO_RUN || String(Date.now());
+if (!base || !token) {
+  console.error('CONTIGO_BASE and CONTIGO_TOKEN are required');
+  process.exit(2);
+}
+
+const client = new Client({ baseUrl: base, bearerToken: token });
+
+function assert(cond, msg, detail) {
+  if (!cond) {
+    throw new Error(msg + (detail === undefined ? '' : ': ' + JSON.stringify(detail).slice(0, 2000)));
+  }
+}
+
+// status returns the HTTP status of a rejected fhir-kit-client call.
+async function status(promise) {
+  try {
+    await promise;
+    return 200;
+  } catch (e) {
+    if (e.response) return e.response.status;
+    throw e;
+  }
+}
+
+function patient(family, given, ident) {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:contigo:fhirclient', value: ident }],
+    name: [{ family, given: [given] }],
+    gender: 'female',
+    birthDate: '2023-04-02',
+  };
+}
+
+function weight(pid, date, kg, encounterRef) {
+  const o = {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+    code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] },
+    subject: { reference: pid },
+    effectiveDateTime: date,
+    valueQuantity: { value: kg, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+  };
+  if (encounterRef) o.encounter = { reference: encounterRef };
+  return o;
+}
+
+const steps = [];
+function step(name, fn) {
+  steps.push({ name, fn });
+}
+
+// A fresh family name per run, so that searches count only this run's Patients.
+const family = 'Fhirkit' + run.replace(/[^0-9a-z]/gi, '').slice(-10);
+const state = {};
+
+step('metadata', async () => {
+  const cs = await client.capabilityStatement();
+  assert(cs.resourceType === 'CapabilityStatement', 'metadata is not a CapabilityStatement', cs.resourceType);
+});
+
+step('create', async () => {
+  const p = await client.create({ resourceType: 'Patient', body: patient(family, 'Ana', run + '-1') });
+  assert(p.resourceType === 'Patient' && p.id, 'create returned no Patient', p);
+  assert(p.meta && p.meta.versionId === '1', 'a new Patient is version 1', p.meta);
+  state.pid = p.id;
+  state.patient = p;
+});
+
+step('read and vread', async () => {
+  const p = await client.read({ resourceType: 'Patient', id: state.pid });
+  assert(p.id === state.pid && p.name[0].family === family, 'read returned another Patient', p);
+  const v = await client.vread({ resourceType: 'Patient', id: state.pid, version: '1' });
+  assert(v.meta.versionId === '1', 'vread 1', v.meta);
+  assert((await status(client.read({ resourceType: 'Patient', id: 'nosuchpatient' }))) === 404, 'a missing Patient is 404');
+});
+
+step('update', async () => {
+  const body = { ...state.patient, gender: 'male' };
+  const p = await client.update({ resourceType: 'Patient', id: state.pid, body, options: { headers: { 'If-Match': 'W/"1"' } } });
+  assert(p.meta.versionId === '2' && p.gender === 'male', 'update did not make version 2', p);
+  const noId = { ...body };
+  delete noId.id;
+  delete noId.meta;
+  assert((await status(client.update({ resourceType: 'Patient', id: state.pid, body: noId }))) === 400, 'a PUT without id is 400');
+});
+
+step('conditional read (304)', async () => {
+  const s = await status(client.read({ resourceType: 'Patient', id: state.pid, options: { headers: { 'If-None-Match': 'W/"2"' } } }));
+  assert(s === 304, 'If-None-Match of the current version', s);
+});
+
+step('create with Prefer: return=minimal', async () => {
+  const r = await client.create({ resourceType: 'Patient', body: patient(family, 'Bea', run + '-2'), options: { headers: { Prefer: 'return=minimal' } } });
+  const res = Client.httpFor(r).response;
+  assert(res.status === 201 && Object.keys(r).length === 0, 'return=minimal answers no body', r);
+  assert(/\/Patient\/[^/]+\/_history\/1$/.test(res.headers.get('location') || ''), 'Location', res.headers.get('location'));
+});
+
+step('search with paging', async () => {
+  for (let i = 3; i <= 5; i++) {
+    await client.create({ resourceType: 'Patient', body: patient(family, 'Child' + i, run + '-' + i) });
+  }
+  const seen = new Set();
+  let page = await client.search({ resourceType: 'Patient', searchParams: { family, _count: 2 } });
+  let pages = 0;
+  while (page) {
+    pages++;
+    assert(page.resourceType === 'Bundle' && page.type === 'searchset', 'search answers a searchset', page);
+    for (const e of page.entry || []) {
+      if (e.search && e.search.mode === 'outcome') continue;
+      assert(e.resource.name[0].family === family, 'a search match of another family', e.resource);
+      seen.add(e.resource.id);
+    }
+    assert(pages < 10, 'paging does not end');
+    page = client.nextPage({ bundle: page });
+    if (page) page = await page;
+  }
+  assert(seen.size === 5 && pages === 3, `5 Patients in 3 pages of 2, got ${seen.size} in ${pages}`);
+});
+
+step('transaction', async () => {
+  const enc = 'urn:uuid:6f1c3a52-8d0e-4c1e-9a57-' + String(Date.now()).padStart(12, '0').slice(-12);
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        fullUrl: enc,
+        resource: {
+          resourceType: 'Encounter',
+          status: 'finished',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+          subject: { reference: 'Patient/' + state.pid },
+          period: { start: '2025-05-05' },
+        },
+        request: { method: 'POST', url: 'Encounter' },
+      },
+      { resource: weight('Patient/' + state.pid, '2025-05-05', 10.2, enc), request: { method: 'POST', url: 'Observation' } },
+      { resource: weight('Patient/' + state.pid, '2025-06-05', 10.6), request: { method: 'POST', url: 'Observation' } },
+    ],
+  };
+  const r = await client.transaction({ body: bundle });
+  assert(r.resourceType === 'Bundle' && r.type === 'transaction-response', 'transaction-response', r);
+  const st = r.entry.map((e) => e.response.status);
+  assert(st.every((s) => s.startsWith('201')), 'every entry created', st);
+  state.obs = r.entry[1].response.location.split('/').slice(0, 2).join('/');
+});
+
+step('batch', async () => {
+  const r = await client.batch({
+    body: {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: 'Patient/' + state.pid } },
+        { request: { method: 'GET', url: state.obs } },
+        { request: { method: 'GET', url: 'Patient/nosuchpatient' } },
+        { resource: patient(family, 'Batch', run + '-6'), request: { method: 'POST', url: 'Patient' } },
+      ],
+    },
+  });
+  assert(r.type === 'batch-response', 'batch-response', r);
+  const st = r.entry.map((e) => e.response.status.slice(0, 3));
+  assert(JSON.stringify(st) === JSON.stringify(['200', '200', '404', '201']), 'batch statuses', st);
+  assert(r.entry[0].resource.id === state.pid, 'batch read', r.entry[0]);
+});
+
+step('$everything (GET and POST)', async () => {
+  const types = (b) => (b.entry || []).map((e) => e.resource.resourceType);
+  const get = await client.operation({ name: 'everything', resourceType: 'Patient', id: state.pid, method: 'GET' });
+  const t = types(get);
+  assert(t[0] === 'Patient' && t.includes('Encounter') && t.filter((x) => x === 'Observation').length >= 2, '$everything by GET', t);
+  const post = await client.operation({ name: 'everything', resourceType: 'Patient', id: state.pid });
+  assert(JSON.stringify(types(post)) === JSON.stringify(t), '$everything by POST (no body) is the GET', types(post));
+  const params = await client.operation({
+    name: 'everything',
+    resourceType: 'Patient',
+    id: state.pid,
+    input: { resourceType: 'Parameters', parameter: [{ name: '_count', valueInteger: 100 }] },
+  });
+  assert(types(params)[0] === 'Patient', '$everything by POST with Parameters', types(params));
+});
+
+// TODO(issue 11, writes helper): conditional update, once PUT Patient?identifier= is served:
+//   client.update({ resourceType: 'Patient', searchParams: { identifier: 'urn:contigo:fhirclient|' + run + '-1' }, body })
+//   must update state.pid (200, version 3), and create on no match (201).
+step('TODO conditional update', async () => 'skipped');
+
+// TODO(issue 11, $export helper): bulk export, once $export is served:
+//   kick off GET Patient/$export with Prefer: respond-async (202, Content-Location),
+//   poll the status URL until 200, fetch every NDJSON output file, and find state.pid.
+step('TODO $export', async () => 'skipped');
+
+// TODO(issue 11, IPS helper): International Patient Summary, once served:
+//   client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, method: 'GET' })
+//   must be a document Bundle whose first entry is a Composition about state.pid.
+step('TODO $summary', async () => 'skipped');
+
+for (const { name, fn } of steps) {
+  try {
+    const r = await fn();
+    console.log(JSON.stringify({ step: name, result: r === 'skipped' ? 'skipped' : 'ok' }));
+  } catch (e) {
+    const detail = e.response ? { status: e.response.status, data: e.response.data } : undefined;
+    console.log(JSON.stringify({ step: name, result: 'fail', error: String(e.message || e), detail }));
+    process.exit(1);
+  }
+}
