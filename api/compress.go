@@ -35,10 +35,10 @@ func decompressRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		enc := strings.ToLower(strings.TrimSpace(r.Header.Get(echo.HeaderContentEncoding)))
-		switch enc {
-		case "", "identity":
+		switch {
+		case enc == "" || enc == "identity" || r.Body == nil || r.Body == http.NoBody:
 			return next(c)
-		case "gzip", "x-gzip":
+		case enc == "gzip" || enc == "x-gzip":
 		default:
 			return &records.FieldError{Field: "Content-Encoding", Reason: "only gzip request bodies are understood", Kind: errUnsupportedMedia}
 		}

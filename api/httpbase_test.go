@@ -121,6 +121,15 @@ func TestHead(t *testing.T) {
 			}
 		}
 	}
+	// Compressed: the length is the compressed GET's.
+	tx := must(t, e.do("POST", "/fhir", e.hw, visitBundle("head-2", "2025-05-05")), http.StatusOK).JSON(t)
+	path := "/fhir/Patient/" + strings.Split(tx["entry"].([]any)[0].(map[string]any)["response"].(map[string]any)["location"].(string), "/")[1] + "/$everything"
+	zget := e.raw("GET", path, e.hw, nil, "Accept-Encoding", "gzip")
+	zhead := e.raw("HEAD", path, e.hw, nil, "Accept-Encoding", "gzip")
+	if zget.Header().Get("Content-Encoding") != "gzip" || zhead.Header().Get("Content-Encoding") != "gzip" || zhead.Body.Len() != 0 ||
+		zhead.Header().Get("Content-Length") != strconv.Itoa(zget.Body.Len()) {
+		t.Errorf("gzip HEAD: Content-Encoding %q, Content-Length %q, %d bytes; GET %d bytes", zhead.Header().Get("Content-Encoding"), zhead.Header().Get("Content-Length"), zhead.Body.Len(), zget.Body.Len())
+	}
 	if r := e.raw("HEAD", "/fhir/Patient/"+pid, "", nil); r.Code != http.StatusUnauthorized || r.Body.Len() != 0 {
 		t.Errorf("HEAD without token: %d, %d bytes", r.Code, r.Body.Len())
 	}
