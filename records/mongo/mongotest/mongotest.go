@@ -150,6 +150,9 @@ func NewStoreConfig(tb testing.TB, cfg recmongo.Config) *recmongo.Store {
 	if os.Getenv("CONTIGO_NO_SQLITE_INDEX") == "1" {
 		cfg.NoSQLiteIndexes = true
 	}
+	if os.Getenv("CONTIGO_NO_PG_INDEX") != "1" {
+		cfg.PostgreSQLURL = pgURL // "" on the embedded engine
+	}
 	ctx := context.Background()
 	s, err := recmongo.Open(ctx, cfg)
 	if err != nil {
@@ -177,6 +180,9 @@ func NewEmbedded(tb testing.TB, countries ...records.Country) *recmongo.Store {
 	cfg := recmongo.Config{DataDir: tb.TempDir(), Countries: countries}
 	if os.Getenv("CONTIGO_NO_SQLITE_INDEX") == "1" {
 		cfg.NoSQLiteIndexes = true
+	}
+	if os.Getenv("CONTIGO_NO_PG_INDEX") != "1" {
+		cfg.PostgreSQLURL = pgURL // "" on the embedded engine
 	}
 	ctx := context.Background()
 	s, err := recmongo.Open(ctx, cfg)
