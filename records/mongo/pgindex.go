@@ -62,6 +62,29 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 	return nil
 }
 
+// DropPostgresIndexes drops the indexes postgresIndexes adds to database db,
+// to measure what they are worth.
+func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return fmt.Errorf("drop postgresql indexes of %s: connect: %w", db, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tables, err := pgTables(ctx, conn, db)
+	if err != nil {
+		return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+	}
+	for coll, table := range tables {
+		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {
+			q := `DROP INDEX IF EXISTS ` + pgx.Identifier{db, table + "_contigo_" + field}.Sanitize()
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+			}
+		}
+	}
+	return nil
+}
+
 // pgTables maps the collections of database db that the store uses to
 // their PostgreSQL tables.
 func pgTables(ctx context.Context, conn *pgx.Conn, db string) (map[string]string, error) {

@@ -155,7 +155,7 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 				return fmt.Errorf("country %s: %w", cc, err)
 			}
 		}
-		if s.ferret && cfg.PostgreSQLURL != "" {
+		if s.ferret && sqliteDir == "" && cfg.PostgreSQLURL != "" {
 			if err := postgresIndexes(ctx, cfg.PostgreSQLURL, s.dbName(cc)); err != nil {
 				return fmt.Errorf("country %s: %w", cc, err)
 			}

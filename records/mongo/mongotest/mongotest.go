@@ -181,9 +181,6 @@ func NewEmbedded(tb testing.TB, countries ...records.Country) *recmongo.Store {
 	if os.Getenv("CONTIGO_NO_SQLITE_INDEX") == "1" {
 		cfg.NoSQLiteIndexes = true
 	}
-	if os.Getenv("CONTIGO_NO_PG_INDEX") != "1" {
-		cfg.PostgreSQLURL = pgURL // "" on the embedded engine
-	}
 	ctx := context.Background()
 	s, err := recmongo.Open(ctx, cfg)
 	if err != nil {
