@@ -89,13 +89,13 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	uri := mongotest.StartPostgres(t)
+	uri, pgURL := mongotest.StartPostgresURLs(t)
 	bin := buildContigo(t)
 	keyDir := t.TempDir()
 	key := filepath.Join(keyDir, "signing.key")
 	var reps []*replica
 	for range 2 {
-		r := &replica{args: []string{"--mongodb-uri", uri, "--signing-key", key}}
+		r := &replica{args: []string{"--mongodb-uri", uri, "--postgresql-url", pgURL, "--signing-key", key}}
 		r.srv = startServeWith(t, bin, t.TempDir(), r.args...)
 		reps = append(reps, r)
 	}

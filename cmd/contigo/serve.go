@@ -29,6 +29,7 @@ func init() {
 type serveConfig struct {
 	Addr            string
 	MongoDBURI      string
+	PostgreSQLURL   string // FerretDB-on-PostgreSQL's database, for its indexes
 	DataDir         string
 	Countries       []records.Country
 	LogLevel        slog.Level
@@ -49,6 +50,7 @@ type serveConfig struct {
 var serveEnv = map[string]string{
 	"addr":              "CONTIGO_ADDR",
 	"mongodb-uri":       "CONTIGO_MONGODB_URI",
+	"postgresql-url":    "CONTIGO_POSTGRESQL_URL",
 	"data-dir":          "CONTIGO_DATA_DIR",
 	"countries":         "CONTIGO_COUNTRIES",
 	"log-level":         "CONTIGO_LOG_LEVEL",
@@ -70,6 +72,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	uri := fs.String("mongodb-uri", "", "MongoDB URI (6.0+, replica set recommended); empty starts the embedded engine (FerretDB + SQLite) on --data-dir")
+	pgURL := fs.String("postgresql-url", "", "with --mongodb-uri served by FerretDB on PostgreSQL: that PostgreSQL database (postgres://...), where contigo adds the indexes FerretDB's queries use; without it searches there read whole tables")
 	dataDir := fs.String("data-dir", "./data", "directory for the embedded database and the token signing key")
 	countries := fs.String("countries", "CO", "comma-separated ISO 3166-1 alpha-2 codes this node hosts; the first is the default of /fhir")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -105,7 +108,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	cfg := serveConfig{
-		Addr: *addr, MongoDBURI: *uri, DataDir: *dataDir, LogFormat: *logFormat, MaxBody: *maxBody,
+		Addr: *addr, MongoDBURI: *uri, PostgreSQLURL: *pgURL, DataDir: *dataDir, LogFormat: *logFormat, MaxBody: *maxBody,
 		SigningKey: *signingKey, RequestTimeout: *reqTimeout, ShutdownTimeout: *shutdown,
 		Peers: *peers, PeerAddr: *peerAddr, FedTimeout: *fedTimeout, PeerWrites: *peerWrites,
 	}
@@ -201,11 +204,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		log.Info("using MongoDB") // the URI may hold credentials: never logged
 	}
 	store, err := recmongo.Open(ctx, recmongo.Config{
-		URI:        cfg.MongoDBURI,
-		DataDir:    cfg.DataDir,
-		Countries:  cfg.Countries,
-		Logger:     log.With("component", "store"),
-		Registerer: reg,
+		URI:           cfg.MongoDBURI,
+		PostgreSQLURL: cfg.PostgreSQLURL,
+		DataDir:       cfg.DataDir,
+		Countries:     cfg.Countries,
+		Logger:        log.With("component", "store"),
+		Registerer:    reg,
 	})
 	if err != nil {
 		return err

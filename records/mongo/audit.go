@@ -70,8 +70,10 @@ func (s *Store) Audit(ctx context.Context, cc records.Country, id string) (_ rec
 func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQuery) (_ []records.AuditEntry, _ string, err error) {
 	defer s.observe("audits", time.Now(), &err)
 	and := bson.A{}
+	filter := bson.D{}
 	if q.PersonID != "" {
-		and = append(and, bson.D{{Key: "person", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}})
+		// Top level, so that FerretDB-PostgreSQL can use its index (pushdown).
+		filter = bson.D{{Key: "person", Value: q.PersonID}}
 	}
 	if !q.Since.IsZero() {
 		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}}})
@@ -93,9 +95,8 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 			bson.D{{Key: "t", Value: bson.D{{Key: "$eq", Value: t}}}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
 		}}})
 	}
-	filter := bson.D{}
 	if len(and) > 0 {
-		filter = bson.D{{Key: "$and", Value: and}}
+		filter = append(filter, bson.E{Key: "$and", Value: and})
 	}
 	n := records.Query{Count: q.Count}.PageSize()
 	opts := options.Find().SetSort(bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(n + 1))

@@ -11,6 +11,7 @@ import (
 
 	"contigo/records"
 	recmongo "contigo/records/mongo"
+	"contigo/records/mongo/mongotest"
 )
 
 // benchSchema names the layout of the cached benchmark datasets; change it
@@ -49,6 +50,44 @@ func benchDataset(b *testing.B, n int, index bool) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close(ctx) })
+	benchStore(b, s, n)
+}
+
+// BenchmarkStorePostgres is BenchmarkStore on FerretDB over PostgreSQL, with
+// and without the GIN indexes of --postgresql-url: 1,000 persons (10,000
+// with CONTIGO_BENCH_10K=1), seeded into fresh databases each run.
+//
+//	CONTIGO_TEST_ENGINE=postgres go test -run='^$' -bench=StorePostgres ./records/mongo/
+func BenchmarkStorePostgres(b *testing.B) {
+	if mongotest.Engine() != "postgres" {
+		b.Skip("CONTIGO_TEST_ENGINE=postgres only")
+	}
+	sizes := []int{1000}
+	if os.Getenv("CONTIGO_BENCH_10K") == "1" {
+		sizes = append(sizes, 10_000)
+	}
+	for _, n := range sizes {
+		for _, index := range []bool{true, false} {
+			b.Run(fmt.Sprintf("persons=%d/pg_index=%v", n, index), func(b *testing.B) {
+				cfg := recmongo.Config{Countries: []records.Country{"CO"}}
+				s := mongotest.NewStoreConfig(b, cfg)
+				if !index {
+					// A second store on the same server without the URL
+					// would still find the indexes: drop them instead.
+					if err := recmongo.DropPostgresIndexes(b.Context(), mongotest.PostgreSQLURL(), s.DatabaseName("CO")); err != nil {
+						b.Fatal(err)
+					}
+				}
+				seedBench(b, s, n)
+				benchStore(b, s, n)
+			})
+		}
+	}
+}
+
+// benchStore runs the hot paths on s, which holds the persons of seed.
+func benchStore(b *testing.B, s *recmongo.Store, n int) {
+	ctx := context.Background()
 	svc := records.NewService(s, records.ServiceOptions{})
 	rnd := rand.New(rand.NewPCG(1, 2))
 	b.Run("read", func(b *testing.B) {
@@ -151,6 +190,21 @@ func cachedDataset(b *testing.B, n int) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	seedBench(b, s, n)
+	if err := s.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %s in %v", dir, time.Since(start).Round(time.Second))
+	return dir
+}
+
+// seedBench inserts n persons p0000000... with identifiers urn:co:rc|0000000...,
+// their identifier claims, and big0000.
+func seedBench(b *testing.B, s *recmongo.Store, n int) {
+	ctx := context.Background()
 	const batch = 2000
 	for lo := 0; lo < n; lo += batch {
 		var ps []*records.Person
@@ -172,12 +226,4 @@ func cachedDataset(b *testing.B, n int) string {
 	if err := s.Insert(ctx, "CO", big); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built %s in %v", dir, time.Since(start).Round(time.Second))
-	return dir
 }

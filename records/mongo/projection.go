@@ -210,21 +210,22 @@ func (s *Store) SearchFlags(ctx context.Context, cc records.Country, q records.Q
 		}
 		return page, nil
 	}
-	and := bson.A{}
+	var conds []bson.E
 	for _, c := range q.Conds {
-		if c.Op != records.OpEq {
+		if c.Op != records.OpEq || len(c.Values) == 0 {
+			continue
+		}
+		if len(c.Values) == 1 {
+			conds = append(conds, bson.E{Key: "fidx", Value: c.Key + "|" + c.Values[0]})
 			continue
 		}
 		vals := bson.A{}
 		for _, v := range c.Values {
 			vals = append(vals, c.Key+"|"+v)
 		}
-		and = append(and, bson.D{{Key: "fidx", Value: bson.D{{Key: "$in", Value: vals}}}})
+		conds = append(conds, bson.E{Key: "fidx", Value: bson.D{{Key: "$in", Value: vals}}})
 	}
-	filter := bson.D{}
-	if len(and) > 0 {
-		filter = bson.D{{Key: "$and", Value: and}}
-	}
+	filter := pushdown(conds)
 	var matches []records.Resource
 	err = s.eachProjection(ctx, cc, filter, bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}}, func(d *projDoc) error {
 		for i, raw := range d.Flags {

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"contigo/records"
@@ -13,37 +14,64 @@ import (
 
 // headFilter selects the heads that may hold a match of q: equality
 // conditions on Patient keys become conditions on idx (indexed on
-// MongoDB; a single value is a top-level equality, which FerretDB on
-// PostgreSQL evaluates in SQL), other types select by types. Every
-// condition is checked again on the resources themselves, so the filter
-// only narrows; prefix and range conditions are checked in Go alone
-// (FerretDB's string ranges on arrays are not reliable).
+// MongoDB, and on FerretDB-PostgreSQL by pgindex.go), other types select by
+// types. Every condition is checked again on the resources themselves, so
+// the filter only narrows; prefix and range conditions are checked in Go
+// alone (FerretDB's string ranges on arrays are not reliable).
 func headFilter(q records.Query) bson.D {
 	if q.Type != "Patient" {
 		return bson.D{{Key: "types", Value: q.Type}}
 	}
-	and := bson.A{}
+	var conds []bson.E
 	for _, c := range q.Conds {
 		if c.Op != records.OpEq || len(c.Values) == 0 {
 			continue
 		}
 		if len(c.Values) == 1 {
-			and = append(and, bson.D{{Key: "idx", Value: idxEntry(q.Type, c.Key, c.Values[0])}})
+			conds = append(conds, bson.E{Key: "idx", Value: idxEntry(q.Type, c.Key, c.Values[0])})
 			continue
 		}
 		vals := bson.A{}
 		for _, v := range c.Values {
 			vals = append(vals, idxEntry(q.Type, c.Key, v))
 		}
-		and = append(and, bson.D{{Key: "idx", Value: bson.D{{Key: "$in", Value: vals}}}})
+		conds = append(conds, bson.E{Key: "idx", Value: bson.D{{Key: "$in", Value: vals}}})
 	}
-	switch len(and) {
+	return pushdown(conds)
+}
+
+// pushdown returns the conjunction of conds as a filter whose first
+// single-value equality, if any, is a top-level field: FerretDB evaluates
+// only top-level equalities in SQL, where an index can serve them (a
+// condition inside $and is evaluated in Go, after reading every document).
+func pushdown(conds []bson.E) bson.D {
+	first := slices.IndexFunc(conds, func(e bson.E) bool {
+		_, op := e.Value.(bson.D)
+		return !op
+	})
+	var filter bson.D
+	if first >= 0 {
+		filter = bson.D{conds[first]}
+		conds = slices.Delete(slices.Clone(conds), first, first+1)
+	}
+	switch len(conds) {
 	case 0:
-		return bson.D{}
 	case 1:
-		return and[0].(bson.D)
+		if filter == nil {
+			return bson.D{conds[0]}
+		}
+		fallthrough
+	default:
+		and := bson.A{}
+		for _, c := range conds {
+			and = append(and, bson.D{c})
+		}
+		filter = append(filter, bson.E{Key: "$and", Value: and})
 	}
-	return bson.D{{Key: "$and", Value: and}}
+	if filter == nil {
+		return bson.D{}
+	}
+	return filter
 }
 
 // Search returns current resources of q.Type that match q, one page.

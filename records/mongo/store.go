@@ -42,6 +42,11 @@ type Config struct {
 	// mongotest does), so that Open can add its _id indexes. Ignored when URI
 	// is empty (DataDir is used).
 	SQLiteDir string
+	// PostgreSQLURL, with a URI served by FerretDB on PostgreSQL, is the
+	// connection string of the PostgreSQL database behind it, so that Open
+	// can add the indexes FerretDB's queries can use (pgindex.go). Without
+	// it every query on that engine reads whole tables.
+	PostgreSQLURL string
 	// NoSQLiteIndexes leaves out (and drops, if an earlier Open added them)
 	// the SQLite _id expression indexes, to measure what they are worth.
 	// mongotest sets it when CONTIGO_NO_SQLITE_INDEX=1.
@@ -58,6 +63,9 @@ type Config struct {
 	// the database for newer commits.
 	CacheBytes int64
 }
+
+// storeCollections are the collections of each country's database.
+var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl}
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
@@ -134,12 +142,21 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 		return fmt.Errorf("build info: %w", mapErr(err))
 	}
 	_, s.ferret = info["ferretdbVersion"]
+	if s.ferret && sqliteDir == "" && cfg.PostgreSQLURL == "" {
+		cfg.Logger.WarnContext(ctx, "the MongoDB-wire server is FerretDB and no PostgreSQL URL is configured: "+
+			"its queries cannot use indexes and read whole tables; on FerretDB over PostgreSQL give --postgresql-url")
+	}
 	for _, cc := range cfg.Countries {
 		if err := s.createCountry(ctx, cc); err != nil {
 			return fmt.Errorf("country %s: %w", cc, err)
 		}
 		if s.ferret && sqliteDir != "" {
 			if err := sqliteIndexes(ctx, sqliteDir, s.dbName(cc), !cfg.NoSQLiteIndexes); err != nil {
+				return fmt.Errorf("country %s: %w", cc, err)
+			}
+		}
+		if s.ferret && sqliteDir == "" && cfg.PostgreSQLURL != "" {
+			if err := postgresIndexes(ctx, cfg.PostgreSQLURL, s.dbName(cc)); err != nil {
 				return fmt.Errorf("country %s: %w", cc, err)
 			}
 		}
@@ -166,7 +183,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	if err != nil {
 		return fmt.Errorf("list collections: %w", mapErr(err))
 	}
-	for _, name := range []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl} {
+	for _, name := range storeCollections {
 		if contains(have, name) {
 			continue
 		}

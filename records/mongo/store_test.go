@@ -202,6 +202,30 @@ func TestClaims(t *testing.T) {
 	}
 }
 
+// TestPostgresIndexes checks that PostgreSQL answers the filters FerretDB
+// pushes down (by _id, by search key, by flag key, by person) from the GIN
+// indexes Open adds, not by reading the table.
+func TestPostgresIndexes(t *testing.T) {
+	t.Parallel()
+	if mongotest.Engine() != "postgres" {
+		t.Skip("PostgreSQL query plans: postgres engine only")
+	}
+	s := mongotest.NewStore(t)
+	for _, q := range [][2]string{
+		{"persons", "_id"}, {"persons", "idx"}, {"persons", "types"}, {"commits", "_id"},
+		{"claims", "_id"}, {"intents", "_id"}, {"nutrition", "fidx"}, {"audit", "person"},
+	} {
+		plan, err := recmongo.ExplainPostgreSQL(t.Context(), mongotest.PostgreSQLURL(), s.DatabaseName("CO"), q[0], q[1], "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s by %s:\n%s", q[0], q[1], plan)
+		if !strings.Contains(plan, "_contigo_"+q[1]) {
+			t.Errorf("%s by %s: plan does not use the GIN index:\n%s", q[0], q[1], plan)
+		}
+	}
+}
+
 func TestSQLiteIndexUsed(t *testing.T) {
 	t.Parallel()
 	if mongotest.Engine() != "embedded" {

@@ -150,6 +150,9 @@ func NewStoreConfig(tb testing.TB, cfg recmongo.Config) *recmongo.Store {
 	if os.Getenv("CONTIGO_NO_SQLITE_INDEX") == "1" {
 		cfg.NoSQLiteIndexes = true
 	}
+	if os.Getenv("CONTIGO_NO_PG_INDEX") != "1" {
+		cfg.PostgreSQLURL = pgURL // "" on the embedded engine
+	}
 	ctx := context.Background()
 	s, err := recmongo.Open(ctx, cfg)
 	if err != nil {

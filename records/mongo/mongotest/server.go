@@ -69,6 +69,15 @@ func (p *pgServer) stop() error {
 // PostgreSQL's server binaries it skips tb, or fails it when CI=true.
 func StartPostgres(tb testing.TB) (mongoURI string) {
 	tb.Helper()
+	mongoURI, _ = StartPostgresURLs(tb)
+	return mongoURI
+}
+
+// StartPostgresURLs is StartPostgres, and also returns the connection
+// string of the PostgreSQL database behind the server (for
+// `contigo serve --postgresql-url`, which adds the indexes FerretDB uses).
+func StartPostgresURLs(tb testing.TB) (mongoURI, postgresURL string) {
+	tb.Helper()
 	start := time.Now()
 	p, err := startPostgres(context.Background())
 	if errors.Is(err, errNoPostgres) && os.Getenv("CI") != "true" {
@@ -83,5 +92,5 @@ func StartPostgres(tb testing.TB) (mongoURI string) {
 			tb.Errorf("mongotest: %v", err)
 		}
 	})
-	return p.uri
+	return p.uri, p.c.url
 }

@@ -1,0 +1,166 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pgIndexed lists, per collection, the top-level fields whose equality
+// filters the store pushes down to FerretDB on PostgreSQL, beside _id
+// (which every collection gets).
+//
+// FerretDB v1.24 turns a top-level equality {f: v} into the SQL condition
+// _jsonb->'f' @> 'v' (internal/backends/postgresql/query.go, filterEqual).
+// The btree indexes it creates for createIndexes (and its own unique index
+// on _id) are on _jsonb->'f' and cannot serve @>, so every lookup, even by
+// _id, reads the whole table. A GIN index with jsonb_path_ops on exactly
+// the expression _jsonb->'f' does serve @> (PostgreSQL 15, "GIN Indexes",
+// https://www.postgresql.org/docs/15/gin-builtin-opclasses.html and
+// https://www.postgresql.org/docs/15/datatype-json.html#JSON-INDEXING), for
+// scalars and for membership in arrays (idx, fidx) alike. The planner
+// matches FerretDB's parameterised key (_jsonb->$1) because the statement
+// is planned with its parameter values (custom plans); TestPostgresIndexes
+// checks the plan.
+var pgIndexed = map[string][]string{
+	personsColl:   {"idx", "types"},
+	nutritionColl: {"fidx"},
+	auditColl:     {"person"},
+}
+
+// postgresIndexes adds the GIN indexes of pgIndexed (and of _id, for every
+// collection) to the tables of database db in the PostgreSQL database at
+// pgURL, the one behind FerretDB. FerretDB keeps each MongoDB database in a
+// schema of the same name and maps collections to tables in that schema's
+// _ferretdb_database_metadata table. It is idempotent, and safe when
+// several replicas start at once: CREATE INDEX IF NOT EXISTS, with the
+// error of a concurrent creation of the same index ignored.
+func postgresIndexes(ctx context.Context, pgURL, db string) error {
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return fmt.Errorf("postgresql indexes of %s: connect: %w", db, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tables, err := pgTables(ctx, conn, db)
+	if err != nil {
+		return fmt.Errorf("postgresql indexes of %s: %w", db, err)
+	}
+	for coll, table := range tables {
+		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {
+			name := pgx.Identifier{table + "_contigo_" + field}.Sanitize()
+			q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin ((_jsonb -> %s) jsonb_path_ops)`,
+				name, pgx.Identifier{db, table}.Sanitize(), quoteLiteral(field))
+			if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
+				return fmt.Errorf("postgresql indexes of %s: %s.%s: %w", db, coll, field, err)
+			}
+		}
+	}
+	return nil
+}
+
+// DropPostgresIndexes drops the indexes postgresIndexes adds to database db,
+// to measure what they are worth.
+func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return fmt.Errorf("drop postgresql indexes of %s: connect: %w", db, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tables, err := pgTables(ctx, conn, db)
+	if err != nil {
+		return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+	}
+	for coll, table := range tables {
+		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {
+			q := `DROP INDEX IF EXISTS ` + pgx.Identifier{db, table + "_contigo_" + field}.Sanitize()
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+			}
+		}
+	}
+	return nil
+}
+
+// pgTables maps the collections of database db that the store uses to
+// their PostgreSQL tables.
+func pgTables(ctx context.Context, conn *pgx.Conn, db string) (map[string]string, error) {
+	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT _jsonb->>'_id', _jsonb->>'table' FROM %s`,
+		pgx.Identifier{db, "_ferretdb_database_metadata"}.Sanitize()))
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var coll, table string
+		if err := rows.Scan(&coll, &table); err != nil {
+			return nil, fmt.Errorf("list tables: %w", err)
+		}
+		if slices.Contains(storeCollections, coll) {
+			out[coll] = table
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	return out, nil
+}
+
+// concurrentCreate reports whether err is PostgreSQL's answer to two
+// sessions creating the same index at once (a unique violation in the
+// catalog, or the relation existing after all).
+func concurrentCreate(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P07")
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string {
+	out := []byte{'\''}
+	for i := range len(s) {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
+
+// ExplainPostgreSQL returns PostgreSQL's plan for the query FerretDB runs
+// for the filter {field: value} on collection coll of database db, with
+// the statement planned as FerretDB's are (parameters bound), for tests
+// that check an index is used.
+func ExplainPostgreSQL(ctx context.Context, pgURL, db, coll, field, value string) (string, error) {
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return "", fmt.Errorf("explain: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tables, err := pgTables(ctx, conn, db)
+	if err != nil {
+		return "", fmt.Errorf("explain: %w", err)
+	}
+	table, ok := tables[coll]
+	if !ok {
+		return "", fmt.Errorf("explain: no table for collection %s", coll)
+	}
+	rows, err := conn.Query(ctx, fmt.Sprintf(`EXPLAIN SELECT _jsonb FROM %s WHERE _jsonb->$1 @> $2`,
+		pgx.Identifier{db, table}.Sanitize()), field, fmt.Sprintf("%q", value))
+	if err != nil {
+		return "", fmt.Errorf("explain: %w", err)
+	}
+	defer rows.Close()
+	var plan string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", fmt.Errorf("explain: %w", err)
+		}
+		plan += line + "\n"
+	}
+	return plan, rows.Err()
+}
