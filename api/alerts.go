@@ -228,6 +228,7 @@ func (s *Server) handleAlerts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	auditOf(c).disclose(page.Resources...)
 	out := AlertPage{Alerts: make([]nutrition.Alert, 0, len(page.Resources)), Total: page.Total}
 	for _, r := range page.Resources {
 		al, err := fhir.AlertOf(r)

@@ -93,6 +93,7 @@ type auditInfo struct {
 	resourceID   string
 	personID     string
 	disclosed    []disclosure // one more entry each: the batch entries
+	persons      []string     // every other person whose data the answer holds
 }
 
 // audit appends an audit entry for every authenticated request to a route
@@ -126,6 +127,7 @@ func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
 			RequestID:    requestID(c),
 			Purpose:      purposeOf(c),
 		}
+		withholdOrDisclose(&e, a)
 		ctx := context.WithoutCancel(c.Request().Context())
 		if aerr := s.records.Store().AppendAudit(ctx, e.Country, e); aerr != nil {
 			s.ops.auditFailures.Inc()
