@@ -77,8 +77,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		cl, err := s.bearer(c)
 		if err != nil {
+			if lerr := s.lim.authFailed(c); lerr != nil {
+				return lerr // not audited: the audit log is no sink for floods
+			}
 			s.auditUnauthenticated(c)
 			return err
+		}
+		if lerr := s.lim.tokenRequest(c, cl.Subject); lerr != nil {
+			return lerr
 		}
 		c.Set(keyClaims, cl)
 		return next(c) // the country is checked by interaction, so that a 403 is audited

@@ -42,6 +42,7 @@ type serveConfig struct {
 	FedTimeout      time.Duration    // overall deadline of a federated request
 	PeerWrites      bool             // peers may create and update
 	Nutrition       nutritionOptions // serve_nutrition.go
+	Limits          limitOptions     // serve_limits.go
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -82,6 +83,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fedTimeout := fs.Duration("federated-timeout", api.DefaultFederatedTimeout, "overall deadline of a _federated=true request (each peer's own is in the peers file)")
 	peerWrites := fs.Bool("peer-writes", false, "let peers' users create and update records here (with the person's consent)")
 	nutritionOpts := nutritionFlags(fs)
+	limitOpts := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -112,6 +114,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, err)
 	}
 	cfg.Nutrition = nopts
+	if cfg.Limits, err = limitOpts(); err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -180,6 +185,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	if err := privateFiles(cfg.DataDir, keyPath(cfg.SigningKey, cfg.DataDir), log); err != nil {
+		return err
+	}
 	key, created, err := loadOrCreateKey(keyPath(cfg.SigningKey, cfg.DataDir))
 	if err != nil {
 		return err
@@ -233,6 +241,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Registry:   reg,
 		Federation: peer.api(),
 		Version:    Version(),
+		RateLimits: cfg.Limits.Rates,
+
+		TrustedProxies: cfg.Limits.TrustedProxies,
 	})
 	if err != nil {
 		return err
@@ -241,12 +252,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	hs := newHTTPServer(srv, cfg.Limits, log, slog.LevelWarn)
 	countries := make([]string, len(cfg.Countries))
 	for i, cc := range cfg.Countries {
 		countries[i] = string(cc)
@@ -258,7 +264,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	if err := peer.listen(srv, log); err != nil {
+	if err := peer.listen(srv, cfg.Limits, log); err != nil {
 		return err
 	}
 	select {
