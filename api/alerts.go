@@ -315,6 +315,9 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 	if err := decodeStrict(body, &p); err != nil {
 		return &records.FieldError{Field: "body", Reason: "want {\"status\": ..., \"reason\": ...}: " + err.Error(), Kind: records.ErrMalformed}
 	}
+	if err := checkText("reason", p.Reason, maxReasonLength); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	cc := country(c)
 	pid, err := s.alertOwner(ctx, cc, id)
