@@ -169,3 +169,18 @@ func TestAuditFederatedAnswerNamesPatients(t *testing.T) {
 		}
 	}
 }
+
+// A sector lead's alert list names the children whose alerts it showed.
+func TestAuditAlertListNamesPatients(t *testing.T) {
+	t.Parallel()
+	n := newNutEnv(t, nil)
+	pid := n.person("female", "2024-01-15", "Arauca")
+	must(t, n.visit(pid, "2026-01-26", muacObs(110), oedemaObs("absent")), http.StatusOK)
+	if len(n.alerts("").Alerts) == 0 {
+		t.Fatal("no alert raised")
+	}
+	body := auditedFor(t, n.do, n.admin, pid)
+	if !strings.Contains(body, "(alerts-search)") {
+		t.Errorf("AuditEvent?patient=%s lacks the alert list: %s", pid, body)
+	}
+}
