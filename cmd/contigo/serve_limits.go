@@ -49,9 +49,10 @@ func limitFlags(fs *flag.FlagSet) func() (limitOptions, error) {
 		o := limitOptions{ReadHeaderTimeout: *header, ReadTimeout: *read,
 			Rates: api.RateLimits{AuthFailures: *failures, AuthWindow: time.Minute, PerToken: *perToken, Burst: *burst}}
 		var errs []error
-		if o.ReadHeaderTimeout <= 0 || o.ReadTimeout < o.ReadHeaderTimeout {
-			errs = append(errs, errors.New("--read-header-timeout must be positive and --read-timeout at least as long"))
+		if o.ReadHeaderTimeout <= 0 || o.ReadTimeout <= 0 {
+			errs = append(errs, errors.New("--read-header-timeout and --read-timeout must be positive"))
 		}
+		o.ReadHeaderTimeout = min(o.ReadHeaderTimeout, o.ReadTimeout) // the headers are part of the request
 		if *perToken < 0 || *burst < 0 {
 			errs = append(errs, errors.New("--rate-limit and --rate-burst must not be negative"))
 		}
