@@ -228,6 +228,7 @@ func (s *Server) handleAlerts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	auditOf(c).disclose(page.Resources...)
 	out := AlertPage{Alerts: make([]nutrition.Alert, 0, len(page.Resources)), Total: page.Total}
 	for _, r := range page.Resources {
 		al, err := fhir.AlertOf(r)
@@ -313,6 +314,9 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 	var p AlertPatch
 	if err := decodeStrict(body, &p); err != nil {
 		return &records.FieldError{Field: "body", Reason: "want {\"status\": ..., \"reason\": ...}: " + err.Error(), Kind: records.ErrMalformed}
+	}
+	if err := checkText("reason", p.Reason, maxReasonLength); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	cc := country(c)

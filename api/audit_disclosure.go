@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -87,4 +88,87 @@ func (s *Server) auditUnauthenticated(c echo.Context) {
 	if err := s.records.Store().AppendAudit(ctx, cc, e); err != nil {
 		s.log.ErrorContext(ctx, "append audit entry", "request_id", e.RequestID, "err", err)
 	}
+}
+
+// maxAuditPersons bounds the persons one audit entry names; a page is
+// never larger (searches, $match and lists cap their pages well below).
+const maxAuditPersons = 2000
+
+// disclose adds the persons of resources to the request's audit entry.
+func (a *auditInfo) disclose(rs ...records.Resource) {
+	for _, r := range rs {
+		if p := records.PersonOf(r.Type, r.ID); p != "" {
+			a.persons = append(a.persons, p)
+		}
+	}
+}
+
+// discloseEntries adds the persons of searchset entries (local or from a
+// peer: their fullUrl ends in <type>/<id>) to the request's audit entry.
+func (a *auditInfo) discloseEntries(es []searchEntry) {
+	for _, e := range es {
+		if e.Search != nil && e.Search.Mode == "outcome" {
+			continue
+		}
+		rest, id := cutLast(e.FullURL)
+		_, typ := cutLast(rest)
+		if p := records.PersonOf(typ, id); p != "" {
+			a.persons = append(a.persons, p)
+		}
+	}
+}
+
+// cutLast splits s at its last slash.
+func cutLast(s string) (string, string) {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return "", s
+}
+
+// withholdOrDisclose completes e from a: a refusal (4xx, 5xx) disclosed
+// nothing beyond the opaque ids the URL names, which stay so that a denied
+// attempt on X (403) shows in X's access history; a success names every
+// person whose data left, once each. A refused authentication (401) is
+// audited apart, without any id (auditUnauthenticated).
+func withholdOrDisclose(e *records.AuditEntry, a *auditInfo) {
+	if e.Outcome >= 400 {
+		return
+	}
+	seen := map[string]bool{e.PersonID: true}
+	for _, p := range a.persons {
+		if !seen[p] && len(e.Persons) < maxAuditPersons {
+			seen[p] = true
+			e.Persons = append(e.Persons, p)
+		}
+	}
+}
+
+// bundleEntries returns the entries of a Bundle answer with a fullUrl
+// (<type>/<id> filled in from the resource when absent); nil if body is
+// not a Bundle.
+func bundleEntries(body []byte) []searchEntry {
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			FullURL  string       `json:"fullUrl"`
+			Search   *entrySearch `json:"search"`
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
+		return nil
+	}
+	out := make([]searchEntry, 0, len(b.Entry))
+	for _, e := range b.Entry {
+		u := e.FullURL
+		if e.Resource.ResourceType != "" && e.Resource.ID != "" {
+			u = e.Resource.ResourceType + "/" + e.Resource.ID
+		}
+		out = append(out, searchEntry{FullURL: u, Search: e.Search})
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,5 +48,139 @@ func TestAudit401(t *testing.T) {
 	}
 	if strings.Contains(body, "not-a-token") {
 		t.Errorf("token text in the audit: %s", body)
+	}
+}
+
+// auditedFor returns the AuditEvents of AuditEvent?patient=pid on e.
+func auditedFor(t *testing.T, do func(method, path, token, body string, header ...string) resp, token, pid string) string {
+	t.Helper()
+	return string(must(t, do("GET", "/fhir/AuditEvent?_count=500&patient="+pid, token, ""), http.StatusOK).Body)
+}
+
+// Every disclosure names every patient whose data left: a name search, an
+// Observation search, $match, $everything and a type history each leave
+// one AuditEvent naming each patient of the answer, so AuditEvent?patient=X
+// lists them all; a search that found nobody names nobody.
+func TestAuditSearchesNameEveryPatient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := must(t, e.do("POST", "/fhir/Patient", e.hw, childJSON("Ana", "Rojas", "2024-06-01", "")), http.StatusCreated).JSON(t)["id"].(string)
+	b := must(t, e.do("POST", "/fhir/Patient", e.hw, childJSON("Luisa", "Rojas", "2023-02-01", "")), http.StatusCreated).JSON(t)["id"].(string)
+	for _, pid := range []string{a, b} {
+		must(t, e.do("POST", "/fhir/Observation", e.hw, weightJSON(pid, "2025-01-10", 9.5, "kg")), http.StatusCreated)
+	}
+	must(t, e.do("GET", "/fhir/Patient?family=rojas", e.hw, ""), http.StatusOK)
+	must(t, e.do("GET", "/fhir/Observation?code=29463-7", e.hw, ""), http.StatusOK)
+	must(t, e.do("POST", "/fhir/Patient/$match", e.hw, matchParams(childJSON("Ana", "Rojas", "2024-06-01", ""), false)), http.StatusOK)
+	must(t, e.do("GET", "/fhir/Patient/"+a+"/$everything", e.hw, ""), http.StatusOK)
+	must(t, e.do("GET", "/fhir/Observation/_history", e.hw, ""), http.StatusOK)
+	must(t, e.do("GET", "/fhir/Patient?family=nobody", e.hw, ""), http.StatusOK)
+
+	for _, pid := range []string{a, b} {
+		body := auditedFor(t, e.do, e.admin, pid)
+		for _, what := range []string{`"code":"search-type"`, `"code":"history-type"`} {
+			if !strings.Contains(body, what) {
+				t.Errorf("AuditEvent?patient=%s lacks %s: %s", pid, what, body)
+			}
+		}
+		// Two searches name both patients: Patient by family, Observation by code.
+		if n := strings.Count(body, "(search-type)"); n != 2 {
+			t.Errorf("patient %s: %d searches audited, want 2", pid, n)
+		}
+	}
+	// $match returned Ana only; $everything read Ana's record.
+	body := auditedFor(t, e.do, e.admin, a)
+	if !strings.Contains(body, "(everything)") || !strings.Contains(body, "(match)") {
+		t.Errorf("$everything or $match of %s not in its history: %s", a, body)
+	}
+	if body := auditedFor(t, e.do, e.admin, b); strings.Contains(body, "(match)") || strings.Contains(body, "(everything)") {
+		t.Errorf("%s was not disclosed by $match or $everything: %s", b, body)
+	}
+	// One AuditEvent per request: the Patient search is one event naming both.
+	all := string(must(t, e.do("GET", "/fhir/AuditEvent?_count=500", e.admin, ""), http.StatusOK).Body)
+	var search map[string]any
+	for _, ev := range entries2(t, all) {
+		if strings.Contains(ev, "(search-type)") && strings.Contains(ev, a) && strings.Contains(ev, b) {
+			search = map[string]any{"ok": true}
+		}
+	}
+	if search == nil {
+		t.Errorf("no single search event names both patients: %s", all)
+	}
+}
+
+// entries2 splits a Bundle body into its entries' JSON texts.
+func entries2(t *testing.T, body string) []string {
+	t.Helper()
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(b.Entry))
+	for i, e := range b.Entry {
+		out[i] = string(e.Resource)
+	}
+	return out
+}
+
+// A refused access (403: the wrong country; a nutrition lead's FHIR read)
+// is audited with its outcome, route and actor, in the patient's access
+// history by opaque id, and without personal data (no name, no birth date).
+func TestAudit403WithoutPersonalData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := must(t, e.do("POST", "/fhir/Patient", e.hw, childJSON("Ana", "Rojas", "2024-06-01", "")), http.StatusCreated).JSON(t)["id"].(string)
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid, e.token(RoleHealthWorker, "EC"), ""), http.StatusForbidden, "forbidden", "")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid, e.token(RoleNutritionLead, "CO"), ""), http.StatusForbidden, "forbidden", "")
+	must(t, e.do("GET", "/fhir/Patient?family=rojas", e.token(RoleNutritionLead, "CO"), ""), http.StatusForbidden)
+	body := auditedFor(t, e.do, e.admin, pid)
+	if n := strings.Count(body, "HTTP 403"); n != 2 {
+		t.Errorf("%d audited 403s in the patient's history, want 2 (the search named nobody): %s", n, body)
+	}
+	all := string(must(t, e.do("GET", "/fhir/AuditEvent?_count=500", e.admin, ""), http.StatusOK).Body)
+	if n := strings.Count(all, "HTTP 403"); n != 3 {
+		t.Errorf("%d audited 403s, want 3", n)
+	}
+	for _, pii := range []string{"Rojas", "rojas", "Ana", "2024-06-01"} {
+		if strings.Contains(all, pii) {
+			t.Errorf("audit trail holds %q: %s", pii, all)
+		}
+	}
+}
+
+// A federated $match and a federated Patient search are audited on the
+// requesting node naming the patients of the peer's answer, and on the
+// peer too: AuditEvent?patient=X on both nodes shows the disclosure.
+func TestAuditFederatedAnswerNamesPatients(t *testing.T) {
+	t.Parallel()
+	nodes := startFederation(t, fedOptions{}, "CO", "EC")
+	co, ec := nodes["CO"], nodes["EC"]
+	pid := must(t, co.do("POST", "/fhir/Patient", co.hw, childJSON("María José", "García Pérez", "2024-03-05", "V-12345678")), 201).JSON(t)["id"].(string)
+	must(t, ec.do("POST", "/fhir/Patient/$match?_federated=true", ec.hw, matchParams(childJSON("Maria", "Garcia Perez", "2024-03-05", ""), false)), 200)
+	must(t, ec.do("GET", "/fhir/Patient?_federated=true&birthdate=2024-03-05", ec.hw, ""), 200)
+	for name, n := range map[string]*fedNodeT{"EC (requesting)": ec, "CO (peer)": co} {
+		body := auditedFor(t, n.do, n.admin, pid)
+		if !strings.Contains(body, "(match)") || !strings.Contains(body, "(search-type)") {
+			t.Errorf("%s: AuditEvent?patient=%s lacks the federated $match or search: %s", name, pid, body)
+		}
+	}
+}
+
+// A sector lead's alert list names the children whose alerts it showed.
+func TestAuditAlertListNamesPatients(t *testing.T) {
+	t.Parallel()
+	n := newNutEnv(t, nil)
+	pid := n.person("female", "2024-01-15", "Arauca")
+	must(t, n.visit(pid, "2026-01-26", muacObs(110), oedemaObs("absent")), http.StatusOK)
+	if len(n.alerts("").Alerts) == 0 {
+		t.Fatal("no alert raised")
+	}
+	body := auditedFor(t, n.do, n.admin, pid)
+	if !strings.Contains(body, "(alerts-search)") {
+		t.Errorf("AuditEvent?patient=%s lacks the alert list: %s", pid, body)
 	}
 }

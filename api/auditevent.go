@@ -188,6 +188,9 @@ func auditResource(e records.AuditEntry) (records.Resource, error) {
 	if e.PersonID != "" {
 		ents = append(ents, entity{What: &ref{Reference: "Patient/" + e.PersonID}, Role: &coding{System: "http://terminology.hl7.org/CodeSystem/object-role", Code: "1", Display: "Patient"}})
 	}
+	for _, p := range e.Persons {
+		ents = append(ents, entity{What: &ref{Reference: "Patient/" + p}, Role: &coding{System: "http://terminology.hl7.org/CodeSystem/object-role", Code: "1", Display: "Patient"}})
+	}
 	if e.RequestID != "" {
 		ents = append(ents, entity{Detail: []detail{{Type: "request-id", ValueString: e.RequestID}}})
 	}

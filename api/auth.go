@@ -77,8 +77,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		cl, err := s.bearer(c)
 		if err != nil {
+			if lerr := s.lim.authFailed(c); lerr != nil {
+				return lerr // not audited: the audit log is no sink for floods
+			}
 			s.auditUnauthenticated(c)
 			return err
+		}
+		if lerr := s.lim.tokenRequest(c, cl.Subject); lerr != nil {
+			return lerr
 		}
 		c.Set(keyClaims, cl)
 		return next(c) // the country is checked by interaction, so that a 403 is audited
@@ -93,6 +99,7 @@ type auditInfo struct {
 	resourceID   string
 	personID     string
 	disclosed    []disclosure // one more entry each: the batch entries
+	persons      []string     // every other person whose data the answer holds
 }
 
 // audit appends an audit entry for every authenticated request to a route
@@ -126,6 +133,7 @@ func (s *Server) audit(next echo.HandlerFunc) echo.HandlerFunc {
 			RequestID:    requestID(c),
 			Purpose:      purposeOf(c),
 		}
+		withholdOrDisclose(&e, a)
 		ctx := context.WithoutCancel(c.Request().Context())
 		if aerr := s.records.Store().AppendAudit(ctx, e.Country, e); aerr != nil {
 			s.ops.auditFailures.Inc()

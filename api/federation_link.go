@@ -165,6 +165,7 @@ func (s *Server) handleEverythingFederated(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.discloseEntries(out)
 	return writeSearchset(c, base(c)+"/Patient/"+id+"/$everything?_federated=true", out, int64(len(out)), issues)
 }
 

@@ -329,6 +329,7 @@ func (s *Server) handleMatch(c echo.Context) error {
 	if len(entries) > count {
 		entries = entries[:count]
 	}
+	a.discloseEntries(entries)
 	self := base(c) + "/Patient/$match"
 	return writeSearchset(c, self, entries, int64(len(entries)), issues)
 }
@@ -495,6 +496,7 @@ func (s *Server) handleSearchFederated(c echo.Context) error {
 		}
 		issues = failureIssues(ans.Failures)
 	}
+	auditOf(c).discloseEntries(entries)
 	self := base(c) + "/Patient"
 	if q := c.Request().URL.Query(); len(q) > 0 {
 		self += "?" + url.Values(q).Encode()

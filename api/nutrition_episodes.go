@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -65,15 +64,11 @@ func (s *Server) handleAdmit(c echo.Context) error {
 	if err := decodeStrict(body, &req); err != nil {
 		return err
 	}
-	if req.Patient == "" {
-		return &records.FieldError{Field: "patient", Reason: "missing"}
+	date, err := checkAdmit(req, s.now())
+	if err != nil {
+		return err
 	}
-	adm := nutrition.Admission{Programme: req.Programme, Criteria: req.Criteria, Site: req.Site, AdminArea: req.AdminArea}
-	if req.Date != "" {
-		if adm.Date, err = time.Parse(time.DateOnly, req.Date); err != nil {
-			return &records.FieldError{Field: "date", Reason: "want YYYY-MM-DD"}
-		}
-	}
+	adm := nutrition.Admission{Programme: req.Programme, Criteria: req.Criteria, Site: req.Site, AdminArea: req.AdminArea, Date: date}
 	a := auditOf(c)
 	a.resourceType, a.personID = "EpisodeOfCare", req.Patient
 	actor := claims(c).Subject
@@ -106,6 +101,9 @@ func (s *Server) handleCloseEpisode(c echo.Context) error {
 	}
 	var req CloseRequest
 	if err := decodeStrict(body, &req); err != nil {
+		return err
+	}
+	if err := checkText("reason", req.Reason, maxReasonLength); err != nil {
 		return err
 	}
 	pid := records.PersonOf("EpisodeOfCare", id)

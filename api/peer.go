@@ -303,12 +303,12 @@ func (s *Server) forward(c echo.Context, cc records.Country) error {
 		if f.Reason == federation.FailTimeout {
 			status = http.StatusGatewayTimeout
 		}
-		s.auditForward(c, home, cc, caller, status)
+		s.auditForward(c, home, cc, caller, status, nil)
 		is := f.Issue()
 		is.Severity = r4.IssueSeverityError
 		return writeJSON(c, status, r4.OperationOutcome{Issue: []r4.OperationOutcomeIssue{is}})
 	}
-	s.auditForward(c, home, cc, caller, resp.Status)
+	s.auditForward(c, home, cc, caller, resp.Status, resp.Body)
 	for _, k := range answerHeaders {
 		if v := resp.Header.Get(k); v != "" {
 			c.Response().Header().Set(k, v)
@@ -320,8 +320,9 @@ func (s *Server) forward(c echo.Context, cc records.Country) error {
 }
 
 // auditForward writes the audit entry of a forwarded request in the
-// user's home country: who, which country's record, why, and the answer.
-func (s *Server) auditForward(c echo.Context, home, cc records.Country, caller federation.Caller, status int) {
+// user's home country: who, which country's record, why, and the answer,
+// with every person of a Bundle answer (body).
+func (s *Server) auditForward(c echo.Context, home, cc records.Country, caller federation.Caller, status int, body []byte) {
 	action := "R"
 	switch c.Request().Method {
 	case http.MethodPut:
@@ -338,7 +339,13 @@ func (s *Server) auditForward(c echo.Context, home, cc records.Country, caller f
 	if typ == "" && id != "" {
 		typ = "Patient"
 	}
-	s.appendAudit(c, records.AuditEntry{Actor: caller.Subject, Role: caller.Role, Country: cc, Action: action,
+	e := records.AuditEntry{Actor: caller.Subject, Role: caller.Role, Country: cc, Action: action,
 		Interaction: "forward " + strings.TrimPrefix(c.Path(), "/countries/:cc/fhir"), ResourceType: typ, ResourceID: id,
-		PersonID: records.PersonOf(typ, id), Outcome: status}, home)
+		PersonID: records.PersonOf(typ, id), Outcome: status}
+	a := &auditInfo{}
+	if status < 300 {
+		a.discloseEntries(bundleEntries(body))
+	}
+	withholdOrDisclose(&e, a)
+	s.appendAudit(c, e, home)
 }

@@ -67,6 +67,7 @@ func (s *Server) handleReferrals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	auditOf(c).disclose(page.Resources...)
 	out := ReferralList{Country: string(cc), Referrals: []ReferralSummary{}, Next: page.Next}
 	for _, r := range page.Resources {
 		out.Referrals = append(out.Referrals, s.referralSummary(cc, r))

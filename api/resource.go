@@ -70,6 +70,7 @@ func (s *Server) handleEverything(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.disclose(rs...)
 	b, err := fhir.EverythingBundle(base(c), id, rs)
 	if err != nil {
 		return err

@@ -42,6 +42,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	auditOf(c).disclose(page.Resources...)
 	b, err := fhir.SearchBundle(base(c), req, page)
 	if err != nil {
 		return err
@@ -174,6 +175,7 @@ func (s *Server) handleTypeHistory(c echo.Context) error {
 		}
 	}
 	slices.SortStableFunc(versions, func(a, b records.Resource) int { return b.Updated.Compare(a.Updated) })
+	auditOf(c).disclose(versions...)
 	b, err := fhir.HistoryBundle(base(c), typ+"/_history", versions)
 	if err != nil {
 		return err

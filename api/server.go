@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -40,6 +41,13 @@ type Config struct {
 	// CORSOrigins are the origins of browser apps allowed to call the API
 	// ("https://app.example.org", or "*"); none sends no CORS header.
 	CORSOrigins []string
+	// RateLimits bound failed authentications per client IP and requests
+	// per token (ratelimit.go); the zero value limits failures only.
+	RateLimits RateLimits
+	// TrustedProxies are the networks whose X-Forwarded-For names the
+	// client (a load balancer); empty means the connection's address is
+	// the client's, whatever the headers say.
+	TrustedProxies []*net.IPNet
 }
 
 // Defaults of Config.
@@ -65,6 +73,8 @@ type Server struct {
 	ops       *opsMetrics
 	version   string
 	cors      []string
+	lim       *limiters
+	proxies   []*net.IPNet
 	e         *echo.Echo
 }
 
@@ -121,6 +131,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ops = ops
+	if s.lim, err = newLimiters(cfg.RateLimits, s.reg); err != nil {
+		return nil, fmt.Errorf("register rate limit metrics: %w", err)
+	}
+	s.proxies = cfg.TrustedProxies
 	fed, err := newFedNode(cfg.Federation, cfg.Countries, s.reg)
 	if err != nil {
 		return nil, err
@@ -145,6 +159,14 @@ func (s *Server) routes() error {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.Logger.SetOutput(discard{})
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(s.proxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range s.proxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 
 	prom, err := echoprometheus.MiddlewareConfig{
 		Namespace:                 "contigo",

@@ -102,6 +102,9 @@ func parse(body []byte, wantType string, now time.Time, bundled bool) (records.R
 	if err := walkObject(m, resourceTypes[typ], typ, typ, true); err != nil {
 		return records.Resource{}, nil, err
 	}
+	if err := checkLengths(m, typ); err != nil {
+		return records.Resource{}, nil, err
+	}
 	p := &parser{typ: typ, now: now, bundled: bundled, keys: records.Keys{}}
 	if err := p.check(body); err != nil {
 		return records.Resource{}, nil, err

@@ -61,6 +61,10 @@ func decodeAnd[T any](body []byte, rules func(*T) error) error {
 	return rules(&v)
 }
 
+// EarliestDate is the earliest date a record holds: an earlier one (e.g.
+// 0001-01-01, a default of a client's date type) is a typing error.
+var EarliestDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // date checks an optional date element: its form and that it is not in the
 // future. It returns the search key ("" when s is nil).
 func (p *parser) date(s *string, path string, dateOnly bool) (string, error) {
@@ -76,6 +80,9 @@ func (p *parser) date(s *string, path string, dateOnly bool) (string, error) {
 	}
 	if d.start.After(p.now.Add(futureSlack)) {
 		return "", invalidAt(path, "date is in the future")
+	}
+	if d.end.Before(EarliestDate) {
+		return "", invalidAt(path, "date before 1900: not a date of this record (a typing error?)")
 	}
 	return d.key, nil
 }
@@ -94,6 +101,9 @@ func (p *parser) period(pd *r4.Period, path string, endMayBeFuture bool) (string
 		end, ok := parseDate(*pd.End, false)
 		if !ok {
 			return "", invalidAt(path+".end", "want a dateTime YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone")
+		}
+		if end.end.Before(EarliestDate) {
+			return "", invalidAt(path+".end", "date before 1900: not a date of this record (a typing error?)")
 		}
 		if !endMayBeFuture && end.start.After(p.now.Add(futureSlack)) {
 			return "", invalidAt(path+".end", "date is in the future")

@@ -15,14 +15,18 @@ type AuditEntry struct {
 	ResourceType string
 	ResourceID   string
 	PersonID     string
-	Outcome      int    // HTTP status returned
-	RequestID    string // correlates with logs
-	Purpose      string // e.g. treatment, emergency
+	// Persons are the other persons whose data the request disclosed: every
+	// patient of a search page, $match candidate, federated answer or list
+	// (IHE Basic Audit Log Patterns: one event naming every patient).
+	Persons   []string
+	Outcome   int    // HTTP status returned
+	RequestID string // correlates with logs
+	Purpose   string // e.g. treatment, emergency
 }
 
 // AuditQuery selects audit entries, newest first.
 type AuditQuery struct {
-	PersonID string
+	PersonID string // matches PersonID or any of Persons
 	Since    time.Time
 	Until    time.Time
 	Count    int

@@ -50,6 +50,9 @@ func loadPeerNode(cfg serveConfig) (*peerNode, error) {
 		return nil, fmt.Errorf("peers file %s: %w", cfg.Peers, err)
 	}
 	node := peers.Node()
+	if err := refuseSharedKey(node.KeyFile, "federation node key", "who could pose as this node; issue a new node certificate and key"); err != nil {
+		return nil, err
+	}
 	tlsCfg, err := federation.ServerTLSConfig(node.CAFile, node.CertFile, node.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("peer listener: %w", err)
@@ -71,7 +74,7 @@ func (p *peerNode) api() *api.Federation {
 }
 
 // listen starts the peer listener serving h over mutual TLS.
-func (p *peerNode) listen(h http.Handler, log *slog.Logger) error {
+func (p *peerNode) listen(h http.Handler, limits limitOptions, log *slog.Logger) error {
 	if p == nil {
 		return nil
 	}
@@ -79,13 +82,8 @@ func (p *peerNode) listen(h http.Handler, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("peer listener: %w", err)
 	}
-	p.hs = &http.Server{
-		Handler:           h,
-		TLSConfig:         p.tls,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // failed handshakes of strangers
-	}
+	p.hs = newHTTPServer(h, limits, log, slog.LevelDebug) // debug: failed handshakes of strangers
+	p.hs.TLSConfig = p.tls
 	log.Info("listening for peers (mutual TLS)", "addr", ln.Addr().String(), "peers", len(p.fed.Peers.Countries()))
 	go func() {
 		if err := p.hs.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -44,6 +44,7 @@ type serveConfig struct {
 	PeerWrites      bool             // peers may create and update
 	Nutrition       nutritionOptions // serve_nutrition.go
 	CORSOrigins     []string         // serve_cors.go
+	Limits          limitOptions     // serve_limits.go
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -87,6 +88,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	peerWrites := fs.Bool("peer-writes", false, "let peers' users create and update records here (with the person's consent)")
 	nutritionOpts := nutritionFlags(fs)
 	corsOrigins := corsFlag(fs)
+	limitOpts := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -118,6 +120,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	cfg.Nutrition = nopts
 	if cfg.CORSOrigins, err = corsOrigins(); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Limits, err = limitOpts(); err != nil {
 		errs = append(errs, err)
 	}
 	seen := map[records.Country]bool{}
@@ -188,6 +193,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	if err := privateFiles(cfg.DataDir, keyPath(cfg.SigningKey, cfg.DataDir), log); err != nil {
+		return err
+	}
 	key, created, err := loadOrCreateKey(keyPath(cfg.SigningKey, cfg.DataDir))
 	if err != nil {
 		return err
@@ -243,6 +251,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Federation:  peer.api(),
 		Version:     Version(),
 		CORSOrigins: cfg.CORSOrigins,
+		RateLimits:  cfg.Limits.Rates,
+
+		TrustedProxies: cfg.Limits.TrustedProxies,
 	})
 	if err != nil {
 		return err
@@ -251,12 +262,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	hs := newHTTPServer(srv, cfg.Limits, log, slog.LevelWarn)
 	countries := make([]string, len(cfg.Countries))
 	for i, cc := range cfg.Countries {
 		countries[i] = string(cc)
@@ -268,7 +274,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	if err := peer.listen(srv, log); err != nil {
+	if err := peer.listen(srv, cfg.Limits, log); err != nil {
 		return err
 	}
 	select {

@@ -23,6 +23,7 @@ type auditDoc struct {
 	ResourceType string    `bson:"rtype,omitempty"`
 	ResourceID   string    `bson:"rid,omitempty"`
 	PersonID     string    `bson:"person,omitempty"`
+	Persons      []string  `bson:"persons,omitempty"`
 	Outcome      int       `bson:"outcome"`
 	RequestID    string    `bson:"req,omitempty"`
 	Purpose      string    `bson:"purpose,omitempty"`
@@ -40,7 +41,7 @@ func (s *Store) AppendAudit(ctx context.Context, cc records.Country, e records.A
 	}
 	d := auditDoc{ID: e.ID, Time: e.Time.UTC().Truncate(time.Millisecond), Actor: e.Actor, Role: e.Role, Country: string(e.Country),
 		Action: e.Action, Interaction: e.Interaction, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
-		PersonID: e.PersonID, Outcome: e.Outcome, RequestID: e.RequestID, Purpose: e.Purpose}
+		PersonID: e.PersonID, Persons: e.Persons, Outcome: e.Outcome, RequestID: e.RequestID, Purpose: e.Purpose}
 	if _, err := s.coll(cc, auditColl).InsertOne(ctx, d); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.ID, mapErr(err))
 	}
@@ -50,7 +51,7 @@ func (s *Store) AppendAudit(ctx context.Context, cc records.Country, e records.A
 func fromAuditDoc(d auditDoc) records.AuditEntry {
 	return records.AuditEntry{ID: d.ID, Time: d.Time.UTC(), Actor: d.Actor, Role: d.Role, Country: records.Country(d.Country),
 		Action: d.Action, Interaction: d.Interaction, ResourceType: d.ResourceType, ResourceID: d.ResourceID,
-		PersonID: d.PersonID, Outcome: d.Outcome, RequestID: d.RequestID, Purpose: d.Purpose}
+		PersonID: d.PersonID, Persons: d.Persons, Outcome: d.Outcome, RequestID: d.RequestID, Purpose: d.Purpose}
 }
 
 // Audit returns one audit entry; ErrNotFound if none.
@@ -72,8 +73,10 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 	and := bson.A{}
 	filter := bson.D{}
 	if q.PersonID != "" {
-		// Top level, so that FerretDB-PostgreSQL can use its index (pushdown).
-		filter = bson.D{{Key: "person", Value: q.PersonID}}
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "person", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}},
+			bson.D{{Key: "persons", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}},
+		}}})
 	}
 	if !q.Since.IsZero() {
 		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}}})

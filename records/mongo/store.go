@@ -202,6 +202,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 			{Keys: bson.D{{Key: "idx", Value: 1}}, Options: options.Index().SetName("idx_1")},
 			{Keys: bson.D{{Key: "types", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("types_1__id_1")},
 		}
+		want[auditColl] = append(want[auditColl], mongo.IndexModel{Keys: bson.D{{Key: "persons", Value: 1}, {Key: "t", Value: -1}}, Options: options.Index().SetName("persons_1_t_-1")})
 		want[nutritionColl] = []mongo.IndexModel{{Keys: bson.D{{Key: "fidx", Value: 1}}, Options: options.Index().SetName("fidx_1")}}
 	}
 	for coll, models := range want {
