@@ -60,7 +60,7 @@ func (s *Server) bearer(c echo.Context) (Claims, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return Claims{}, errorf(records.ErrUnauthorized, "authorization is not a bearer token")
 	}
-	return VerifyToken(s.key, strings.TrimSpace(token), s.now())
+	return s.verifyBearer(c.Request().Context(), token)
 }
 
 // auditUnauthenticated records a refused authentication: when, where

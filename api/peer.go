@@ -111,7 +111,7 @@ func (s *Server) servePeer(c echo.Context, cc records.Country, next echo.Handler
 	// Let the usual authentication, role rules and audit run: a token of
 	// this node, for the caller, valid for this request's country only.
 	now := s.now()
-	tok, err := SignToken(s.key, Claims{Subject: "peer " + string(caller.From) + "/" + caller.Subject, Role: role,
+	tok, err := s.keys.Sign(Claims{Subject: "peer " + string(caller.From) + "/" + caller.Subject, Role: role,
 		Countries: []string{string(cc)}, IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Minute).Unix()})
 	if err != nil {
 		return err
@@ -215,7 +215,7 @@ func (s *Server) userCaller(c echo.Context) (federation.Caller, records.Country,
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
 		return federation.Caller{}, "", errorf(records.ErrUnauthorized, "no bearer token (send Authorization: Bearer <token>)")
 	}
-	cl, err := VerifyToken(s.key, strings.TrimSpace(token), s.now())
+	cl, err := s.verifyBearer(c.Request().Context(), token)
 	if err != nil {
 		return federation.Caller{}, "", err
 	}
