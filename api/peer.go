@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -84,8 +86,18 @@ func (s *Server) servePeer(c echo.Context, cc records.Country, next echo.Handler
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 		return errorf(records.ErrForbidden, "a peer request needs a client certificate of the federation (call the node's peer listener)")
 	}
-	caller, err := federation.VerifyCaller(r.Header.Get(federation.HeaderCaller), r.TLS.VerifiedChains[0][0], s.now())
+	caller, err := federation.VerifyCaller(r.Header.Get(federation.HeaderCaller), r.TLS.VerifiedChains[0][0],
+		federation.Target{Audience: cc, Method: r.Method, Path: r.URL.Path}, s.now())
 	if err != nil {
+		return err
+	}
+	// Single use, across replicas: the jti is remembered in the database
+	// until the assertion could no longer be accepted anyway.
+	if err := s.tokens.UseOnce(r.Context(), "caller", string(caller.From)+"|"+caller.ID,
+		time.Unix(caller.Expires, 0).Add(federation.CallerSkew)); err != nil {
+		if errors.Is(err, records.ErrConflict) {
+			return fmt.Errorf("%w: assertion used before (replay)", federation.ErrBadCaller)
+		}
 		return err
 	}
 	if !s.hosted[cc] {
