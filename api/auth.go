@@ -77,7 +77,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		cl, err := s.bearer(c)
 		if err != nil {
-			s.auditUnauthenticated(c)
+			s.auditUnauthenticated(c, err)
 			return err
 		}
 		c.Set(keyClaims, cl)

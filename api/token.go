@@ -205,8 +205,8 @@ func (ks *KeySet) Verify(token string, now time.Time, maxLife time.Duration) (Cl
 	if c.ID == "" {
 		return Claims{}, fmt.Errorf("bearer token has no jti: %w", records.ErrUnauthorized)
 	}
-	if life := time.Duration(c.ExpiresAt-c.IssuedAt) * time.Second; life > maxLife {
-		return Claims{}, fmt.Errorf("bearer token lives %s, longer than this node's maximum of %s: %w", life, maxLife, records.ErrUnauthorized)
+	if c.ExpiresAt-c.IssuedAt > int64(maxLife/time.Second) { // in seconds: a Duration overflows past 292 years
+		return Claims{}, fmt.Errorf("bearer token lives longer than this node's maximum of %s: %w", maxLife, records.ErrUnauthorized)
 	}
 	return c, nil
 }
