@@ -70,8 +70,8 @@ func (s *Server) handleSmartConfig(c echo.Context) error {
 		"grant_types_supported":                 []string{"client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
-		"scopes_supported": smartScopes,
-		"capabilities":     []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
+		"scopes_supported":         smartScopes,
+		"capabilities":             []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
 		"response_types_supported": []string{"token"},
 	})
 }
