@@ -65,14 +65,13 @@ func (s *Server) tokenURL(c echo.Context) string { return s.baseURL(c) + "/auth/
 func (s *Server) handleSmartConfig(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
 	return c.JSON(http.StatusOK, map[string]any{
-		"issuer":                                s.baseURL(c),
-		"token_endpoint":                        s.tokenURL(c),
-		"grant_types_supported":                 []string{"client_credentials"},
-		"token_endpoint_auth_methods_supported": []string{"private_key_jwt"},
+		"token_endpoint":                                   s.tokenURL(c),
+		"grant_types_supported":                            []string{"client_credentials"},
+		"token_endpoint_auth_methods_supported":            []string{"private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
-		"scopes_supported":         smartScopes,
-		"capabilities":             []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
-		"response_types_supported": []string{"token"},
+		"scopes_supported":                                 smartScopes,
+		"capabilities":                                     []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
+		"response_types_supported":                         []string{"token"},
 	})
 }
 
