@@ -80,7 +80,7 @@ func (p *oidcProvider) token(tb testing.TB, kid string, key *rsa.PrivateKey, cla
 func TestOIDCProviderTokens(t *testing.T) {
 	t.Parallel()
 	p := newOIDCProvider(t)
-	clk := &clock{t: time.Now()}
+	clk := &offsetClock{}
 	e := newEnv(t, func(c *Config) {
 		c.Now = clk.Now
 		c.OIDC = &OIDCConfig{Issuer: p.srv.URL, Audience: "contigo-co", RoleClaim: "contigo_role", CountryClaim: "country"}
@@ -139,7 +139,7 @@ func TestOIDCProviderTokens(t *testing.T) {
 	// The provider rotates: a token of its new key is accepted once the
 	// key set is fetched again (on the unknown kid, at most every 10 s).
 	p.addKey(t, "k2")
-	clk.Set(clk.Now().Add(11 * time.Second))
+	clk.off.Store(int64(11 * time.Second))
 	now = clk.Now()
 	rotated := p.token(t, "k2", nil, claims(func(c jwt.MapClaims) { c["jti"] = "oidc-jti-2" }))
 	must(t, e.do("GET", "/fhir/Patient/"+pid, rotated, ""), 200)

@@ -6,11 +6,18 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"contigo/records"
 )
+
+// offsetClock is the real clock moved ahead by off nanoseconds.
+type offsetClock struct{ off atomic.Int64 }
+
+// Now returns the real time plus the offset.
+func (c *offsetClock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
 
 // sign signs claims for subject s with key; iat, nbf and exp relative to now.
 func signAt(tb testing.TB, key []byte, now time.Time, iat, nbf, exp time.Duration) string {
@@ -124,11 +131,11 @@ func claimsOf(tb testing.TB, tok string) Claims {
 
 func TestTokenRevocation(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Now()}
-	a := newEnv(t, func(c *Config) { c.Now = clk.Now })
+	a := newEnv(t)
 	pid := a.createPatient("Rojas", "Ana", "rev-1")
-	// Replica B: another Server on the same database, with its own clock.
-	bclk := &clock{t: clk.Now()}
+	// Replica B: another Server on the same database, with a clock the
+	// test moves ahead of the real one.
+	bclk := &offsetClock{}
 	b, err := New(Config{Service: a.srv.records, Countries: []records.Country{"CO", "EC"}, Key: testKey, Now: bclk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +165,7 @@ func TestTokenRevocation(t *testing.T) {
 	wantOutcome(t, a.do("GET", "/fhir/Patient/"+pid, victim, ""), 401, "login", "")
 	must(t, a.do("GET", "/fhir/Patient/"+pid, other, ""), 200)
 	// B trusts its cache for at most RevocationCacheTTL, then refuses.
-	bclk.Set(bclk.Now().Add(RevocationCacheTTL + time.Second))
+	bclk.off.Store(int64(RevocationCacheTTL + time.Second))
 	if st := onB(victim); st != 401 {
 		t.Errorf("B %s after the revocation: %d, want 401", RevocationCacheTTL+time.Second, st)
 	}
