@@ -160,6 +160,16 @@ func TestSmartBackendServices(t *testing.T) {
 	must(t, e.do("GET", "/fhir/Patient/"+pid, tr.AccessToken, ""), 200)
 	wantOutcome(t, e.do("GET", "/fhir/Condition?subject=Patient/"+pid, tr.AccessToken, ""), 403, "forbidden", "")
 	must(t, e.do("POST", "/fhir/Observation", tr.AccessToken, weightJSON(pid, "2025-06-01", 9.5, "kg")), 201)
+	// Per-type scopes do not reach the cross-record endpoints (alerts).
+	if r := e.do("GET", "/alerts", tr.AccessToken, ""); r.Code != 403 {
+		t.Errorf("alerts with system/Patient.read: %d, want 403", r.Code)
+	}
+	a = assertion(t, jwt.SigningMethodES384, ecKey, "ec-1", "his-co", tokenEndpoint, "a-3", time.Minute)
+	r = must(t, e.tokenRequest(clientForm(a, "system/*.read")), 200)
+	_ = json.Unmarshal(r.Body, &tr)
+	if r := e.do("GET", "/alerts", tr.AccessToken, ""); r.Code == 403 || r.Code == 401 {
+		t.Errorf("alerts with system/*.read: %d", r.Code) // 501 here: this test node has no nutrition
+	}
 
 	// RS384 client, health-worker role: writes with system/*.write; no AuditEvent scope.
 	ra := assertion(t, jwt.SigningMethodRS384, rsaKey, "rsa-1", "lab-co", tokenEndpoint, "r-1", time.Minute)
@@ -208,7 +218,7 @@ func TestSmartBackendServices(t *testing.T) {
 			}
 		}
 	}
-	if issued != 2 || replay == 0 {
+	if issued != 3 || replay == 0 {
 		t.Errorf("token audits: %d issued, %d refused", issued, replay)
 	}
 	_ = http.StatusOK
