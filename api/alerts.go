@@ -68,6 +68,15 @@ func (s *Server) roles(name, action string, allow []Role, h echo.HandlerFunc) ec
 		if !slices.Contains(allow, claims(c).Role) {
 			return errorf(records.ErrForbidden, "role %s may not %s", claims(c).Role, name)
 		}
+		// A backend service's token reaches these cross-record endpoints
+		// only with a system/*.read (or *.write, to change) scope.
+		p := permRead
+		if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			p = permWrite
+		}
+		if sc := claims(c).Scope; sc != "" && !scopeAllows(sc, p, "") {
+			return errorf(records.ErrForbidden, "the token's scopes (%s) do not allow %s: it needs system/*.%s", sc, name, map[perm]string{permRead: "read", permWrite: "write"}[p])
+		}
 		if s.nut == nil {
 			return errorf(records.ErrNotSupported, "nutrition is not enabled on this node")
 		}

@@ -61,14 +61,15 @@ func (s *Server) bearer(c echo.Context) (Claims, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return Claims{}, errorf(records.ErrUnauthorized, "authorization is not a bearer token")
 	}
-	return VerifyToken(s.key, strings.TrimSpace(token), s.now())
+	return s.verifyBearer(c.Request().Context(), token)
 }
 
 // auditUnauthenticated records a refused authentication: when, where
-// (route and method), the request id, outcome 401. Nothing of the token
+// (route and method), the request id, the outcome (401, or 503 when the
+// revocation list could not be read). Nothing of the token
 // and no resource id or person is kept: the caller is unknown and the URL
 // may name a patient.
-func (s *Server) auditUnauthenticated(c echo.Context) {
+func (s *Server) auditUnauthenticated(c echo.Context, err error) {
 	cc := country(c)
 	if !s.hosted[cc] {
 		cc = s.countries[0]
@@ -81,11 +82,12 @@ func (s *Server) auditUnauthenticated(c echo.Context) {
 		Country:     cc,
 		Action:      "E",
 		Interaction: "authenticate " + c.Request().Method + " " + c.Path(),
-		Outcome:     401,
+		Outcome:     statusOf(c, err),
 		RequestID:   requestID(c),
 	}
 	ctx := context.WithoutCancel(c.Request().Context())
 	if err := s.records.Store().AppendAudit(ctx, cc, e); err != nil {
+		s.ops.auditFailures.Inc()
 		s.log.ErrorContext(ctx, "append audit entry", "request_id", e.RequestID, "err", err)
 	}
 }

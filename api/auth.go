@@ -80,7 +80,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			if lerr := s.lim.authFailed(c); lerr != nil {
 				return lerr // not audited: the audit log is no sink for floods
 			}
-			s.auditUnauthenticated(c)
+			s.auditUnauthenticated(c, err)
 			return err
 		}
 		if lerr := s.lim.tokenRequest(c, cl.Subject); lerr != nil {
@@ -162,6 +162,9 @@ func (s *Server) interaction(name, action string, p perm, h echo.HandlerFunc) ec
 		if !allowed(claims(c).Role, p) {
 			return errorf(records.ErrForbidden, "role %s may not %s", claims(c).Role, name)
 		}
+		if sc := claims(c).Scope; sc != "" && !scopeAllows(sc, p, routeType(c)) {
+			return errorf(records.ErrForbidden, "the token's scopes (%s) do not allow %s on %s", sc, name, cmpOr(routeType(c), "several types"))
+		}
 		return h(c)
 	}
 }
@@ -172,4 +175,22 @@ func auditOf(c echo.Context) *auditInfo {
 		return a
 	}
 	return &auditInfo{}
+}
+
+// routeType returns the resource type a FHIR route works on: the type
+// parameter, or the type named in the route template (/Patient/$match),
+// "" for routes on several types (transaction, batch).
+func routeType(c echo.Context) string {
+	if t := c.Param("type"); t != "" {
+		return t
+	}
+	_, rest, ok := strings.Cut(c.Path(), "/fhir/")
+	if !ok {
+		return ""
+	}
+	t, _, _ := strings.Cut(rest, "/")
+	if t == "" || strings.HasPrefix(t, "$") || strings.HasPrefix(t, ":") {
+		return ""
+	}
+	return t
 }

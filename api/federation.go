@@ -176,15 +176,18 @@ func (n *fedNode) call(ctx context.Context, cc records.Country, caller federatio
 	if !ok {
 		return peerResponse{}, fmt.Errorf("country %s: %w", cc, records.ErrNotFound)
 	}
-	sig, err := caller.Sign(n.signer, time.Now())
-	if err != nil {
-		return peerResponse{}, fmt.Errorf("call %s: %w", cc, err)
-	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(p.URL.String(), "/")+path, rd)
+	if err != nil {
+		return peerResponse{}, fmt.Errorf("call %s: %w", cc, err)
+	}
+	// The assertion names this one request: the peer refuses it for any
+	// other node, method or path, and a second time.
+	caller.Audience, caller.Method, caller.Path = cc, method, req.URL.Path
+	sig, err := caller.Sign(n.signer, time.Now())
 	if err != nil {
 		return peerResponse{}, fmt.Errorf("call %s: %w", cc, err)
 	}

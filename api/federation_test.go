@@ -498,12 +498,22 @@ func peerCall(tb testing.TB, n *fedNodeT, tlsCfg *tls.Config, caller federation.
 		tb.Fatal(err)
 	}
 	if key != nil {
+		caller.Method, caller.Path = cmpOr(caller.Method, req.Method), cmpOr(caller.Path, req.URL.Path)
+		if caller.Audience == "" {
+			cc, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/countries/"), "/")
+			caller.Audience = records.Country(cc)
+		}
 		h, err := caller.Sign(key, time.Now())
 		if err != nil {
 			tb.Fatal(err)
 		}
 		req.Header.Set(federation.HeaderCaller, h)
 	}
+	return peerSend(cl, req)
+}
+
+// peerSend sends req and reads the answer.
+func peerSend(cl *http.Client, req *http.Request) (int, []byte, error) {
 	res, err := cl.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -583,7 +593,9 @@ func TestFederationPeerRefusals(t *testing.T) {
 		t.Error("no client certificate accepted")
 	}
 	// A caller assertion on the user listener (no client certificate): 403.
-	h, _ := caller.Sign(ecKey, time.Now())
+	onUser := caller
+	onUser.Audience, onUser.Method, onUser.Path = "CO", "GET", "/countries/CO/fhir/Patient/"+pid
+	h, _ := onUser.Sign(ecKey, time.Now())
 	wantOutcome(t, co.do("GET", "/countries/CO/fhir/Patient/"+pid, "", "", federation.HeaderCaller, h), 403, "forbidden", "")
 	// Peers do not list the whole register.
 	if st, b, _ := peerCall(t, co, ecTLS, caller, ecKey, "/countries/CO/fhir/Patient"); st != 403 {

@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -84,8 +86,18 @@ func (s *Server) servePeer(c echo.Context, cc records.Country, next echo.Handler
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 		return errorf(records.ErrForbidden, "a peer request needs a client certificate of the federation (call the node's peer listener)")
 	}
-	caller, err := federation.VerifyCaller(r.Header.Get(federation.HeaderCaller), r.TLS.VerifiedChains[0][0], s.now())
+	caller, err := federation.VerifyCaller(r.Header.Get(federation.HeaderCaller), r.TLS.VerifiedChains[0][0],
+		federation.Target{Audience: cc, Method: r.Method, Path: r.URL.Path}, s.now())
 	if err != nil {
+		return err
+	}
+	// Single use, across replicas: the jti is remembered in the database
+	// until the assertion could no longer be accepted anyway.
+	if err := s.tokens.UseOnce(r.Context(), "caller", string(caller.From)+"|"+caller.ID,
+		time.Unix(caller.Expires, 0).Add(federation.CallerSkew)); err != nil {
+		if errors.Is(err, records.ErrConflict) {
+			return fmt.Errorf("%w: assertion used before (replay)", federation.ErrBadCaller)
+		}
 		return err
 	}
 	if !s.hosted[cc] {
@@ -111,7 +123,7 @@ func (s *Server) servePeer(c echo.Context, cc records.Country, next echo.Handler
 	// Let the usual authentication, role rules and audit run: a token of
 	// this node, for the caller, valid for this request's country only.
 	now := s.now()
-	tok, err := SignToken(s.key, Claims{Subject: "peer " + string(caller.From) + "/" + caller.Subject, Role: role,
+	tok, err := s.keys.Sign(Claims{Subject: "peer " + string(caller.From) + "/" + caller.Subject, Role: role,
 		Countries: []string{string(cc)}, IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Minute).Unix()})
 	if err != nil {
 		return err
@@ -215,7 +227,7 @@ func (s *Server) userCaller(c echo.Context) (federation.Caller, records.Country,
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
 		return federation.Caller{}, "", errorf(records.ErrUnauthorized, "no bearer token (send Authorization: Bearer <token>)")
 	}
-	cl, err := VerifyToken(s.key, strings.TrimSpace(token), s.now())
+	cl, err := s.verifyBearer(c.Request().Context(), token)
 	if err != nil {
 		return federation.Caller{}, "", err
 	}

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo-contrib/echoprometheus"
@@ -21,10 +23,22 @@ import (
 type Config struct {
 	Service   *records.Service  // the records; required
 	Countries []records.Country // countries hosted here; the first is the default of /fhir; required
-	Key       []byte            // HMAC-SHA256 key that signs bearer tokens; at least MinKeySize bytes
-	Logger    *slog.Logger      // nil discards
-	MaxBody   int64             // largest request body in bytes; 0 means DefaultMaxBody
-	Timeout   time.Duration     // bound on each request's work; 0 means DefaultTimeout
+	Key       []byte            // HMAC-SHA256 key that signs bearer tokens (the newest); at least MinKeySize bytes
+	// OldKeys are earlier signing keys, still accepted (by key id) until
+	// the tokens they signed have expired: rotation without cutting anyone off.
+	OldKeys [][]byte
+	// MaxTokenLifetime bounds exp - iat of every accepted token; 0 means
+	// DefaultMaxLifetime; more than MaxLifetimeCeiling is refused.
+	MaxTokenLifetime time.Duration
+	// OIDC, if set, also accepts tokens of an external OpenID Connect provider.
+	OIDC *OIDCConfig
+	// PublicURL is the node's external base URL (e.g. https://contigo.example.org),
+	// from which the SMART token endpoint and the audience of client
+	// assertions are named; "" derives it from each request's scheme and Host.
+	PublicURL string
+	Logger    *slog.Logger  // nil discards
+	MaxBody   int64         // largest request body in bytes; 0 means DefaultMaxBody
+	Timeout   time.Duration // bound on each request's work; 0 means DefaultTimeout
 	// Registry receives the HTTP metrics and is served at /metrics, with
 	// whatever else the caller registered on it (Go runtime, database). Nil
 	// means a new, private registry.
@@ -62,7 +76,12 @@ type Server struct {
 	records   *records.Service
 	countries []records.Country
 	hosted    map[records.Country]bool
-	key       []byte
+	keys      *KeySet
+	maxLife   time.Duration
+	tokens    records.TokenStore
+	revCache  revocationCache
+	oidc      *oidcVerifier
+	publicURL string
 	log       *slog.Logger
 	maxBody   int64
 	timeout   time.Duration
@@ -88,8 +107,23 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Countries) == 0 {
 		errs = append(errs, errors.New("no hosted country"))
 	}
-	if len(cfg.Key) < MinKeySize {
-		errs = append(errs, fmt.Errorf("signing key of %d bytes, want at least %d", len(cfg.Key), MinKeySize))
+	keys, err := NewKeySet(append([][]byte{cfg.Key}, cfg.OldKeys...)...)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("signing keys: %w", err))
+	}
+	if cfg.MaxTokenLifetime > MaxLifetimeCeiling || cfg.MaxTokenLifetime < 0 {
+		errs = append(errs, fmt.Errorf("maximum token lifetime %s, want at most %s", cfg.MaxTokenLifetime, MaxLifetimeCeiling))
+	}
+	var tokens records.TokenStore
+	if cfg.Service != nil {
+		var ok bool
+		if tokens, ok = cfg.Service.Store().(records.TokenStore); !ok {
+			errs = append(errs, errors.New("the store keeps no token data (revocations, clients)"))
+		}
+	}
+	oidc, err := newOIDCVerifier(cfg.OIDC)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("api config: %w", err)
@@ -98,7 +132,11 @@ func New(cfg Config) (*Server, error) {
 		records:   cfg.Service,
 		countries: cfg.Countries,
 		hosted:    map[records.Country]bool{},
-		key:       cfg.Key,
+		keys:      keys,
+		maxLife:   cmp.Or(cfg.MaxTokenLifetime, DefaultMaxLifetime),
+		tokens:    tokens,
+		oidc:      oidc,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBody,
 		timeout:   cfg.Timeout,
@@ -203,6 +241,7 @@ func (s *Server) routes() error {
 	s.referralRoutes(e, timeout)
 	s.heapingRoutes(e, timeout)
 	s.appRoutes(e)
+	s.authRoutes(e, timeout)
 	s.e = e
 	return nil
 }

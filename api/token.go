@@ -1,15 +1,14 @@
 package api
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"contigo/records"
 )
@@ -39,14 +38,29 @@ func ParseRole(s string) (Role, error) {
 	return "", &records.FieldError{Field: "role", Reason: fmt.Sprintf("unknown role %q (want one of health-worker, ministry, nutrition-lead, admin)", s)}
 }
 
+// Token policy.
+const (
+	// ClockSkew is how far the clocks of an issuer and this node may
+	// disagree: exp, nbf and iat are checked with this much leeway.
+	ClockSkew = 30 * time.Second
+	// DefaultMaxLifetime bounds exp - iat of a person's token (a shift).
+	DefaultMaxLifetime = 12 * time.Hour
+	// MaxLifetimeCeiling is the longest lifetime a node may be configured
+	// to accept, whatever its configuration says.
+	MaxLifetimeCeiling = 7 * 24 * time.Hour
+)
+
 // Claims are the contents of a bearer token.
 type Claims struct {
-	Subject   string   `json:"sub"`       // who: a user or system name, written to audit entries
-	Role      Role     `json:"role"`      // what they may do
-	Countries []string `json:"countries"` // which countries' records they may reach
-	IssuedAt  int64    `json:"iat"`       // Unix seconds
-	ExpiresAt int64    `json:"exp"`       // Unix seconds
-	ID        string   `json:"jti"`       // unique token id
+	Subject   string   `json:"sub"`             // who: a user or system name, written to audit entries
+	Role      Role     `json:"role"`            // what they may do
+	Countries []string `json:"countries"`       // which countries' records they may reach
+	IssuedAt  int64    `json:"iat"`             // Unix seconds
+	NotBefore int64    `json:"nbf,omitempty"`   // Unix seconds; 0 means IssuedAt
+	ExpiresAt int64    `json:"exp"`             // Unix seconds
+	ID        string   `json:"jti"`             // unique token id, the handle for revocation
+	Scope     string   `json:"scope,omitempty"` // SMART system scopes of a backend service token; "" means the role alone decides
+	Issuer    string   `json:"iss,omitempty"`   // set for tokens of an external OpenID Connect provider
 }
 
 // Reaches reports whether the claims name country cc.
@@ -59,6 +73,33 @@ func (c Claims) Reaches(cc records.Country) bool {
 	return false
 }
 
+// The jwt.Claims interface, so that the library checks exp, nbf and iat.
+
+// GetExpirationTime implements jwt.Claims.
+func (c Claims) GetExpirationTime() (*jwt.NumericDate, error) { return unixDate(c.ExpiresAt), nil }
+
+// GetIssuedAt implements jwt.Claims.
+func (c Claims) GetIssuedAt() (*jwt.NumericDate, error) { return unixDate(c.IssuedAt), nil }
+
+// GetNotBefore implements jwt.Claims.
+func (c Claims) GetNotBefore() (*jwt.NumericDate, error) { return unixDate(c.NotBefore), nil }
+
+// GetIssuer implements jwt.Claims.
+func (c Claims) GetIssuer() (string, error) { return c.Issuer, nil }
+
+// GetSubject implements jwt.Claims.
+func (c Claims) GetSubject() (string, error) { return c.Subject, nil }
+
+// GetAudience implements jwt.Claims.
+func (c Claims) GetAudience() (jwt.ClaimStrings, error) { return nil, nil }
+
+func unixDate(s int64) *jwt.NumericDate {
+	if s == 0 {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(s, 0))
+}
+
 // MinKeySize is the smallest HMAC-SHA256 signing key accepted, in bytes.
 const MinKeySize = 32
 
@@ -69,16 +110,57 @@ func NewKey() []byte {
 	return k
 }
 
-// jwtHeader is the only header this node signs and accepts.
-var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+// KeyID returns the key id ("kid" header) of an HMAC signing key: the
+// first 12 hex digits of its SHA-256, so that a key names itself and a
+// token names the key that signed it without revealing it.
+func KeyID(key []byte) string {
+	h := sha256.Sum256(key)
+	return hex.EncodeToString(h[:6])
+}
 
-// SignToken returns c as a compact JWT signed with HMAC-SHA256 under key. It
-// fills IssuedAt and ID when they are zero. It fails if key is too short or
-// the claims are incomplete (no subject, unknown role, no country, no expiry).
-func SignToken(key []byte, c Claims) (string, error) {
-	if len(key) < MinKeySize {
-		return "", fmt.Errorf("sign token: key of %d bytes, want at least %d", len(key), MinKeySize)
+// KeySet holds the node's token signing keys: it signs with the newest
+// and accepts every key in the set, so that a key is rotated by adding a
+// new one and removing the old one only after the longest token lifetime.
+type KeySet struct {
+	keys [][]byte          // newest first
+	byID map[string][]byte // by KeyID
+}
+
+// NewKeySet returns a key set of keys, newest first. It fails if there is
+// no key, a key is shorter than MinKeySize, or two keys are the same.
+func NewKeySet(keys ...[]byte) (*KeySet, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("key set: no signing key")
 	}
+	ks := &KeySet{byID: map[string][]byte{}}
+	for i, k := range keys {
+		if len(k) < MinKeySize {
+			return nil, fmt.Errorf("key set: key %d of %d bytes, want at least %d", i+1, len(k), MinKeySize)
+		}
+		id := KeyID(k)
+		if _, dup := ks.byID[id]; dup {
+			return nil, fmt.Errorf("key set: key %d repeats key %s", i+1, id)
+		}
+		ks.byID[id] = k
+		ks.keys = append(ks.keys, k)
+	}
+	return ks, nil
+}
+
+// IDs returns the key ids, newest first.
+func (ks *KeySet) IDs() []string {
+	ids := make([]string, len(ks.keys))
+	for i, k := range ks.keys {
+		ids[i] = KeyID(k)
+	}
+	return ids
+}
+
+// Sign returns c as a compact JWT (HS256) signed with the newest key, its
+// key id in the header. It fills IssuedAt and ID when they are zero. It
+// fails if the claims are incomplete (no subject, unknown role, no country,
+// no expiry after the issue time).
+func (ks *KeySet) Sign(c Claims) (string, error) {
 	if c.IssuedAt == 0 {
 		c.IssuedAt = time.Now().Unix()
 	}
@@ -88,18 +170,77 @@ func SignToken(key []byte, c Claims) (string, error) {
 	if err := c.valid(); err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
-	body, err := json.Marshal(c)
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	t.Header["kid"] = KeyID(ks.keys[0])
+	s, err := t.SignedString(ks.keys[0])
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
-	signing := jwtHeader + "." + base64.RawURLEncoding.EncodeToString(body)
-	return signing + "." + base64.RawURLEncoding.EncodeToString(mac(key, signing)), nil
+	return s, nil
 }
 
-func mac(key []byte, s string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return m.Sum(nil)
+// Verify checks a compact JWT signed by a key of the set and returns its
+// claims. Every failure matches records.ErrUnauthorized: a malformed
+// token, any algorithm but HS256 (including "none"), no or an unknown key
+// id, a wrong signature, an expired token, one not valid yet (nbf) or
+// issued in the future (beyond ClockSkew), a lifetime (exp - iat) longer
+// than maxLife, no jti, or incomplete claims.
+func (ks *KeySet) Verify(token string, now time.Time, maxLife time.Duration) (Claims, error) {
+	var c Claims
+	_, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k, ok := ks.byID[kid]
+		if !ok {
+			return nil, fmt.Errorf("unknown key id %q", kid)
+		}
+		return k, nil
+	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithLeeway(ClockSkew), jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return now }))
+	if err != nil {
+		return Claims{}, fmt.Errorf("bearer token: %w: %w", unwrapJWT(err), records.ErrUnauthorized)
+	}
+	if err := c.valid(); err != nil {
+		return Claims{}, fmt.Errorf("bearer token has incomplete claims: %w", records.ErrUnauthorized)
+	}
+	if c.ID == "" {
+		return Claims{}, fmt.Errorf("bearer token has no jti: %w", records.ErrUnauthorized)
+	}
+	if c.ExpiresAt-c.IssuedAt > int64(maxLife/time.Second) { // in seconds: a Duration overflows past 292 years
+		return Claims{}, fmt.Errorf("bearer token lives longer than this node's maximum of %s: %w", maxLife, records.ErrUnauthorized)
+	}
+	return c, nil
+}
+
+// unwrapJWT keeps the library's reason without the token's content.
+func unwrapJWT(err error) error {
+	for _, k := range []error{jwt.ErrTokenExpired, jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued,
+		jwt.ErrTokenSignatureInvalid, jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenRequiredClaimMissing} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return errors.New("token is invalid")
+}
+
+// SignToken returns c as a compact JWT signed with HMAC-SHA256 under key
+// (a key set of that one key). It fails if key is too short or the claims
+// are incomplete.
+func SignToken(key []byte, c Claims) (string, error) {
+	ks, err := NewKeySet(key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return ks.Sign(c)
+}
+
+// VerifyToken checks a compact JWT signed by SignToken under key, with
+// DefaultMaxLifetime; see KeySet.Verify.
+func VerifyToken(key []byte, token string, now time.Time) (Claims, error) {
+	ks, err := NewKeySet(key)
+	if err != nil {
+		return Claims{}, fmt.Errorf("bearer token: %w", records.ErrUnauthorized)
+	}
+	return ks.Verify(token, now, DefaultMaxLifetime)
 }
 
 func (c Claims) valid() error {
@@ -121,60 +262,8 @@ func (c Claims) valid() error {
 	if c.ExpiresAt <= c.IssuedAt {
 		errs = append(errs, errors.New("expiry not after issue time"))
 	}
+	if c.NotBefore != 0 && c.NotBefore >= c.ExpiresAt {
+		errs = append(errs, errors.New("not-before not before expiry"))
+	}
 	return errors.Join(errs...)
-}
-
-// VerifyToken checks a compact JWT signed by SignToken under key and returns
-// its claims. Every failure matches records.ErrUnauthorized: a malformed
-// token, any algorithm but HS256 (including "none"), a wrong signature, an
-// expired token or one issued in the future (beyond a minute of clock skew),
-// or incomplete claims.
-func VerifyToken(key []byte, token string, now time.Time) (Claims, error) {
-	fail := func(why string) (Claims, error) {
-		return Claims{}, fmt.Errorf("bearer token %s: %w", why, records.ErrUnauthorized)
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return fail("is malformed")
-	}
-	rawHeader, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return fail("is malformed")
-	}
-	var h struct {
-		Alg string `json:"alg"`
-		Typ string `json:"typ"`
-	}
-	if err := json.Unmarshal(rawHeader, &h); err != nil {
-		return fail("is malformed")
-	}
-	if h.Alg != "HS256" {
-		return fail("uses an algorithm other than HS256")
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return fail("is malformed")
-	}
-	if len(key) < MinKeySize || !hmac.Equal(sig, mac(key, parts[0]+"."+parts[1])) {
-		return fail("has a wrong signature")
-	}
-	rawClaims, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return fail("is malformed")
-	}
-	var c Claims
-	if err := json.Unmarshal(rawClaims, &c); err != nil {
-		return fail("is malformed")
-	}
-	if err := c.valid(); err != nil {
-		return fail("has incomplete claims")
-	}
-	const skew = time.Minute
-	switch {
-	case now.Unix() >= c.ExpiresAt:
-		return fail("has expired")
-	case time.Unix(c.IssuedAt, 0).After(now.Add(skew)):
-		return fail("is issued in the future")
-	}
-	return c, nil
 }

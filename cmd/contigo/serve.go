@@ -45,25 +45,34 @@ type serveConfig struct {
 	Nutrition       nutritionOptions // serve_nutrition.go
 	CORSOrigins     []string         // serve_cors.go
 	Limits          limitOptions     // serve_limits.go
+	Tokens          tokenOptions     // serve_tokens.go
 }
 
 // serveEnv maps each flag of serve to its environment variable.
 var serveEnv = map[string]string{
-	"addr":              "CONTIGO_ADDR",
-	"mongodb-uri":       "CONTIGO_MONGODB_URI",
-	"postgresql-url":    "CONTIGO_POSTGRESQL_URL",
-	"data-dir":          "CONTIGO_DATA_DIR",
-	"countries":         "CONTIGO_COUNTRIES",
-	"log-level":         "CONTIGO_LOG_LEVEL",
-	"log-format":        "CONTIGO_LOG_FORMAT",
-	"max-body":          "CONTIGO_MAX_BODY",
-	"signing-key":       "CONTIGO_SIGNING_KEY",
-	"request-timeout":   "CONTIGO_REQUEST_TIMEOUT",
-	"shutdown-timeout":  "CONTIGO_SHUTDOWN_TIMEOUT",
-	"peers":             "CONTIGO_PEERS",
-	"peer-addr":         "CONTIGO_PEER_ADDR",
-	"federated-timeout": "CONTIGO_FEDERATED_TIMEOUT",
-	"peer-writes":       "CONTIGO_PEER_WRITES",
+	"addr":               "CONTIGO_ADDR",
+	"mongodb-uri":        "CONTIGO_MONGODB_URI",
+	"postgresql-url":     "CONTIGO_POSTGRESQL_URL",
+	"data-dir":           "CONTIGO_DATA_DIR",
+	"countries":          "CONTIGO_COUNTRIES",
+	"log-level":          "CONTIGO_LOG_LEVEL",
+	"log-format":         "CONTIGO_LOG_FORMAT",
+	"max-body":           "CONTIGO_MAX_BODY",
+	"signing-key":        "CONTIGO_SIGNING_KEY",
+	"request-timeout":    "CONTIGO_REQUEST_TIMEOUT",
+	"shutdown-timeout":   "CONTIGO_SHUTDOWN_TIMEOUT",
+	"peers":              "CONTIGO_PEERS",
+	"peer-addr":          "CONTIGO_PEER_ADDR",
+	"federated-timeout":  "CONTIGO_FEDERATED_TIMEOUT",
+	"peer-writes":        "CONTIGO_PEER_WRITES",
+	"signing-keys-dir":   "CONTIGO_SIGNING_KEYS_DIR",
+	"max-token-lifetime": "CONTIGO_MAX_TOKEN_LIFETIME",
+	"public-url":         "CONTIGO_PUBLIC_URL",
+	"oidc-issuer":        "CONTIGO_OIDC_ISSUER",
+	"oidc-audience":      "CONTIGO_OIDC_AUDIENCE",
+	"oidc-jwks-url":      "CONTIGO_OIDC_JWKS_URL",
+	"oidc-role-claim":    "CONTIGO_OIDC_ROLE_CLAIM",
+	"oidc-country-claim": "CONTIGO_OIDC_COUNTRY_CLAIM",
 }
 
 // parseServe reads flags, with environment variables as fallbacks, and
@@ -89,6 +98,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	nutritionOpts := nutritionFlags(fs)
 	corsOrigins := corsFlag(fs)
 	limitOpts := limitFlags(fs)
+	tokenOpts := tokenFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -125,6 +135,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if cfg.Limits, err = limitOpts(); err != nil {
 		errs = append(errs, err)
 	}
+	topts, err := tokenOpts()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Tokens = topts
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -203,6 +218,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if created {
 		log.Info("created token signing key", "path", keyPath(cfg.SigningKey, cfg.DataDir))
 	}
+	// signing.key keys the nutrition pseudonyms and, without a keys
+	// directory, the tokens; with one, tokens rotate on their own.
+	tokKeys := tokenKeys{Sign: key, Files: []string{keyPath(cfg.SigningKey, cfg.DataDir)}}
+	if cfg.Tokens.KeysDir != "" {
+		if tokKeys, err = loadTokenKeys(cfg.Tokens.KeysDir, ""); err != nil {
+			return err
+		}
+	}
+	log.Info("token keys", "signing_kid", api.KeyID(tokKeys.Sign), "accepted", len(tokKeys.Accept)+1, "max_lifetime", cfg.Tokens.MaxLifetime.String())
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfo())
@@ -240,20 +264,23 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	svc := records.NewService(store, records.ServiceOptions{OnWrite: nut.OnWrite})
 	srv, err := api.New(api.Config{
-		Service:     svc,
-		Nutrition:   nut,
-		Countries:   cfg.Countries,
-		Key:         key,
-		Logger:      log,
-		MaxBody:     cfg.MaxBody,
-		Timeout:     cfg.RequestTimeout,
-		Registry:    reg,
-		Federation:  peer.api(),
-		Version:     Version(),
-		CORSOrigins: cfg.CORSOrigins,
-		RateLimits:  cfg.Limits.Rates,
-
-		TrustedProxies: cfg.Limits.TrustedProxies,
+		Service:          svc,
+		Nutrition:        nut,
+		Countries:        cfg.Countries,
+		Key:              tokKeys.Sign,
+		OldKeys:          tokKeys.Accept,
+		MaxTokenLifetime: cfg.Tokens.MaxLifetime,
+		PublicURL:        cfg.Tokens.PublicURL,
+		OIDC:             cfg.Tokens.oidc(),
+		Logger:           log,
+		MaxBody:          cfg.MaxBody,
+		Timeout:          cfg.RequestTimeout,
+		Registry:         reg,
+		Federation:       peer.api(),
+		Version:          Version(),
+		CORSOrigins:      cfg.CORSOrigins,
+		RateLimits:       cfg.Limits.Rates,
+		TrustedProxies:   cfg.Limits.TrustedProxies,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,9 @@ func init() {
 // runToken implements "contigo token": it prints a bearer token signed with
 // the node's key (created if absent, as serve would).
 func runToken(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "newkey" {
+		return runTokenNewKey(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("contigo token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "", "role: health-worker, ministry, nutrition-lead or admin (required)")
@@ -28,8 +31,10 @@ func runToken(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	subject := fs.String("subject", "", "who holds the token, written to audit entries (default <role>-cli)")
 	dataDir := fs.String("data-dir", envOr("CONTIGO_DATA_DIR", "./data"), "data directory holding signing.key (env CONTIGO_DATA_DIR)")
 	keyFile := fs.String("signing-key", envOr("CONTIGO_SIGNING_KEY", ""), "signing key file (env CONTIGO_SIGNING_KEY; default <data-dir>/signing.key)")
+	keysDir := fs.String("signing-keys-dir", envOr("CONTIGO_SIGNING_KEYS_DIR", ""), "directory of token keys, as serve's (env CONTIGO_SIGNING_KEYS_DIR): the newest *.key signs")
+	jti := fs.String("jti", "", "the token id, the handle to revoke it by (default a random id)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: contigo token --role ROLE --country CC[,CC] [--ttl 12h] [--subject NAME] [--data-dir DIR]\n\nPrints a signed bearer token (HS256 JWT) for this node. The signing key is\ncreated if it does not exist yet, in the same file serve uses.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: contigo token --role ROLE --country CC[,CC] [--ttl 12h] [--subject NAME] [--jti ID] [--data-dir DIR | --signing-keys-dir DIR]\n       contigo token newkey FILE\n\nPrints a signed bearer token (HS256 JWT, with the key id in its header) for\nthis node. The signing key is created if it does not exist yet, in the same\nfile serve uses. The node refuses tokens that live longer than its\n--max-token-lifetime (default 12h). \"newkey FILE\" writes a new random key\n(mode 0600) for rotation (README, Tokens).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -43,12 +48,13 @@ func runToken(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "contigo token: %v\n", err)
 		return 2
 	}
-	key, _, err := loadOrCreateKey(keyPath(*keyFile, *dataDir))
+	cl.ID = *jti
+	keys, err := loadTokenKeys(*keysDir, keyPath(*keyFile, *dataDir))
 	if err != nil {
 		fmt.Fprintf(stderr, "contigo token: %v\n", err)
 		return 1
 	}
-	tok, err := api.SignToken(key, cl)
+	tok, err := api.SignToken(keys.Sign, cl)
 	if err != nil {
 		fmt.Fprintf(stderr, "contigo token: %v\n", err)
 		return 1
@@ -95,4 +101,19 @@ func tokenClaims(role, countries, subject string, ttl time.Duration, now time.Ti
 		IssuedAt:  now.Unix(),
 		ExpiresAt: now.Add(ttl).Unix(),
 	}, nil
+}
+
+// runTokenNewKey implements "contigo token newkey FILE".
+func runTokenNewKey(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "Usage: contigo token newkey FILE\n\nWrites a new random token signing key to FILE (mode 0600; never overwrites)\nand prints its key id. Name it <date>.next in the keys directory first,\nthen rename it to <date>.key (README, Tokens).")
+		return 2
+	}
+	key, err := writeNewKey(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "contigo token newkey: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, api.KeyID(key))
+	return 0
 }

@@ -24,8 +24,14 @@ import (
 const HeaderCaller = "Contigo-Caller"
 
 // CallerTTL is how long a Caller assertion is valid after it is signed:
-// one request's worth, so a copied header cannot be replayed later.
-const CallerTTL = time.Minute
+// one request's worth. With CallerSkew on either side, a receiving node
+// accepts an assertion for at most CallerTTL + 2*CallerSkew = 60 s; the
+// receiving node also refuses a second use of its jti (api: a replay
+// cache in the database, shared by its replicas).
+const CallerTTL = 30 * time.Second
+
+// CallerSkew is the clock difference allowed between nodes.
+const CallerSkew = 15 * time.Second
 
 // Purpose is why a record is read across a border. Each maps to a code of
 // HL7 v3 PurposeOfUse for AuditEvent.purposeOfEvent.
@@ -68,8 +74,20 @@ type Caller struct {
 	Purpose   Purpose         `json:"purpose"`          // why
 	Reason    string          `json:"reason,omitempty"` // required for emergency; audited, never logged
 	RequestID string          `json:"rid,omitempty"`    // the calling node's request id, to correlate audits
+	Audience  records.Country `json:"aud"`              // the country (so the node) the request is for
+	Method    string          `json:"m"`                // the HTTP method of the request
+	Path      string          `json:"p"`                // the URL path of the request, without the query
+	ID        string          `json:"jti"`              // unique id: the receiving node accepts it once
 	IssuedAt  int64           `json:"iat"`              // Unix seconds
 	Expires   int64           `json:"exp"`              // Unix seconds
+}
+
+// Target is the request a Caller assertion must name: checked by the
+// receiving node against the request it got.
+type Target struct {
+	Audience records.Country // the country of the request's URL, hosted by the receiving node
+	Method   string          // the request's method
+	Path     string          // the request's URL path
 }
 
 // ErrBadCaller is the kind of every Caller verification failure; it
@@ -95,6 +113,12 @@ func (c *Caller) validate() error {
 	if c.Purpose == PurposeEmergency && strings.TrimSpace(c.Reason) == "" {
 		errs = append(errs, "an emergency read needs a reason")
 	}
+	if c.Audience == "" || c.Method == "" || c.Path == "" {
+		errs = append(errs, "aud, method and path are required")
+	}
+	if c.ID == "" {
+		errs = append(errs, "jti missing")
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadCaller, strings.Join(errs, "; "))
 	}
@@ -103,11 +127,14 @@ func (c *Caller) validate() error {
 
 // Sign returns the header value for c: base64url(JSON) "." base64url(signature),
 // signed by key (the node's federation private key: ECDSA, Ed25519 or
-// RSA), valid from now for CallerTTL. It fails if c is incomplete (no
-// subject, role, country, a known purpose, or an emergency without a
-// reason) or signing fails.
+// RSA), valid from now for CallerTTL, with a new jti if c has none. It
+// fails if c is incomplete (no subject, role, country, a known purpose, an
+// emergency without a reason, no audience, method or path) or signing fails.
 func (c Caller) Sign(key crypto.Signer, now time.Time) (string, error) {
 	c.IssuedAt, c.Expires = now.Unix(), now.Add(CallerTTL).Unix()
+	if c.ID == "" {
+		c.ID = records.NewID()
+	}
 	if err := c.validate(); err != nil {
 		return "", err
 	}
@@ -124,12 +151,14 @@ func (c Caller) Sign(key crypto.Signer, now time.Time) (string, error) {
 }
 
 // VerifyCaller checks a HeaderCaller value received on a connection whose
-// verified client certificate is peer: the signature is peer's, the
-// assertion is current at now (a minute of clock skew allowed), complete,
-// and From is one of the countries peer speaks for. Every failure matches
-// ErrBadCaller and records.ErrForbidden; the message never repeats the
-// header's content.
-func VerifyCaller(header string, peer *x509.Certificate, now time.Time) (Caller, error) {
+// verified client certificate is peer, for the request want: the signature
+// is peer's, the assertion names want's audience, method and path, is
+// current at now (CallerSkew allowed, CallerTTL at most between iat and
+// exp), complete, and From is one of the countries peer speaks for. It
+// does not remember jtis: the caller must refuse a second use of c.ID.
+// Every failure matches ErrBadCaller and records.ErrForbidden; the message
+// never repeats the header's content.
+func VerifyCaller(header string, peer *x509.Certificate, want Target, now time.Time) (Caller, error) {
 	if peer == nil {
 		return Caller{}, fmt.Errorf("%w: no client certificate", ErrBadCaller)
 	}
@@ -157,9 +186,12 @@ func VerifyCaller(header string, peer *x509.Certificate, now time.Time) (Caller,
 	if err := c.validate(); err != nil {
 		return Caller{}, err
 	}
-	const skew = 60
-	if t := now.Unix(); t+skew < c.IssuedAt || t-skew > c.Expires || c.Expires-c.IssuedAt > int64(CallerTTL/time.Second) {
+	skew := int64(CallerSkew / time.Second)
+	if t := now.Unix(); t+skew < c.IssuedAt || t-skew > c.Expires || c.Expires-c.IssuedAt > int64(CallerTTL/time.Second) || c.Expires < c.IssuedAt {
 		return Caller{}, fmt.Errorf("%w: expired or not yet valid", ErrBadCaller)
+	}
+	if c.Audience != want.Audience || c.Method != want.Method || c.Path != want.Path {
+		return Caller{}, fmt.Errorf("%w: the assertion names another node, method or path than this request's", ErrBadCaller)
 	}
 	if !slices.Contains(CertCountries(peer), c.From) {
 		return Caller{}, fmt.Errorf("%w: the peer's certificate does not speak for %s", ErrBadCaller, c.From)

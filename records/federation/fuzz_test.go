@@ -67,14 +67,14 @@ func FuzzVerifyCaller(f *testing.F) {
 		f.Fatal(err)
 	}
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	h, err := Caller{Subject: "u", Role: "health-worker", From: "EC", Purpose: PurposeTreatment}.Sign(pair.PrivateKey.(crypto.Signer), now)
+	h, err := Caller{Subject: "u", Role: "health-worker", From: "EC", Purpose: PurposeTreatment, Audience: "PE", Method: "GET", Path: "/p"}.Sign(pair.PrivateKey.(crypto.Signer), now)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(h)
 	f.Add("e30.")
 	f.Fuzz(func(t *testing.T, header string) {
-		c, err := VerifyCaller(header, pair.Leaf, now)
+		c, err := VerifyCaller(header, pair.Leaf, Target{Audience: "PE", Method: "GET", Path: "/p"}, now)
 		if err != nil {
 			if !errors.Is(err, ErrBadCaller) {
 				t.Fatalf("error %v is not ErrBadCaller", err)

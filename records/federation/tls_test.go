@@ -69,7 +69,7 @@ func newNode(t *testing.T, p *testPKI, name string, countries ...records.Country
 		from := PeerCountries(r.TLS)
 		msg := fmt.Sprint(from)
 		if h := r.Header.Get(HeaderCaller); h != "" {
-			c, err := VerifyCaller(h, r.TLS.PeerCertificates[0], time.Now())
+			c, err := VerifyCaller(h, r.TLS.PeerCertificates[0], Target{Audience: "PE", Method: r.Method, Path: r.URL.Path}, time.Now())
 			if err != nil {
 				http.Error(w, "forbidden", http.StatusForbidden)
 				return
@@ -178,7 +178,7 @@ func TestMutualTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := Caller{Subject: "u-17", Role: "health-worker", From: "EC", Purpose: PurposeTreatment}.Sign(key, time.Now())
+		h, err := Caller{Subject: "u-17", Role: "health-worker", From: "EC", Purpose: PurposeTreatment, Audience: "PE", Method: "GET", Path: "/"}.Sign(key, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 		// The same assertion claiming Colombia, which EC's certificate
 		// does not speak for, is refused.
-		h, err = Caller{Subject: "u-17", Role: "health-worker", From: "CO", Purpose: PurposeTreatment}.Sign(key, time.Now())
+		h, err = Caller{Subject: "u-17", Role: "health-worker", From: "CO", Purpose: PurposeTreatment, Audience: "PE", Method: "GET", Path: "/"}.Sign(key, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
