@@ -165,8 +165,8 @@ func SearchBundle(base string, req SearchRequest, page records.Page, warnings ..
 }
 
 // SearchBundleWith is SearchBundle with the resources that _include and
-// _revinclude added (search.mode include) after the matches. Every
-// resource is shaped by req.Subset; the parameters that lenient handling
+// _revinclude added (search.mode include) after the matches. The matches
+// are shaped by req.Subset, the included resources by its _summary; the parameters that lenient handling
 // ignored (req.Ignored) join warnings, and total follows req.Total (none
 // leaves it out).
 func SearchBundleWith(base string, req SearchRequest, page records.Page, included []records.Resource, warnings ...Issue) ([]byte, error) {
@@ -198,7 +198,11 @@ func SearchBundleWith(base string, req SearchRequest, page records.Page, include
 	}
 	link("self", here)
 	entry := func(r records.Resource, mode string) error {
-		body, err := req.Subset.Apply(r)
+		sub := req.Subset
+		if mode == "include" {
+			sub = sub.ForIncluded()
+		}
+		body, err := sub.Apply(r)
 		if err != nil {
 			return fmt.Errorf("search bundle: %w", err)
 		}

@@ -165,15 +165,14 @@ var choiceBases = []string{"deceased", "multipleBirth", "effective", "value", "o
 // Apply returns r's rendered JSON with only what s keeps, tagged SUBSETTED
 // in meta.tag; the whole rendering when s is not Active.
 func (s Subset) Apply(r records.Resource) ([]byte, error) {
-	body, err := Render(r)
-	if err != nil || !s.Active() || body == nil {
-		return body, err
+	if !s.Active() || r.Deleted {
+		return Render(r)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.UseNumber()
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("subset %s/%s: %w", r.Type, r.ID, err)
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, fmt.Errorf("subset %s/%s: body is not a JSON object", r.Type, r.ID)
 	}
 	for k := range m {
 		if !s.keeps(r.Type, k) {
@@ -187,9 +186,14 @@ func (s Subset) Apply(r records.Resource) ([]byte, error) {
 	tags, _ := meta["tag"].([]any)
 	meta["tag"] = append(tags, subsettedTag)
 	m["meta"] = meta
-	var buf bytes.Buffer
-	if err := writeJSON(&buf, m); err != nil {
+	body, err := canonical(m)
+	if err != nil {
 		return nil, fmt.Errorf("subset %s/%s: %w", r.Type, r.ID, err)
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	r.Body = body
+	return Render(r)
 }
+
+// ForIncluded is the subset for resources _include and _revinclude add:
+// _summary applies to them, _elements (named for the searched type) not.
+func (s Subset) ForIncluded() Subset { return Subset{Summary: s.Summary} }
