@@ -11,8 +11,10 @@ import (
 )
 
 // disclosure is one resource a request created, changed or returned beyond
-// the one its main audit entry names: each entry of a batch Bundle.
+// the one its main audit entry names: each entry of a batch Bundle, each
+// resource a search included (_include, _revinclude).
 type disclosure struct {
+	via          string // how it was touched: "batch" when empty, "include" for _include
 	interaction  string // read, create, update
 	action       string // R, C, U
 	resourceType string
@@ -41,7 +43,7 @@ func (s *Server) auditDisclosures(ctx context.Context, main records.AuditEntry, 
 	for _, d := range ds {
 		e := main
 		e.ID = records.NewID()
-		e.Interaction, e.Action = "batch-"+d.interaction, d.action
+		e.Interaction, e.Action = cmpOr(d.via, "batch")+"-"+d.interaction, d.action
 		e.ResourceType, e.ResourceID = d.resourceType, d.resourceID
 		e.PersonID = records.PersonOf(d.resourceType, d.resourceID)
 		e.Outcome = d.outcome

@@ -140,7 +140,8 @@ func auditResource(e records.AuditEntry) (records.Resource, error) {
 	case e.Outcome >= 400:
 		outcome = "4"
 	}
-	subtype := strings.TrimPrefix(e.Interaction, "batch-") // a batch entry is audited as its interaction
+	// a batch entry and a resource a search included are audited as their interaction
+	subtype := strings.TrimPrefix(strings.TrimPrefix(e.Interaction, "batch-"), "include-")
 	switch subtype {
 	case "read", "vread", "update", "create", "history-instance", "history-type", "search-type", "transaction", "batch":
 	default:

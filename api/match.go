@@ -448,6 +448,9 @@ func (s *Server) handleSearchFederated(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(req.Include)+len(req.RevInclude)+len(req.Chains) > 0 || req.Subset.Active() {
+		return &records.FieldError{Field: federatedParameter, Reason: "_include, _revinclude, chained parameters, _elements and _summary are not supported in a federated search", Kind: records.ErrNotSupported}
+	}
 	if fromPeer && len(req.Query.Conds) == 0 {
 		return errorf(records.ErrForbidden, "peers search Patients by identifier, name or birth date, not the whole register")
 	}

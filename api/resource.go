@@ -23,7 +23,7 @@ func (s *Server) handleRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeResource(c, http.StatusOK, r)
+	return writeRead(c, r)
 }
 
 // handleVRead serves GET /fhir/:type/:id/_history/:vid.
@@ -40,7 +40,7 @@ func (s *Server) handleVRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeResource(c, http.StatusOK, r)
+	return writeRead(c, r)
 }
 
 // handleHistory serves GET /fhir/:type/:id/_history, newest first.
@@ -152,6 +152,9 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 	}
 	req, err := fhir.ParseSearch(typ, params)
 	if err != nil {
+		return records.Resource{}, false, err
+	}
+	if err := s.resolveChains(ctx, cc, &req); err != nil {
 		return records.Resource{}, false, err
 	}
 	req.Query.Count = 2

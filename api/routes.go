@@ -28,6 +28,7 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("POST", "/:type", s.interaction("create", "C", permWrite, s.handleCreate))
 	add("GET", "/:type/:id", s.interaction("read", "R", permRead, s.handleRead))
 	add("PUT", "/:type/:id", s.interaction("update", "U", permWrite, s.handleUpdate))
+	add("GET", "/:type/:id/:compartment", s.interaction("search-type", "R", permRead, s.handleCompartment))
 	add("GET", "/:type/:id/_history", s.interaction("history-instance", "R", permRead, s.handleHistory))
 	add("GET", "/:type/:id/_history/:vid", s.interaction("vread", "R", permRead, s.handleVRead))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"contigo/fhir"
 	"contigo/records"
@@ -34,20 +35,142 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := fhir.ParseSearch(typ, params)
+	req, err := fhir.ParseSearchWith(typ, params, fhir.SearchOptions{Lenient: lenient(c)})
 	if err != nil {
 		return err
 	}
-	page, err := s.search(c.Request().Context(), country(c), req.Query, req.Summary == "count")
+	return s.runSearch(c, req)
+}
+
+// lenient reports whether the request asks for Prefer: handling=lenient
+// (http://hl7.org/fhir/R4/search.html#errors); strict is the default.
+func lenient(c echo.Context) bool {
+	for _, h := range c.Request().Header.Values("Prefer") {
+		for pref := range strings.SplitSeq(h, ",") {
+			for part := range strings.SplitSeq(pref, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+				if strings.EqualFold(k, "handling") && strings.EqualFold(strings.Trim(v, `"`), "lenient") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// runSearch answers a parsed search in the request's country: chained
+// parameters resolved, the page, the resources _include and _revinclude
+// add (each audited as a disclosure), the Bundle.
+func (s *Server) runSearch(c echo.Context, req fhir.SearchRequest) error {
+	ctx, cc := c.Request().Context(), country(c)
+	if err := s.resolveChains(ctx, cc, &req); err != nil {
+		return err
+	}
+	page, err := s.search(ctx, cc, req.Query, req.Summary == "count")
 	if err != nil {
 		return err
+	}
+	var included []records.Resource
+	var warnings []fhir.Issue
+	if req.Summary != "count" {
+		if included, warnings, err = s.includes(ctx, cc, req, page.Resources); err != nil {
+			return err
+		}
 	}
 	auditOf(c).disclose(page.Resources...)
-	b, err := fhir.SearchBundle(base(c), req, page)
+	auditOf(c).disclose(included...)
+	b, err := fhir.SearchBundleWith(base(c), req, page, included, warnings...)
 	if err != nil {
 		return err
 	}
 	return writeBundle(c, http.StatusOK, b)
+}
+
+// resolveChains turns each chained parameter (subject.identifier=X) into
+// a subject condition on the Patients with that identifier: by its claim
+// for system|value, by the Patient search otherwise (both indexed).
+func (s *Server) resolveChains(ctx context.Context, cc records.Country, req *fhir.SearchRequest) error {
+	for _, ch := range req.Chains {
+		q, err := ch.PatientQuery()
+		if err != nil {
+			return err
+		}
+		page, err := s.search(ctx, cc, q, false)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, r := range page.Resources {
+			ids = append(ids, r.ID)
+		}
+		req.Query.Conds = append(req.Query.Conds, fhir.SubjectCond(ids))
+	}
+	return nil
+}
+
+// includes returns the resources that req's _include and _revinclude add
+// to matches (none twice, none that is a match), at most
+// fhir.MaxIncluded, with a warning when more were left out. Each is read
+// by its record's id (the reference names it) in country cc: the same
+// reach and role as the search itself.
+func (s *Server) includes(ctx context.Context, cc records.Country, req fhir.SearchRequest, matches []records.Resource) ([]records.Resource, []fhir.Issue, error) {
+	if len(req.Include) == 0 && len(req.RevInclude) == 0 {
+		return nil, nil, nil
+	}
+	seen := map[string]bool{}
+	for _, m := range matches {
+		seen[m.Type+"/"+m.ID] = true
+	}
+	var out []records.Resource
+	truncated := false
+	add := func(r records.Resource) {
+		switch ref := r.Type + "/" + r.ID; {
+		case seen[ref]:
+		case len(out) >= fhir.MaxIncluded:
+			truncated = true
+		default:
+			seen[ref] = true
+			out = append(out, r)
+		}
+	}
+	for _, inc := range req.Include {
+		for _, m := range matches {
+			for _, ref := range inc.Refs(m) {
+				typ, id, _ := strings.Cut(ref, "/")
+				if seen[ref] {
+					continue
+				}
+				r, err := s.records.Read(ctx, cc, typ, id)
+				if errors.Is(err, records.ErrNotFound) || errors.Is(err, records.ErrGone) {
+					continue
+				}
+				if err != nil {
+					return nil, nil, err
+				}
+				add(r)
+			}
+		}
+	}
+	for _, inc := range req.RevInclude {
+		q := inc.RevQuery(matches)
+		if len(q.Conds[0].Values) == 0 {
+			continue
+		}
+		page, err := s.records.Search(ctx, cc, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range page.Resources {
+			add(r)
+		}
+		truncated = truncated || page.Next != ""
+	}
+	var warnings []fhir.Issue
+	if truncated {
+		warnings = append(warnings, fhir.Issue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeTooCostly,
+			Diagnostics: "more resources were to be included than one page holds; the first " + strconv.Itoa(fhir.MaxIncluded) + " are"})
+	}
+	return out, warnings, nil
 }
 
 // search runs q, or only counts its matches. A Patient search by one exact

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -160,9 +161,22 @@ func resourceEntry(base string, r records.Resource) (bundleEntry, error) {
 // holding warnings, if any. For _summary=count it holds no entries. It
 // fails only if a resource body cannot be rendered.
 func SearchBundle(base string, req SearchRequest, page records.Page, warnings ...Issue) ([]byte, error) {
+	return SearchBundleWith(base, req, page, nil, warnings...)
+}
+
+// SearchBundleWith is SearchBundle with the resources that _include and
+// _revinclude added (search.mode include) after the matches. The matches
+// are shaped by req.Subset, the included resources by its _summary; the parameters that lenient handling
+// ignored (req.Ignored) join warnings, and total follows req.Total (none
+// leaves it out).
+func SearchBundleWith(base string, req SearchRequest, page records.Page, included []records.Resource, warnings ...Issue) ([]byte, error) {
 	b := bundleJSON{ResourceType: "Bundle", Type: "searchset"}
-	if page.Total >= 0 {
+	if page.Total >= 0 && req.Total != "none" {
 		b.Total = &page.Total
+	}
+	path := req.Path
+	if path == "" {
+		path = req.Query.Type
 	}
 	link := func(rel string, chain []string) {
 		v := url.Values{}
@@ -172,7 +186,7 @@ func SearchBundle(base string, req SearchRequest, page records.Page, warnings ..
 		if len(chain) > 0 {
 			v.Set("_cursor", encodeCursor(chain))
 		}
-		u := base + "/" + req.Query.Type
+		u := base + "/" + path
 		if q := v.Encode(); q != "" {
 			u += "?" + q
 		}
@@ -183,6 +197,18 @@ func SearchBundle(base string, req SearchRequest, page records.Page, warnings ..
 		here = append(append([]string(nil), req.prev...), req.Query.After)
 	}
 	link("self", here)
+	entry := func(r records.Resource, mode string) error {
+		sub := req.Subset
+		if mode == "include" {
+			sub = sub.ForIncluded()
+		}
+		body, err := sub.Apply(r)
+		if err != nil {
+			return fmt.Errorf("search bundle: %w", err)
+		}
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + r.Type + "/" + r.ID, Resource: body, Search: &entrySearch{mode}})
+		return nil
+	}
 	if req.Summary != "count" {
 		link("first", nil)
 		if len(here) > 0 && !(len(here) == 2 && here[0] == unknownCursor) {
@@ -196,14 +222,17 @@ func SearchBundle(base string, req SearchRequest, page records.Page, warnings ..
 			link("next", next)
 		}
 		for _, r := range page.Resources {
-			e, err := resourceEntry(base, r)
-			if err != nil {
-				return nil, fmt.Errorf("search bundle: %w", err)
+			if err := entry(r, "match"); err != nil {
+				return nil, err
 			}
-			e.Search = &entrySearch{"match"}
-			b.Entry = append(b.Entry, e)
+		}
+		for _, r := range included {
+			if err := entry(r, "include"); err != nil {
+				return nil, err
+			}
 		}
 	}
+	warnings = append(slices.Clone(req.Ignored), warnings...)
 	if len(warnings) > 0 {
 		b.Entry = append(b.Entry, bundleEntry{Resource: outcomeOf(warnings...), Search: &entrySearch{"outcome"}})
 	}

@@ -76,6 +76,7 @@ const fhirVersion = "4.0.0"
 var paramTypes = map[paramKind]string{
 	kindToken: "token", kindString: "string", kindDate: "date",
 	kindReference: "reference", kindCode: "token", kindID: "token",
+	kindEncounter: "reference", kindQuantity: "quantity",
 }
 
 func interactions(codes ...string) []capInteraction {

@@ -123,7 +123,8 @@ func TestCapabilityStatement(t *testing.T) {
 			t.Errorf("Patient = %+v", r)
 		}
 	}
-	want := []string{"_id:token", "_lastUpdated:date", "birthdate:date", "family:string", "gender:token", "given:string", "identifier:token", "name:string"}
+	want := []string{"_id:token", "_lastUpdated:date", "address:string", "address-city:string", "address-country:string",
+		"address-postalcode:string", "address-state:string", "birthdate:date", "family:string", "gender:token", "given:string", "identifier:token", "name:string"}
 	if diff := cmp.Diff(want, params["Patient"]); diff != "" {
 		t.Errorf("Patient search params (-want +got):\n%s", diff)
 	}

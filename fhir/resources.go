@@ -38,7 +38,47 @@ func (p *parser) patient(r *r4.Patient) error {
 	if r.Gender != nil {
 		p.add("gender", r.Gender.Code())
 	}
+	p.addresses(r.Address)
 	return nil
+}
+
+// addresses adds the address keys: each part normalised whole and by
+// word (string search is a prefix match), under address-<part> and
+// address.
+func (p *parser) addresses(as []r4.Address) {
+	for _, a := range as {
+		parts := map[string][]string{
+			"address-city":       optList(a.City),
+			"address-state":      optList(a.State),
+			"address-country":    optList(a.Country),
+			"address-postalcode": optList(a.PostalCode),
+			"address":            append(append(slices.Clone(a.Line), optList(a.City)...), append(optList(a.District), append(optList(a.State), append(optList(a.PostalCode), append(optList(a.Country), optList(a.Text)...)...)...)...)...),
+		}
+		for key, vals := range parts {
+			for _, v := range vals {
+				p.add(key, normalize(v))
+				p.add(key, words(v)...)
+			}
+		}
+	}
+}
+
+func optList(s *string) []string {
+	if s == nil {
+		return nil
+	}
+	return []string{*s}
+}
+
+// reference adds the key of a literal reference to a resource of typ
+// ("Encounter/<id>") under key.
+func (p *parser) reference(key, typ string, ref *r4.Reference) {
+	if ref == nil || ref.Reference == nil {
+		return
+	}
+	if id, ok := strings.CutPrefix(*ref.Reference, typ+"/"); ok && validID(id) {
+		p.add(key, *ref.Reference)
+	}
 }
 
 // names adds the name, family and given keys: each whole value and each
@@ -117,6 +157,10 @@ func (p *parser) observation(r *r4.Observation) error {
 	p.tokens("code", &r.Code)
 	p.tokens("category", ptrs(r.Category)...)
 	p.add("status", r.Status.Code())
+	p.reference("encounter", "Encounter", r.Encounter)
+	if q := r.ValueQuantity; q != nil && q.Value != nil {
+		p.quantityKeys("value-quantity", q.Value.String(), q.System, q.Code, q.Unit)
+	}
 	if err := p.effective(r.EffectiveDateTime, r.EffectiveInstant, r.EffectivePeriod, "Observation.effective"); err != nil {
 		return err
 	}
@@ -193,6 +237,8 @@ func (p *parser) encounter(r *r4.Encounter) error {
 		return err
 	}
 	p.add("status", r.Status.Code())
+	p.coding("class", &r.Class)
+	p.tokens("type", ptrs(r.Type)...)
 	d, err := p.period(r.Period, "Encounter.period", false)
 	if err != nil {
 		return err
@@ -212,19 +258,25 @@ func (p *parser) condition(r *r4.Condition) error {
 			}
 		}
 	}
+	p.tokens("verification-status", r.VerificationStatus)
 	p.tokens("code", r.Code)
 	p.tokens("category", ptrs(r.Category)...)
+	p.reference("encounter", "Encounter", r.Encounter)
 	onset, err := p.date(r.OnsetDateTime, "Condition.onsetDateTime", false)
 	if err != nil {
 		return err
 	}
-	if _, err := p.period(r.OnsetPeriod, "Condition.onsetPeriod", false); err != nil {
+	p.add("onset-date", onset)
+	onsetStart, err := p.period(r.OnsetPeriod, "Condition.onsetPeriod", false)
+	if err != nil {
 		return err
 	}
+	p.add("onset-date", onsetStart)
 	recorded, err := p.date(r.RecordedDate, "Condition.recordedDate", false)
 	if err != nil {
 		return err
 	}
+	p.add("recorded-date", recorded)
 	if _, err := p.date(r.AbatementDateTime, "Condition.abatementDateTime", false); err != nil {
 		return err
 	}
@@ -240,6 +292,7 @@ func (p *parser) episodeOfCare(r *r4.EpisodeOfCare) error {
 		return err
 	}
 	p.add("status", r.Status.Code())
+	p.tokens("type", ptrs(r.Type)...)
 	d, err := p.period(r.Period, "EpisodeOfCare.period", true)
 	if err != nil {
 		return err
@@ -254,6 +307,8 @@ func (p *parser) procedure(r *r4.Procedure) error {
 	}
 	p.add("status", r.Status.Code())
 	p.tokens("code", r.Code)
+	p.tokens("category", r.Category)
+	p.reference("encounter", "Encounter", r.Encounter)
 	d, err := p.date(r.PerformedDateTime, "Procedure.performedDateTime", false)
 	if err != nil {
 		return err
@@ -279,6 +334,7 @@ func (p *parser) medicationAdministration(r *r4.MedicationAdministration) error 
 		return err
 	}
 	p.add("status", r.Status)
+	p.reference("encounter", "Encounter", r.Context)
 	if r.MedicationCodeableConcept.Coding != nil || r.MedicationCodeableConcept.Text != nil {
 		p.tokens("code", &r.MedicationCodeableConcept)
 	}
@@ -300,6 +356,7 @@ func (p *parser) flag(r *r4.Flag) error {
 	p.add("status", r.Status.Code())
 	p.tokens("code", &r.Code)
 	p.tokens("category", ptrs(r.Category)...)
+	p.reference("encounter", "Encounter", r.Encounter)
 	d, err := p.period(r.Period, "Flag.period", true)
 	if err != nil {
 		return err

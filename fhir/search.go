@@ -3,11 +3,14 @@ package fhir
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"contigo/records"
 )
@@ -28,6 +31,8 @@ const (
 	kindReference                  // Patient/<id> or <id>
 	kindCode                       // a bare code (status, gender); system|code accepted
 	kindID                         // _id
+	kindEncounter                  // Encounter/<id> or <id>
+	kindQuantity                   // [prefix]number[|system|code], see quantity.go
 )
 
 type param struct {
@@ -37,39 +42,66 @@ type param struct {
 }
 
 var (
-	pSubject = param{kindReference, "subject", true}
-	pStatus  = param{kindCode, "status", true}
-	pDate    = param{kindDate, "date", true}
-	pCommon  = map[string]param{
+	pSubject   = param{kindReference, "subject", true}
+	pStatus    = param{kindCode, "status", true}
+	pDate      = param{kindDate, "date", true}
+	pCode      = param{kindToken, "code", false}
+	pCategory  = param{kindToken, "category", false}
+	pEncounter = param{kindEncounter, "encounter", false}
+	pCommon    = map[string]param{
 		"_id":          {kindID, "_id", true},
 		"_lastUpdated": {kindDate, "_lastUpdated", true},
 	}
 )
 
 // searchParams are the search parameters of each type, beside _id and
-// _lastUpdated. CapabilityStatement lists the same.
+// _lastUpdated: the names and types of the R4 search parameter registry
+// (http://hl7.org/fhir/R4/searchparameter-registry.html), plus a few
+// aliases kept for existing clients (Condition status = clinical-status;
+// subject on EpisodeOfCare and Consent = patient; Flag status;
+// MedicationAdministration date = effective-time). CapabilityStatement
+// lists the same.
 var searchParams = map[string]map[string]param{
 	"Patient": {
-		"identifier": {kindToken, "identifier", false},
-		"name":       {kindString, "name", true},
-		"family":     {kindString, "family", true},
-		"given":      {kindString, "given", true},
-		"birthdate":  {kindDate, "birthdate", true},
-		"gender":     {kindCode, "gender", true},
+		"identifier":         {kindToken, "identifier", false},
+		"name":               {kindString, "name", true},
+		"family":             {kindString, "family", true},
+		"given":              {kindString, "given", true},
+		"birthdate":          {kindDate, "birthdate", true},
+		"gender":             {kindCode, "gender", true},
+		"address":            {kindString, "address", false},
+		"address-city":       {kindString, "address-city", false},
+		"address-state":      {kindString, "address-state", false},
+		"address-country":    {kindString, "address-country", false},
+		"address-postalcode": {kindString, "address-postalcode", false},
 	},
 	"Observation": {
 		"subject": pSubject, "patient": pSubject,
-		"code":     {kindToken, "code", false},
-		"category": {kindToken, "category", false},
-		"date":     pDate,
+		"code":           pCode,
+		"category":       pCategory,
+		"date":           pDate,
+		"status":         pStatus,
+		"encounter":      pEncounter,
+		"value-quantity": {kindQuantity, "value-quantity", false},
 	},
-	"Encounter":                {"subject": pSubject, "patient": pSubject, "date": pDate, "status": pStatus},
-	"EpisodeOfCare":            {"subject": pSubject, "patient": pSubject, "status": pStatus, "date": pDate},
-	"Condition":                {"subject": pSubject, "patient": pSubject, "status": pStatus, "code": {kindToken, "code", false}},
-	"Flag":                     {"subject": pSubject, "patient": pSubject, "status": pStatus, "date": pDate},
-	"Procedure":                {"subject": pSubject, "patient": pSubject, "status": pStatus, "date": pDate},
-	"MedicationAdministration": {"subject": pSubject, "patient": pSubject, "status": pStatus, "date": pDate},
-	"Consent":                  {"subject": pSubject, "patient": pSubject, "status": pStatus},
+	"Encounter": {"subject": pSubject, "patient": pSubject, "date": pDate, "status": pStatus,
+		"class": {kindToken, "class", false}, "type": {kindToken, "type", false}},
+	"EpisodeOfCare": {"patient": pSubject, "subject": pSubject, "status": pStatus, "date": pDate,
+		"type": {kindToken, "type", false}},
+	"Condition": {"subject": pSubject, "patient": pSubject, "code": pCode, "category": pCategory,
+		"clinical-status":     pStatus,
+		"status":              pStatus,
+		"verification-status": {kindToken, "verification-status", false},
+		"onset-date":          {kindDate, "onset-date", true},
+		"recorded-date":       {kindDate, "recorded-date", true},
+		"encounter":           pEncounter},
+	"Flag": {"subject": pSubject, "patient": pSubject, "status": pStatus, "date": pDate, "encounter": pEncounter},
+	"Procedure": {"subject": pSubject, "patient": pSubject, "status": pStatus, "date": pDate,
+		"code": pCode, "category": pCategory, "encounter": pEncounter},
+	"MedicationAdministration": {"subject": pSubject, "patient": pSubject, "status": pStatus,
+		"effective-time": pDate, "date": pDate, "code": pCode,
+		"context": {kindEncounter, "encounter", false}},
+	"Consent": {"patient": pSubject, "subject": pSubject, "status": pStatus, "date": pDate, "category": pCategory},
 }
 
 // paramOf returns the definition of parameter name of typ.
@@ -87,26 +119,68 @@ type SearchRequest struct {
 	Query   records.Query
 	Summary string     // "count" for _summary=count (or _count=0), else ""
 	Params  url.Values // the accepted parameters without _cursor: the base of paging links
-	prev    []string   // the cursors that led to this page, oldest first
+	// Path is the search's path under the base for the links ("" means
+	// Query.Type; "Patient/X/Observation" for a compartment search).
+	Path string
+	// Subset is what _summary (true, text, data) and _elements ask of
+	// each match; see Subset.
+	Subset Subset
+	// Total is _total: "none", "estimate", "accurate" or "" (not given).
+	Total string
+	// Include and RevInclude are the _include and _revinclude values.
+	Include, RevInclude []Include
+	// Chains are the chained parameters (subject.identifier): the caller
+	// resolves each into a subject condition with ResolveChain.
+	Chains []Chain
+	// Ignored are the parameters left out under lenient handling, as
+	// warnings for the Bundle's outcome entry.
+	Ignored []Issue
+	prev    []string // the cursors that led to this page, oldest first
+}
+
+// SearchOptions are how ParseSearchWith treats what it does not support.
+type SearchOptions struct {
+	// Lenient ignores unknown parameters, modifiers and unsupported
+	// _include values (Prefer: handling=lenient), reporting each in
+	// SearchRequest.Ignored; otherwise they are errors (handling=strict).
+	Lenient bool
 }
 
 func searchErr(name, format string, args ...any) error {
 	return &records.FieldError{Field: name, Reason: fmt.Sprintf(format, args...), Kind: records.ErrMalformed}
 }
 
-// ParseSearch parses the query parameters of a search on typ. Unknown
+// unsupported is an error about a parameter the server does not know or
+// support (as opposed to a bad value of a known one): lenient handling
+// ignores it.
+type unsupported struct{ err error }
+
+func (u unsupported) Error() string { return u.err.Error() }
+func (u unsupported) Unwrap() error { return u.err }
+
+func unsupportedErr(name, format string, args ...any) error {
+	return unsupported{searchErr(name, format, args...)}
+}
+
+// ParseSearch is ParseSearchWith under strict handling.
+func ParseSearch(typ string, params url.Values) (SearchRequest, error) {
+	return ParseSearchWith(typ, params, SearchOptions{})
+}
+
+// ParseSearchWith parses the query parameters of a search on typ. Unknown
 // parameters, modifiers or prefixes and bad values are *records.FieldError
-// of kind records.ErrMalformed with the parameter as Field; a type that
-// cannot be searched is ErrNotSupported. Values only ever become Cond
-// values, never operators. Repeated parameters are ANDed, comma-separated
-// values ORed (not for dates).
+// of kind records.ErrMalformed with the parameter as Field (unknown ones
+// only warnings with opts.Lenient); a type that cannot be searched is
+// ErrNotSupported. Values only ever become Cond values, never operators.
+// Repeated parameters are ANDed, comma-separated values ORed (not for
+// dates).
 //
 // Dates compare as strings over the keys (see the package doc): with d's
 // first instant lo and the first instant after it hi (eq2020: lo "2020",
 // hi "2021"), eq is lo <= key < hi, ge key >= lo, gt key >= hi, lt key < lo
 // and le key < hi. A stored value less precise than the search value (a
 // birth date "2020" against ge2020-05) compares by its first instant.
-func ParseSearch(typ string, params url.Values) (SearchRequest, error) {
+func ParseSearchWith(typ string, params url.Values, opts SearchOptions) (SearchRequest, error) {
 	if searchParams[typ] == nil {
 		return SearchRequest{}, &records.FieldError{Field: typ, Reason: "search on " + typ + " is not supported", Kind: records.ErrNotSupported}
 	}
@@ -121,7 +195,13 @@ func ParseSearch(typ string, params url.Values) (SearchRequest, error) {
 		if len(values) == 0 {
 			continue // FHIR: a parameter with an empty value is ignored
 		}
-		if err := req.add(name, values); err != nil {
+		err := req.add(name, values)
+		if u, ok := errors.AsType[unsupported](err); ok && opts.Lenient {
+			req.Ignored = append(req.Ignored, Issue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeNotSupported,
+				Expression: name, Diagnostics: "ignored (Prefer: handling=lenient): " + fieldReason(u.err)})
+			continue
+		}
+		if err != nil {
 			return SearchRequest{}, err
 		}
 		if name != "_cursor" {
@@ -131,11 +211,19 @@ func ParseSearch(typ string, params url.Values) (SearchRequest, error) {
 	return req, nil
 }
 
+func fieldReason(err error) string {
+	if fe, ok := errors.AsType[*records.FieldError](err); ok {
+		return fe.Reason
+	}
+	return err.Error()
+}
+
 func (req *SearchRequest) add(name string, values []string) error {
 	typ := req.Query.Type
+	last := values[len(values)-1]
 	switch name {
 	case "_count":
-		n, err := strconv.Atoi(values[len(values)-1])
+		n, err := strconv.Atoi(last)
 		if err != nil || n < 0 {
 			return searchErr(name, "want a page size from 0 to %d", MaxCount)
 		}
@@ -145,16 +233,27 @@ func (req *SearchRequest) add(name string, values []string) error {
 		req.Query.Count = min(max(n, 1), MaxCount)
 		return nil
 	case "_summary":
-		switch values[len(values)-1] {
+		switch last {
 		case "count":
 			req.Summary = "count"
-		case "false":
-		default:
-			return searchErr(name, "only _summary=count and _summary=false are supported")
+			return nil
+		case "true", "text", "data", "false":
+			return req.Subset.setSummary(typ, last)
 		}
-		return nil
+		return searchErr(name, "want true, text, data, count or false")
+	case "_elements":
+		return req.Subset.setElements(typ, values)
+	case "_total":
+		switch last {
+		case "none", "estimate", "accurate":
+			req.Total = last
+			return nil
+		}
+		return searchErr(name, "want none, estimate or accurate")
+	case "_include", "_revinclude", "_include:iterate", "_revinclude:iterate":
+		return req.addIncludes(name, values)
 	case "_format":
-		switch values[len(values)-1] {
+		switch last {
 		case "json", "application/json", "application/fhir+json":
 			return nil
 		}
@@ -162,15 +261,18 @@ func (req *SearchRequest) add(name string, values []string) error {
 	case "_sort":
 		return req.addSort(strings.Join(values, ","))
 	case "_cursor":
-		return req.addCursor(values[len(values)-1])
+		return req.addCursor(last)
+	}
+	if strings.Contains(name, ".") {
+		return req.addChain(name, values)
 	}
 	base, mod, hasMod := strings.Cut(name, ":")
 	p, ok := paramOf(typ, base)
 	switch {
 	case !ok:
-		return searchErr(name, "unknown search parameter for %s (supported: %s)", typ, strings.Join(paramNames(typ), ", "))
+		return unsupportedErr(name, "unknown search parameter for %s (supported: %s)", typ, strings.Join(paramNames(typ), ", "))
 	case hasMod:
-		return searchErr(name, "modifier :%s is not supported", mod)
+		return unsupportedErr(name, "modifier :%s is not supported", mod)
 	}
 	for _, v := range values {
 		conds, err := p.conds(name, v)
@@ -244,8 +346,11 @@ func encodeCursor(chain []string) string {
 // conds turns one value of a parameter (possibly a comma-separated list)
 // into Conds.
 func (p param) conds(name, v string) ([]records.Cond, error) {
-	if p.kind == kindDate {
+	switch p.kind {
+	case kindDate:
 		return dateConds(name, p.key, v)
+	case kindQuantity:
+		return quantityConds(name, p.key, v)
 	}
 	parts := splitEscaped(v, ',')
 	c := records.Cond{Key: p.key, Op: records.OpEq}
@@ -316,6 +421,17 @@ func (p param) value(name, s string) (string, string, error) {
 			return "", "", searchErr(name, `want "Patient/<id>" or "<id>"`)
 		}
 		return p.key, "Patient/" + id, nil
+	case kindEncounter:
+		id := s
+		if i := strings.LastIndex(s, "Encounter/"); i >= 0 {
+			id = s[i+len("Encounter/"):]
+		} else if strings.Contains(s, "/") {
+			return "", "", searchErr(name, `want "Encounter/<id>" or "<id>"`)
+		}
+		if !validID(id) {
+			return "", "", searchErr(name, `want "Encounter/<id>" or "<id>"`)
+		}
+		return p.key, "Encounter/" + id, nil
 	}
 	return "", "", searchErr(name, "unsupported parameter")
 }

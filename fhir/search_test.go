@@ -109,7 +109,7 @@ func TestParseSearchErrors(t *testing.T) {
 		{"Patient", "_count=ten", "_count", records.ErrMalformed},
 		{"Patient", "_sort=color", "_sort", records.ErrMalformed},
 		{"Patient", "_sort=identifier", "_sort", records.ErrMalformed},
-		{"Patient", "_summary=true", "_summary", records.ErrMalformed},
+		{"Patient", "_summary=maybe", "_summary", records.ErrMalformed},
 		{"Patient", "_cursor=xyz", "_cursor", records.ErrMalformed},
 		{"Patient", "_format=xml", "_format", records.ErrNotSupported},
 		{"Patient", "_id=a b", "_id", records.ErrMalformed},

@@ -180,24 +180,49 @@ func (s *Service) History(ctx context.Context, cc Country, typ, id string) ([]Re
 	return vs, nil
 }
 
-// subjects returns the person ids that a condition on "subject" or
-// "patient" (equal to "Patient/<id>") restricts q to; ok is false if q has
-// no such condition.
+// subjects returns the person ids that q is restricted to by a condition
+// on "subject" or "patient" (equal to "Patient/<id>"), on "encounter"
+// ("Encounter/<id>": the person whose record holds it) or on "_id" (the
+// person of each id); ok is false if q has no such condition.
 func subjects(q Query) (ids []string, ok bool) {
 	for _, c := range q.Conds {
-		if (c.Key != "subject" && c.Key != "patient") || c.Op != OpEq {
+		if c.Op != OpEq {
 			continue
 		}
-		ids = ids[:0]
+		var person func(v string) string
+		switch c.Key {
+		case "subject", "patient":
+			person = func(v string) string {
+				if id, found := strings.CutPrefix(v, "Patient/"); found {
+					return id
+				}
+				return ""
+			}
+		case "encounter":
+			person = func(v string) string {
+				id, found := strings.CutPrefix(v, "Encounter/")
+				if !found {
+					return ""
+				}
+				return PersonOf("Encounter", id)
+			}
+		case "_id":
+			person = func(v string) string { return PersonOf(q.Type, v) }
+		default:
+			continue
+		}
+		ids = []string{}
 		for _, v := range c.Values {
-			id, found := strings.CutPrefix(v, "Patient/")
-			if !found || id == "" {
+			id := person(v)
+			if id == "" || strings.Contains(id, "/") {
 				ids = nil
 				break
 			}
-			ids = append(ids, id)
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
 		}
-		if ids != nil || len(c.Values) == 0 {
+		if ids != nil {
 			return ids, true
 		}
 	}
