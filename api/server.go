@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"contigo/fhir"
 	"contigo/records"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	// Version is the release, shown as software.version of the
 	// CapabilityStatement; empty leaves it out.
 	Version string
+	// CanonicalBase is the base of the canonical URLs of the project's
+	// conformance resources (code systems, extensions, search parameters,
+	// operations); empty means fhir.DefaultCanonicalBase.
+	CanonicalBase string
 }
 
 // Defaults of Config.
@@ -61,6 +66,7 @@ type Server struct {
 	nut       *Nutrition
 	ops       *opsMetrics
 	version   string
+	conf      *fhir.Conformance
 	e         *echo.Echo
 }
 
@@ -92,6 +98,7 @@ func New(cfg Config) (*Server, error) {
 		now:       cfg.Now,
 		nut:       cfg.Nutrition,
 		version:   cfg.Version,
+		conf:      fhir.NewConformance(cfg.CanonicalBase),
 	}
 	for _, cc := range cfg.Countries {
 		s.hosted[cc] = true

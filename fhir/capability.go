@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ type (
 	}
 	capResource struct {
 		Type              string           `json:"type"`
-		Interaction       []capInteraction `json:"interaction"`
+		Interaction       []capInteraction `json:"interaction,omitempty"`
 		Versioning        string           `json:"versioning,omitempty"`
 		ReadHistory       bool             `json:"readHistory"`
 		UpdateCreate      bool             `json:"updateCreate"`
@@ -207,6 +208,12 @@ func Capability(o CapabilityOptions) []byte {
 		audit.SearchParam = append(audit.SearchParam, p)
 	}
 	rest.Resource = append(rest.Resource, audit)
+	// Operations on types served only through them (Group/$export).
+	for _, typ := range slices.Sorted(maps.Keys(ops)) {
+		if typ != "" && !slices.ContainsFunc(rest.Resource, func(r capResource) bool { return r.Type == typ }) {
+			rest.Resource = append(rest.Resource, capResource{Type: typ, ConditionalDelete: "not-supported", Operation: ops[typ]})
+		}
+	}
 	// The conformance resources are read-only and searched by url.
 	for _, typ := range ConformanceTypes {
 		r := capResource{Type: typ, Interaction: interactions("read", "search-type"), ConditionalDelete: "not-supported"}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"contigo/api"
+	"contigo/fhir"
 	"contigo/records"
 	recmongo "contigo/records/mongo"
 )
@@ -42,6 +43,7 @@ type serveConfig struct {
 	FedTimeout      time.Duration    // overall deadline of a federated request
 	PeerWrites      bool             // peers may create and update
 	Nutrition       nutritionOptions // serve_nutrition.go
+	CanonicalBase   string           // base of the conformance resources' canonical URLs
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -82,6 +84,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fedTimeout := fs.Duration("federated-timeout", api.DefaultFederatedTimeout, "overall deadline of a _federated=true request (each peer's own is in the peers file)")
 	peerWrites := fs.Bool("peer-writes", false, "let peers' users create and update records here (with the person's consent)")
 	nutritionOpts := nutritionFlags(fs)
+	canonicalBase := fs.String("canonical-base", fhir.DefaultCanonicalBase, "base of the canonical URLs of the project's code systems, extensions, search parameters and operations (published at <base>/fhir/{type}/{id})")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -112,6 +115,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, err)
 	}
 	cfg.Nutrition = nopts
+	if cfg.CanonicalBase, err = parseCanonicalBase(*canonicalBase); err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -233,6 +239,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Registry:   reg,
 		Federation: peer.api(),
 		Version:    Version(),
+		// The canonical base of the conformance resources.
+		CanonicalBase: cfg.CanonicalBase,
 	})
 	if err != nil {
 		return err
