@@ -210,5 +210,8 @@ func auditResource(e records.AuditEntry) (records.Resource, error) {
 
 // handleMetadata serves GET /fhir/metadata: the CapabilityStatement.
 func (s *Server) handleMetadata(c echo.Context) error {
-	return writeBundle(c, http.StatusOK, fhir.CapabilityStatement(base(c), s.version, s.now()))
+	return writeBundle(c, http.StatusOK, fhir.Capability(fhir.CapabilityOptions{
+		Base: base(c), Version: s.version, Now: s.now(), TokenURL: origin(c) + "/auth/token",
+		Conformance: s.conf, Operations: s.routedOperations(),
+	}))
 }

@@ -19,6 +19,7 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("POST", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingPost))
 	s.federationRoutes(add)
 	s.chartRoutes(add)
+	s.conformanceRoutes(add)
 	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))
 	add("GET", "/AuditEvent/:id", s.interaction("read", "R", permAudit, s.handleAuditRead))
 

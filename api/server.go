@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"contigo/fhir"
 	"contigo/records"
 )
 
@@ -62,6 +63,10 @@ type Config struct {
 	// client (a load balancer); empty means the connection's address is
 	// the client's, whatever the headers say.
 	TrustedProxies []*net.IPNet
+	// CanonicalBase is the base of the canonical URLs of the project's
+	// conformance resources (code systems, extensions, search parameters,
+	// operations); empty means fhir.DefaultCanonicalBase.
+	CanonicalBase string
 }
 
 // Defaults of Config.
@@ -94,6 +99,7 @@ type Server struct {
 	cors      []string
 	lim       *limiters
 	proxies   []*net.IPNet
+	conf      *fhir.Conformance
 	e         *echo.Echo
 }
 
@@ -145,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 		nut:       cfg.Nutrition,
 		version:   cfg.Version,
 		cors:      cfg.CORSOrigins,
+		conf:      fhir.NewConformance(cfg.CanonicalBase),
 	}
 	for _, cc := range cfg.Countries {
 		s.hosted[cc] = true

@@ -128,7 +128,7 @@ func TestCapabilityStatement(t *testing.T) {
 	if diff := cmp.Diff(want, params["Patient"]); diff != "" {
 		t.Errorf("Patient search params (-want +got):\n%s", diff)
 	}
-	if len(cs.Rest[0].Resource) != 10 || !strings.Contains(string(b), `"code":"transaction"`) || !strings.Contains(string(b), `"code":"batch"`) {
+	if len(cs.Rest[0].Resource) != 10+len(ConformanceTypes) || !strings.Contains(string(b), `"code":"transaction"`) || !strings.Contains(string(b), `"code":"batch"`) {
 		t.Errorf("CapabilityStatement = %s", b)
 	}
 	if diff := cmp.Diff([]string{"application/fhir+json", "json"}, cs.Format); diff != "" {

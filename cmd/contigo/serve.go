@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"contigo/api"
+	"contigo/fhir"
 	"contigo/records"
 	recmongo "contigo/records/mongo"
 )
@@ -46,6 +47,7 @@ type serveConfig struct {
 	CORSOrigins     []string         // serve_cors.go
 	Limits          limitOptions     // serve_limits.go
 	Tokens          tokenOptions     // serve_tokens.go
+	CanonicalBase   string           // base of the conformance resources' canonical URLs
 }
 
 // serveEnv maps each flag of serve to its environment variable.
@@ -73,6 +75,7 @@ var serveEnv = map[string]string{
 	"oidc-jwks-url":      "CONTIGO_OIDC_JWKS_URL",
 	"oidc-role-claim":    "CONTIGO_OIDC_ROLE_CLAIM",
 	"oidc-country-claim": "CONTIGO_OIDC_COUNTRY_CLAIM",
+	"canonical-base":     "CONTIGO_CANONICAL_BASE",
 }
 
 // parseServe reads flags, with environment variables as fallbacks, and
@@ -99,6 +102,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	corsOrigins := corsFlag(fs)
 	limitOpts := limitFlags(fs)
 	tokenOpts := tokenFlags(fs)
+	canonicalBase := fs.String("canonical-base", fhir.DefaultCanonicalBase, "base of the canonical URLs of the project's code systems, extensions, search parameters and operations (published at <base>/fhir/{type}/{id})")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: contigo serve [flags]\n\nRuns the Contigo records service: the FHIR R4 API at /fhir (and\n/countries/{cc}/fhir), /healthz, /readyz and /metrics. Every flag can also be\nset by its environment variable; a flag on the command line wins.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -140,6 +144,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, err)
 	}
 	cfg.Tokens = topts
+	if cfg.CanonicalBase, err = parseCanonicalBase(*canonicalBase); err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[records.Country]bool{}
 	for s := range strings.SplitSeq(*countries, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -281,6 +288,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		CORSOrigins:      cfg.CORSOrigins,
 		RateLimits:       cfg.Limits.Rates,
 		TrustedProxies:   cfg.Limits.TrustedProxies,
+		CanonicalBase:    cfg.CanonicalBase,
 	})
 	if err != nil {
 		return err

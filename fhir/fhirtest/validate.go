@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,7 @@ func compile(fast bool) (*validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode schema: %w", err)
 	}
+	addR401(doc)
 	if fast {
 		if err := dispatchOnResourceType(doc); err != nil {
 			return nil, err
@@ -70,6 +72,27 @@ func compile(fast bool) (*validator, error) {
 		return nil, fmt.Errorf("compile schema: %w", err)
 	}
 	return &validator{c: c, root: s, subs: map[string]*jsonschema.Schema{}}, nil
+}
+
+// addR401 adds "4.0.1" beside "4.0.0" to every enum of FHIR versions
+// (the fhirVersion elements of CapabilityStatement, StructureDefinition,
+// OperationDefinition...). The schema file was published with R4 4.0.0;
+// the schema HL7 published with the 4.0.1 technical correction lists
+// 4.0.1 as well, and nothing else about the wire format changed.
+func addR401(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if enum, ok := v["enum"].([]any); ok && slices.Contains(enum, any("4.0.0")) && !slices.Contains(enum, any("4.0.1")) {
+			v["enum"] = append(enum, "4.0.1")
+		}
+		for _, x := range v {
+			addR401(x)
+		}
+	case []any:
+		for _, x := range v {
+			addR401(x)
+		}
+	}
 }
 
 // dispatchOnResourceType rewrites the schema so that a resource is checked
