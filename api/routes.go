@@ -27,6 +27,10 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("POST", "/:type", s.interaction("create", "C", permWrite, s.handleCreate))
 	add("GET", "/:type/:id", s.interaction("read", "R", permRead, s.handleRead))
 	add("PUT", "/:type/:id", s.interaction("update", "U", permWrite, s.handleUpdate))
+	add("PUT", "/:type", s.interaction("update", "U", permWrite, s.handleConditionalUpdate))
+	add("PATCH", "/:type/:id", s.interaction("patch", "U", permWrite, s.handlePatch))
+	add("DELETE", "/:type/:id", s.interaction("delete", "D", permWrite, s.handleDelete))
+	add("DELETE", "/:type", s.interaction("delete", "D", permWrite, s.handleConditionalDelete))
 	add("GET", "/:type/:id/_history", s.interaction("history-instance", "R", permRead, s.handleHistory))
 	add("GET", "/:type/:id/_history/:vid", s.interaction("vread", "R", permRead, s.handleVRead))
 }
