@@ -1,10 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"contigo/fhir"
 )
@@ -190,4 +193,67 @@ func TestJSONPatch(t *testing.T) {
 	eid := must(t, e.do("POST", "/fhir/Encounter", e.admin, encounterJSON(pid, "2026-01-05")), http.StatusCreated).JSON(t)["id"].(string)
 	other := e.createPatient("Paz", "Eva", "P-2")
 	wantOutcome(t, e.do("PATCH", "/fhir/Encounter/"+eid, e.admin, `[{"op":"replace","path":"/subject/reference","value":"Patient/`+other+`"}]`, "Content-Type", jsonPatchType), http.StatusUnprocessableEntity, "", "")
+}
+
+// $everything pages with working next links in a stable order, and
+// honours _type, _since and _count; bad parameters are 400.
+func TestEverythingPaging(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Rojas", "Ana", "E-1")
+	for i := range 7 {
+		must(t, e.do("POST", "/fhir/Encounter", e.admin, encounterJSON(pid, fmt.Sprintf("2026-01-%02d", 11-i))), http.StatusCreated)
+	}
+	must(t, e.do("POST", "/fhir/Observation", e.admin, weightJSON(pid, "2026-01-04", 9.5, "kg")), http.StatusCreated)
+	all := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_count=100", e.admin, ""), http.StatusOK).JSON(t)
+	if all["total"].(float64) != 9 || len(all["entry"].([]any)) != 9 {
+		t.Fatalf("everything: %v", all["total"])
+	}
+	var want []string
+	for _, en := range all["entry"].([]any) {
+		want = append(want, en.(map[string]any)["fullUrl"].(string))
+	}
+	var got []string
+	next, pages := "/fhir/Patient/"+pid+"/$everything?_count=4", 0
+	for next != "" {
+		m := must(t, e.do("GET", next, e.admin, ""), http.StatusOK).JSON(t)
+		pages++
+		for _, en := range m["entry"].([]any) {
+			got = append(got, en.(map[string]any)["fullUrl"].(string))
+		}
+		next = ""
+		for _, l := range m["link"].([]any) {
+			if l := l.(map[string]any); l["relation"] == "next" {
+				u, err := url.Parse(l["url"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				next = u.RequestURI()
+			}
+		}
+		if pages > 5 {
+			t.Fatal("next links loop")
+		}
+	}
+	if pages != 3 || !slices.Equal(got, want) {
+		t.Errorf("%d pages:\n%q\nwant\n%q", pages, got, want)
+	}
+	if !strings.Contains(want[0], "/Patient/"+pid) || !strings.Contains(want[1], "/Observation/") {
+		t.Errorf("order: Patient first, then by clinical date: %q", want)
+	}
+	m := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_type=Observation,Patient", e.admin, ""), http.StatusOK).JSON(t)
+	if m["total"].(float64) != 2 {
+		t.Errorf("_type=Observation,Patient: total %v", m["total"])
+	}
+	future := url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if m := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_since="+future, e.admin, ""), http.StatusOK).JSON(t); m["total"].(float64) != 0 {
+		t.Errorf("_since in the future: total %v", m["total"])
+	}
+	if m := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_since=2020-01-01", e.admin, ""), http.StatusOK).JSON(t); m["total"].(float64) != 9 {
+		t.Errorf("_since in the past: total %v", m["total"])
+	}
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_type=Nope", e.admin, ""), http.StatusBadRequest, "", "_type")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_since=soon", e.admin, ""), http.StatusBadRequest, "", "_since")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_count=0", e.admin, ""), http.StatusBadRequest, "", "_count")
+	wantOutcome(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_cursor=xx", e.admin, ""), http.StatusBadRequest, "", "_cursor")
 }
