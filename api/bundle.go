@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -67,8 +69,12 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 				matched[i] = e.Type + "/" + existing.ID
 			}
 		case http.MethodPut:
+		case http.MethodDelete:
+			if e.Type == "Patient" {
+				return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d].request.url", i), Reason: "a Patient is deleted on its own (DELETE /fhir/Patient/{id}), once its record holds nothing else"}
+			}
 		default:
-			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d].request.method", i), Reason: "a transaction here may only POST and PUT; use a batch to read"}
+			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d].request.method", i), Reason: "a transaction here may only POST, PUT and DELETE; use a batch to read"}
 		}
 	}
 	key := b.TxnKey()
@@ -108,6 +114,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 				return &records.FieldError{Field: path + "." + subjectPath(r.Type)[len(r.Type)+1:], Reason: "a resource cannot move to another Patient's record"}
 			}
 			w.Changes = append(w.Changes, records.Change{Method: "update", Resource: r, IfMatch: e.IfMatch})
+		case http.MethodDelete:
+			w.Changes = append(w.Changes, records.Change{Method: "delete", Resource: records.Resource{Type: r.Type, ID: r.ID}, IfMatch: e.IfMatch})
+			continue
 		}
 		rs, paths = append(rs, r), append(paths, path)
 	}
@@ -185,34 +194,90 @@ type batchItem struct {
 	err   error
 }
 
+// batchWorkers bounds how many persons' entries of one batch are applied
+// at once.
+const batchWorkers = 8
+
 // batch applies each entry of a batch Bundle on its own; the response holds
 // one outcome per entry, and the request succeeds even if entries fail.
+// Entries are grouped by the person whose record they touch: one person's
+// entries apply in Bundle order, different persons' in parallel (at most
+// batchWorkers at once), so that a bulk load of many persons is not one
+// write after the other.
 func (s *Server) batch(c echo.Context, items []batchItem) error {
-	ctx, cc, a := c.Request().Context(), country(c), auditOf(c)
+	a := auditOf(c)
 	results := make([]fhir.EntryResult, len(items))
+	groups := map[string][]int{}
+	var order []string
 	for i, it := range items {
-		res, err := fhir.EntryResult{}, it.err
-		if err == nil {
-			res, err = s.batchEntry(ctx, cc, it.entry)
+		k := batchGroup(it, i)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
 		}
-		if err == nil && res.Resource.ID != "" {
-			a.disclosed = append(a.disclosed, disclosureOf(it.entry.Method, res.Resource, res.Status))
-		}
-		if err != nil {
-			status, _, _, _ := classify(err)
-			if status == http.StatusInternalServerError {
-				s.log.ErrorContext(ctx, "batch entry", "request_id", requestID(c), "entry", i, "err", err)
-				err = errors.New("internal error; request id " + requestID(c))
+		groups[k] = append(groups[k], i)
+	}
+	work := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(batchWorkers, len(order)) {
+		wg.Go(func() {
+			for idx := range work {
+				for _, i := range idx {
+					results[i] = s.batchResult(c, i, items[i])
+				}
 			}
-			res = fhir.EntryResult{Status: status, Err: err}
+		})
+	}
+	for _, k := range order {
+		work <- groups[k]
+	}
+	close(work)
+	wg.Wait()
+	for i, res := range results {
+		if res.Err == nil && res.Resource.ID != "" {
+			a.disclosed = append(a.disclosed, disclosureOf(items[i].entry.Method, res.Resource, res.Status))
 		}
-		results[i] = res
 	}
 	body, err := fhir.BatchResponse(results)
 	if err != nil {
 		return err
 	}
 	return writeBundle(c, http.StatusOK, body)
+}
+
+// batchGroup names the record batch entry i touches: entries of one
+// record apply in order. A new Patient, a conditional entry and an entry
+// that did not parse are groups of their own (a conditional entry of a
+// record named elsewhere in the batch may race it, as two requests would).
+func batchGroup(it batchItem, i int) string {
+	if it.err == nil {
+		e := it.entry
+		pid := records.PersonOf(e.Type, e.ID)
+		if pid == "" && e.Method == http.MethodPost && e.Type != "Patient" {
+			pid = fhir.Subject(e.Resource)
+		}
+		if pid != "" {
+			return "p:" + pid
+		}
+	}
+	return "e:" + strconv.Itoa(i)
+}
+
+// batchResult applies batch item i and returns its outcome.
+func (s *Server) batchResult(c echo.Context, i int, it batchItem) fhir.EntryResult {
+	ctx, cc := c.Request().Context(), country(c)
+	res, err := fhir.EntryResult{}, it.err
+	if err == nil {
+		res, err = s.batchEntry(ctx, cc, it.entry)
+	}
+	if err != nil {
+		status, _, _, _ := classify(err)
+		if status == http.StatusInternalServerError {
+			s.log.ErrorContext(ctx, "batch entry", "request_id", requestID(c), "entry", i, "err", err)
+			err = errors.New("internal error; request id " + requestID(c))
+		}
+		res = fhir.EntryResult{Status: status, Err: err}
+	}
+	return res
 }
 
 // batchEntry applies one batch entry.
@@ -231,8 +296,28 @@ func (s *Server) batchEntry(ctx context.Context, cc records.Country, e fhir.Entr
 		r, err := s.create(ctx, cc, e.Resource, &auditInfo{})
 		return fhir.EntryResult{Status: http.StatusCreated, Resource: r}, err
 	case http.MethodPut:
+		if e.ID == "" { // conditional update
+			_, query, _ := strings.Cut(e.URL, "?")
+			r, created, err := s.upsert(ctx, cc, e.Resource, query, e.IfMatch, &auditInfo{})
+			if created {
+				return fhir.EntryResult{Status: http.StatusCreated, Resource: r}, err
+			}
+			return fhir.EntryResult{Status: http.StatusOK, Resource: r}, err
+		}
 		r, err := s.update(ctx, cc, e.Resource, e.ID, e.IfMatch)
 		return fhir.EntryResult{Status: http.StatusOK, Resource: r}, err
+	case http.MethodDelete:
+		id := e.ID
+		if id == "" { // conditional delete
+			_, query, _ := strings.Cut(e.URL, "?")
+			match, found, err := s.conditionalMatch(ctx, cc, e.Type, query, "DELETE")
+			if err != nil || !found {
+				return fhir.EntryResult{Status: http.StatusNoContent}, err
+			}
+			id = match.ID
+		}
+		r, err := s.remove(ctx, cc, e.Type, id, e.IfMatch, &auditInfo{})
+		return fhir.EntryResult{Status: http.StatusNoContent, Resource: r}, err
 	case http.MethodGet:
 		if e.ID == "" || !fhir.Readable(e.Type) || e.Type == "AuditEvent" {
 			return fhir.EntryResult{}, errorf(records.ErrNotSupported, "a batch here reads single resources (GET Type/id)")

@@ -35,7 +35,7 @@ func TestConcurrentWriters(t *testing.T) {
 			t.Errorf("writer %d: status %d", i, c)
 		}
 	}
-	ev := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), 200)
+	ev := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything?_count=1000", e.hw, ""), 200)
 	for _, id := range ids {
 		if id != "" && !strings.Contains(string(ev.Body), `"id":"`+id+`"`) {
 			t.Errorf("acknowledged encounter %s is missing", id)

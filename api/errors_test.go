@@ -58,7 +58,7 @@ func TestErrorPaths(t *testing.T) {
 		{"body too large", "POST", "/fhir/Patient", `{"resourceType":"Patient","name":[{"text":"` + strings.Repeat("a", 70<<10) + `"}]}`, nil, 413, "too-long", ""},
 		{"unknown route", "GET", "/nowhere", "", nil, 404, "not-found", ""},
 		{"unknown FHIR route", "GET", "/fhir/Patient/" + pid + "/x/y/z", "", nil, 404, "not-found", ""},
-		{"method not allowed", "DELETE", "/fhir/Patient/" + pid, "", nil, 405, "not-supported", ""},
+		{"method not allowed", "POST", "/fhir/Patient/" + pid, "", nil, 405, "not-supported", ""},
 		{"id mismatch", "PUT", "/fhir/Patient/" + pid, strings.Replace(patientJSON("A", "B", "err-1"), `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"other",`, 1), nil, 400, "", "Patient.id"},
 		{"bad If-Match", "PUT", "/fhir/Patient/" + pid, strings.Replace(patientJSON("A", "B", "err-1"), `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+pid+`",`, 1), []string{"If-Match", "yesterday"}, 400, "", "If-Match"},
 		{"operator in query key", "GET", "/fhir/Patient?name[$ne]=x", "", nil, 400, "", ""},

@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"mime"
+	"net/http"
 	"strings"
 	"time"
 
@@ -60,7 +61,8 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if ct := r.Header.Get(echo.HeaderContentType); ct != "" && (r.ContentLength != 0 || r.Method == "POST" || r.Method == "PUT") {
 			mt, _, err := mime.ParseMediaType(ct)
-			form := mt == echo.MIMEApplicationForm && strings.HasSuffix(c.Path(), "/_search")
+			form := mt == echo.MIMEApplicationForm && strings.HasSuffix(c.Path(), "/_search") ||
+				r.Method == http.MethodPatch // handlePatch names the patch formats it takes
 			if err != nil || (!jsonFormat(mt) && !form) {
 				return errorf(errUnsupportedMedia, "Content-Type %q is not supported: send application/fhir+json", ct)
 			}

@@ -60,24 +60,6 @@ func (s *Server) handleHistory(c echo.Context) error {
 	return writeBundle(c, http.StatusOK, b)
 }
 
-// handleEverything serves GET /fhir/Patient/:id/$everything: the whole
-// current record, Patient first, then in clinical date order.
-func (s *Server) handleEverything(c echo.Context) error {
-	id := c.Param("id")
-	a := auditOf(c)
-	a.resourceType, a.personID = "Patient", id
-	rs, err := s.records.Everything(c.Request().Context(), country(c), id)
-	if err != nil {
-		return err
-	}
-	a.disclose(rs...)
-	b, err := fhir.EverythingBundle(base(c), id, rs)
-	if err != nil {
-		return err
-	}
-	return writeBundle(c, http.StatusOK, b)
-}
-
 // handleCreate serves POST /fhir/:type, with If-None-Exist conditional
 // create: 201 with the new resource, or 200 with the one existing match.
 func (s *Server) handleCreate(c echo.Context) error {

@@ -30,6 +30,10 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("GET", "/:type/:id", s.interaction("read", "R", permRead, s.handleRead))
 	add("PUT", "/:type/:id", s.interaction("update", "U", permWrite, s.handleUpdate))
 	add("GET", "/:type/:id/:compartment", s.interaction("search-type", "R", permRead, s.handleCompartment))
+	add("PUT", "/:type", s.interaction("update", "U", permWrite, s.handleConditionalUpdate))
+	add("PATCH", "/:type/:id", s.interaction("patch", "U", permWrite, s.handlePatch))
+	add("DELETE", "/:type/:id", s.interaction("delete", "D", permWrite, s.handleDelete))
+	add("DELETE", "/:type", s.interaction("delete", "D", permWrite, s.handleConditionalDelete))
 	add("GET", "/:type/:id/_history", s.interaction("history-instance", "R", permRead, s.handleHistory))
 	add("GET", "/:type/:id/_history/:vid", s.interaction("vread", "R", permRead, s.handleVRead))
 }

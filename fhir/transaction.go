@@ -161,7 +161,7 @@ func (b *Bundle) parseEntry(e *Entry, resource json.RawMessage, ifMatch string, 
 	if err != nil {
 		return inEntry(err, i, e.Type)
 	}
-	if e.Method == "PUT" {
+	if e.Method == "PUT" && e.ID != "" { // (a conditional PUT: the match's id, checked on update)
 		if r.ID != "" && r.ID != e.ID {
 			return invalidAt(path+".resource.id", "id %q does not match the request url", r.ID)
 		}
@@ -190,8 +190,15 @@ func (b *Bundle) parseRequest(e *Entry, ifMatch string, i int) error {
 			return badURL(`"<Type>" of a writable type`)
 		}
 	case "PUT", "DELETE":
-		if len(seg) != 2 || hasQuery || !Writable(e.Type) || !validID(e.ID) {
-			return badURL(`"<Type>/<id>" of a writable type (conditional ` + strings.ToLower(e.Method) + ` is not supported)`)
+		// A batch entry may be conditional ("<Type>?<search>"); a
+		// transaction's entries name their resource.
+		conditional := b.Type == "batch" && len(seg) == 1 && hasQuery && Writable(e.Type)
+		if !conditional && (len(seg) != 2 || hasQuery || !Writable(e.Type) || !validID(e.ID)) {
+			want := `"<Type>/<id>" of a writable type (conditional ` + strings.ToLower(e.Method) + ` only in a batch)`
+			if b.Type == "batch" {
+				want = `"<Type>/<id>" or "<Type>?<search>" of a writable type`
+			}
+			return badURL(want)
 		}
 	case "GET":
 		if b.Type == "transaction" {

@@ -37,6 +37,10 @@ type Write struct {
 	// check, carried to the hook in ctx). If the hook derives none and
 	// leaves Person.Nutrition unchanged, nothing is written.
 	Derive bool
+	// Guard, if set, checks the record as read for each attempt, before
+	// any change applies; its error aborts the write and nothing is stored
+	// (e.g. a Patient is deleted only while its record holds nothing else).
+	Guard func(before *Person) error
 }
 
 // WriteResult is the outcome of a Write.

@@ -118,6 +118,11 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 			&FieldError{Field: "Patient.id", Reason: "a record with this id already exists", Kind: ErrConflict})
 	}
 
+	if w.Guard != nil {
+		if err := w.Guard(cur); err != nil {
+			return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)
+		}
+	}
 	now := truncNow(s.opts.Now())
 	if err := s.checkGrowth(cur, now); err != nil {
 		return WriteResult{}, fmt.Errorf("write person %s: %w", w.PersonID, err)

@@ -308,7 +308,7 @@ func (e *e2e) flow(lang string) {
 	}
 	coID := found.Entry[0].Resource.ID
 	count := func() (encounters, weights int) {
-		st, body := call(t, "GET", "http://"+e.co+"/fhir/Patient/"+coID+"/$everything", hwCO, "")
+		st, body := call(t, "GET", "http://"+e.co+"/fhir/Patient/"+coID+"/$everything?_count=1000", hwCO, "")
 		if st != 200 {
 			t.Fatalf("$everything: %d %s", st, body)
 		}

@@ -46,23 +46,41 @@ func (r *replica) base() string { return "http://" + r.srv.addr }
 // each Encounter id how many Observations reference it.
 func (r *replica) record(t *testing.T, token, pid string) (tags map[string]string, obsOf map[string]int) {
 	t.Helper()
-	code, body := call(t, "GET", r.base()+"/fhir/Patient/"+pid+"/$everything", token, "")
-	if code != http.StatusOK {
-		t.Fatalf("$everything: %d %s", code, body)
+	type entry struct {
+		Resource struct {
+			ResourceType string
+			ID           string
+			Identifier   []struct{ Value string }
+			Encounter    *struct{ Reference string }
+		}
 	}
-	var b struct {
-		Entry []struct {
-			Resource struct {
-				ResourceType string
-				ID           string
-				Identifier   []struct{ Value string }
-				Encounter    *struct{ Reference string }
+	var entries []entry
+	// Follow the next links, as a client does: $everything is paged.
+	next := r.base() + "/fhir/Patient/" + pid + "/$everything?_count=200"
+	for pages := 0; next != "" && pages < 100; pages++ {
+		code, body := call(t, "GET", next, token, "")
+		if code != http.StatusOK {
+			t.Fatalf("$everything: %d %s", code, body)
+		}
+		var b struct {
+			Link []struct {
+				Relation string
+				URL      string
+			}
+			Entry []entry
+		}
+		if err := json.Unmarshal(body, &b); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, b.Entry...)
+		next = ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				next = l.URL
 			}
 		}
 	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		t.Fatal(err)
-	}
+	b := struct{ Entry []entry }{entries}
 	tags, obsOf = map[string]string{}, map[string]int{}
 	for _, e := range b.Entry {
 		switch res := e.Resource; {
