@@ -18,6 +18,7 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("GET", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingFederated))
 	s.federationRoutes(add)
 	s.chartRoutes(add)
+	s.bulkRoutes(add)
 	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))
 	add("GET", "/AuditEvent/:id", s.interaction("read", "R", permAudit, s.handleAuditRead))
 

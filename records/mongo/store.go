@@ -166,7 +166,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	if err != nil {
 		return fmt.Errorf("list collections: %w", mapErr(err))
 	}
-	for _, name := range []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl} {
+	for _, name := range []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl} {
 		if contains(have, name) {
 			continue
 		}
@@ -179,6 +179,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 			{Keys: bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("t_-1__id_-1")},
 			{Keys: bson.D{{Key: "person", Value: 1}, {Key: "t", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("person_1_t_-1__id_-1")},
 		},
+		exportFilesColl: {{Keys: bson.D{{Key: "job", Value: 1}, {Key: "att", Value: 1}, {Key: "type", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("job_1_att_1_type_1_seq_1")}},
 	}
 	if !s.ferret {
 		want[personsColl] = []mongo.IndexModel{
