@@ -21,9 +21,10 @@ const (
 type perm uint8
 
 const (
-	permRead  perm = iota // read, search, history, $everything of records
-	permWrite             // create, update, transaction, batch
-	permAudit             // read and search AuditEvent
+	permRead   perm = iota // read, search, history, $everything of records
+	permWrite              // create, update, transaction, batch
+	permAudit              // read and search AuditEvent
+	permExport             // Bulk Data $export of a whole country (bulk.go)
 )
 
 // allowed reports whether role may do p. Ministries integrate through FHIR

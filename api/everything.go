@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -150,10 +151,14 @@ func everythingKey(r records.Resource) []string {
 	return []string{rank, date, updated, r.Type, r.ID}
 }
 
-// parseSince reads an instant, or a date (its midnight UTC).
+// parseSince reads _since: an instant, or a date (its midnight UTC).
 func parseSince(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
+		return t.UTC(), nil
 	}
-	return time.Parse(time.DateOnly, v)
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse instant: %w", err)
+	}
+	return t, nil
 }

@@ -67,7 +67,7 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 				return errorf(errUnsupportedMedia, "Content-Type %q is not supported: send application/fhir+json", ct)
 			}
 		}
-		if a := r.Header.Get(echo.HeaderAccept); a != "" && !acceptsJSON(a) {
+		if a := r.Header.Get(echo.HeaderAccept); a != "" && !acceptsJSON(a) && !bulkFile(c) {
 			return errorf(errNotAcceptable, "Accept %q: this server answers application/fhir+json only", a)
 		}
 		return next(c)

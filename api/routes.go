@@ -20,6 +20,7 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	s.federationRoutes(add)
 	s.chartRoutes(add)
 	s.conformanceRoutes(add)
+	s.bulkRoutes(add)
 	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))
 	add("GET", "/AuditEvent/:id", s.interaction("read", "R", permAudit, s.handleAuditRead))
 

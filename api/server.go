@@ -50,6 +50,9 @@ type Config struct {
 	// Nutrition, if set, serves /alerts, /indicators and /episodes; its
 	// OnWrite must be the Service's records.ServiceOptions.OnWrite.
 	Nutrition *Nutrition
+	// ExportExpiry is how long Bulk Data $export output is kept after the
+	// export completes; 0 means DefaultExportExpiry.
+	ExportExpiry time.Duration
 	// Version is the release, shown as software.version of the
 	// CapabilityStatement; empty leaves it out.
 	Version string
@@ -100,6 +103,7 @@ type Server struct {
 	lim       *limiters
 	proxies   []*net.IPNet
 	conf      *fhir.Conformance
+	bulk      *bulkRunner
 	e         *echo.Echo
 }
 
@@ -185,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.fed = fed
+	s.bulk = newBulkRunner(s, cfg.ExportExpiry)
 	if err := s.routes(); err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ type Config struct {
 }
 
 // storeCollections are the collections of each country's database.
-var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl}
+var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl}
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
@@ -196,6 +196,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 			{Keys: bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("t_-1__id_-1")},
 			{Keys: bson.D{{Key: "person", Value: 1}, {Key: "t", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("person_1_t_-1__id_-1")},
 		},
+		exportFilesColl: {{Keys: bson.D{{Key: "job", Value: 1}, {Key: "att", Value: 1}, {Key: "type", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("job_1_att_1_type_1_seq_1")}},
 	}
 	if !s.ferret {
 		want[personsColl] = []mongo.IndexModel{
