@@ -22,12 +22,12 @@ func childVisit(pid string, i int) string {
 }
 
 // BenchmarkVisitHistory uploads a visit to a child whose record already
-// holds 0 or 300 visits (each an Encounter and a weight, with the nutrition
+// holds 0, 100 or 300 visits (each an Encounter and a weight, with the nutrition
 // hook's derived results): a write costs what it changes, not the length of
 // the child's history. Compare the two with benchstat.
 func BenchmarkVisitHistory(b *testing.B) {
 	for _, hook := range []bool{false, true} {
-		for _, history := range []int{0, 300} {
+		for _, history := range []int{0, 100, 300} {
 			b.Run(fmt.Sprintf("nutrition=%v/visits=%d", hook, history), func(b *testing.B) {
 				benchHistory(b, hook, history)
 			})

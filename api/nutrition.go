@@ -210,12 +210,19 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 	if err != nil {
 		return nil, err
 	}
+	old := st
 	actor := actorOf(ctx)
 	var events []nutrition.Event
+	// Unless a write changed the Observations of a visit assessed before
+	// (a correction, a deletion, an Observation added to an earlier
+	// visit), the derived resources of the visits assessed before keep
+	// their inputs, and only what changed is rendered again.
+	since := len(ids) == 0
 	if len(ids) > 0 || patient {
-		if st, events, err = n.assess(st, vs, ids, patient, rs, now, actor); err != nil {
+		if st, events, since, err = n.assess(st, vs, ids, patient, rs, now, actor); err != nil {
 			return nil, err
 		}
+		since = since || len(ids) == 0
 	}
 	if ivs {
 		st.Interventions = nil
@@ -241,6 +248,15 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 		return nil, fmt.Errorf("nutrition: encode state: %w", err)
 	}
 	after.Nutrition = b
+	if since {
+		have := derivedOf(after)
+		derived, want, err := fhir.DeriveSince(after.ID, &old, &st, vs.Sources, func(id string) bool { _, ok := have[id]; return ok }, now)
+		if err != nil {
+			return nil, err
+		}
+		n.count(after.Country, &st, events)
+		return changesTo(have, derived, want), nil
+	}
 	derived, err := fhir.Derive(after.ID, &st, vs.Sources, now)
 	if err != nil {
 		return nil, err
@@ -252,7 +268,9 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 // assess runs the engine on the visits: Validate for every visit holding a
 // touched Observation, then Assess + Apply for visits seen for the first
 // time, or Reassess of the whole list after a correction or deletion.
-func (n *Nutrition) assess(st nutrition.State, vs fhir.Visits, ids map[string]bool, patient bool, rs *nutrition.RuleSet, now time.Time, actor string) (nutrition.State, []nutrition.Event, error) {
+// appended reports the first case: every touched Observation belongs to a
+// visit assessed for the first time.
+func (n *Nutrition) assess(st nutrition.State, vs fhir.Visits, ids map[string]bool, patient bool, rs *nutrition.RuleSet, now time.Time, actor string) (_ nutrition.State, _ []nutrition.Event, appended bool, _ error) {
 	known := map[string]bool{}
 	for _, a := range st.Assessments {
 		known[a.MeasurementID] = true
@@ -273,7 +291,7 @@ func (n *Nutrition) assess(st nutrition.State, vs fhir.Visits, ids map[string]bo
 			continue
 		}
 		if err := nutrition.Validate(m, rs, now); err != nil {
-			return st, nil, fhir.ValidationError(err)
+			return st, nil, false, fhir.ValidationError(err)
 		}
 		if known[m.ID] {
 			appendOnly = false
@@ -291,7 +309,7 @@ func (n *Nutrition) assess(st nutrition.State, vs fhir.Visits, ids map[string]bo
 	}
 	if !appendOnly {
 		st, ev := nutrition.Reassess(vs.Measurements, st, rs, now, actor)
-		return st, ev, nil
+		return st, ev, false, nil
 	}
 	var events []nutrition.Event
 	for _, m := range fresh {
@@ -300,7 +318,7 @@ func (n *Nutrition) assess(st nutrition.State, vs fhir.Visits, ids map[string]bo
 		st, ev = nutrition.Apply(st, a, rs, now, actor)
 		events = append(events, ev...)
 	}
-	return st, events, nil
+	return st, events, true, nil
 }
 
 // run applies a command to the state.
@@ -361,6 +379,45 @@ func derivedChanges(p *records.Person, want []records.Resource) []records.Change
 	for _, k := range slices.Sorted(maps.Keys(have)) {
 		r := have[k]
 		out = append(out, records.Change{Method: "delete", Resource: records.Resource{Type: r.Type, ID: r.ID}})
+	}
+	return out
+}
+
+// derivedOf returns p's current derived resources by id.
+func derivedOf(p *records.Person) map[string]records.Resource {
+	have := map[string]records.Resource{}
+	for _, r := range p.Latest() {
+		if fhir.IsDerived(r.ID) && r.Type != "Patient" {
+			have[r.ID] = r
+		}
+	}
+	return have
+}
+
+// changesTo returns the changes that make the derived resources have equal
+// those of ids: the rendered ones in derived created or updated where they
+// differ, those not in ids deleted (fhir.DeriveSince).
+func changesTo(have map[string]records.Resource, derived []records.Resource, ids map[string]bool) []records.Change {
+	var out []records.Change
+	for _, w := range derived {
+		h, ok := have[w.ID]
+		switch {
+		case !ok:
+			out = append(out, records.Change{Method: "create", Resource: w})
+		case !bytes.Equal(h.Body, w.Body) || !sameKeys(h.Keys, w.Keys):
+			out = append(out, records.Change{Method: "update", Resource: w})
+		}
+	}
+	var gone []string
+	for id, r := range have {
+		if !ids[id] {
+			gone = append(gone, r.Type+"/"+id)
+		}
+	}
+	slices.Sort(gone)
+	for _, k := range gone {
+		typ, id, _ := strings.Cut(k, "/")
+		out = append(out, records.Change{Method: "delete", Resource: records.Resource{Type: typ, ID: id}})
 	}
 	return out
 }
