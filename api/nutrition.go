@@ -45,6 +45,7 @@ type Nutrition struct {
 	store       records.Store
 	assessments *prometheus.CounterVec
 	openAlerts  *prometheus.GaugeVec
+	states      stateCache
 }
 
 // NewNutrition returns the integration of cfg.
@@ -194,7 +195,7 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 	if cmd == nil && len(ids) == 0 && !ivs && (!patient || len(after.Nutrition) == 0) {
 		return nil, nil // nothing the engine reads: no decoding on the common path
 	}
-	st, err := n.State(after)
+	st, err := n.states.get(after, n.State)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +249,7 @@ func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, 
 		return nil, fmt.Errorf("nutrition: encode state: %w", err)
 	}
 	after.Nutrition = b
+	n.states.put(after.Country, after.ID, b, st)
 	if since {
 		have := derivedOf(after)
 		derived, want, err := fhir.DeriveSince(after.ID, &old, &st, vs.Sources, func(id string) bool { _, ok := have[id]; return ok }, now)
