@@ -107,6 +107,24 @@ func TestNutritionIncrementalEqualsScratch(t *testing.T) {
 		}
 		checkScratch(t, n, pid, step)
 	}
+	// The projection (paged past 32 assessments) reads back the record's state.
+	p, err := n.svc.Person(t.Context(), "CO", pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	err = n.svc.Store().(nutritionStates).EachNutrition(t.Context(), "CO", func(id string, b []byte) error {
+		if id == pid {
+			found = true
+			if !bytes.Equal(b, p.Nutrition) {
+				t.Errorf("projected state differs from the record's:\n%s\nwant\n%s", b, p.Nutrition)
+			}
+		}
+		return nil
+	})
+	if err != nil || !found {
+		t.Fatalf("EachNutrition: found %v, %v", found, err)
+	}
 	st := n.state(pid)
 	if len(st.Assessments) < 50 || len(st.Alerts) == 0 {
 		t.Errorf("history too tame to test anything: %d assessments, %d alerts, %d episodes", len(st.Assessments), len(st.Alerts), len(st.Episodes))

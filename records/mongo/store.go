@@ -166,7 +166,7 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	if err != nil {
 		return fmt.Errorf("list collections: %w", mapErr(err))
 	}
-	for _, name := range []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl} {
+	for _, name := range []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, pagesColl} {
 		if contains(have, name) {
 			continue
 		}
