@@ -278,12 +278,19 @@ func ReadVisits(p *records.Person) (Visits, error) {
 	}
 	visits := map[string]*visit{}
 	var order []string
-	for _, r := range p.Latest() {
+	latest := p.Latest()
+	encounters := map[string]records.Resource{}
+	for _, r := range latest {
+		if r.Type == "Encounter" {
+			encounters[r.ID] = r
+		}
+	}
+	for _, r := range latest {
 		if !IsNutritionInput(r) {
 			continue
 		}
-		var o obsIn
-		if err := json.Unmarshal(r.Body, &o); err != nil {
+		o, err := decoded.observation(r)
+		if err != nil {
 			return out, fmt.Errorf("nutrition: read Observation/%s: %w", r.ID, err)
 		}
 		if o.Status == "entered-in-error" || o.Status == "cancelled" {
@@ -310,7 +317,7 @@ func ReadVisits(p *records.Person) (Visits, error) {
 			v.date = d
 		}
 		v.ids = append(v.ids, r.ID)
-		if read(&v.m, &o) {
+		if read(&v.m, o) {
 			v.measured = true
 			if v.m.Measurer == "" {
 				v.m.Measurer = o.measurer()
@@ -327,11 +334,8 @@ func ReadVisits(p *records.Person) (Visits, error) {
 			v.m.Subject = nutrition.SubjectPLW
 		}
 		if v.enc != "" {
-			if er, ok := p.Current("Encounter", v.enc); ok && !er.Deleted {
-				var e encounterIn
-				if json.Unmarshal(er.Body, &e) == nil {
-					v.m.Site = siteOf(&e)
-				}
+			if er, ok := encounters[v.enc]; ok && !er.Deleted {
+				v.m.Site = decoded.site(er)
 			}
 		}
 		slices.Sort(v.ids)
