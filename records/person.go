@@ -28,9 +28,9 @@ type Resource struct {
 }
 
 // Person is the whole longitudinal record of one person in one country: the
-// Patient and every resource about them, in every version, oldest first.
-// It is stored as one document and changed only as a whole, so every write
-// is atomic.
+// Patient and every resource about them, in every version, oldest first:
+// the fold of the record's commits (Apply). Every write is one commit, so
+// it is atomic.
 type Person struct {
 	ID        string    // the Patient's logical id
 	Country   Country   // the country whose node holds the record
