@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"contigo/records"
 
@@ -38,6 +39,9 @@ type pageDoc struct {
 	Person string `bson:"p"`
 	// Items are the page's assessments: JSON array elements, comma-joined.
 	Items string `bson:"items"`
+	// At is when the page was inserted: RebuildNutrition leaves younger
+	// unlisted pages alone, as a writer may be about to list them.
+	At time.Time `bson:"at"`
 }
 
 // pagedState is a state split for the projection: head is the state with
@@ -167,7 +171,7 @@ func (s *Store) writePages(ctx context.Context, cc records.Country, id string, p
 		if listed[pid] {
 			continue
 		}
-		_, err := s.coll(cc, pagesColl).InsertOne(ctx, pageDoc{ID: pid, Person: id, Items: string(ps.pages[k])})
+		_, err := s.coll(cc, pagesColl).InsertOne(ctx, pageDoc{ID: pid, Person: id, Items: string(ps.pages[k]), At: time.Now().UTC()})
 		if err != nil && !mongo.IsDuplicateKeyError(err) {
 			return nil, fmt.Errorf("page of %s: %w", id, mapErr(err))
 		}
@@ -196,7 +200,8 @@ func (s *Store) stateOf(ctx context.Context, cc records.Country, d *projDoc) ([]
 	return b, nil
 }
 
-// dropUnlistedPages deletes the pages of cc that no projection lists.
+// dropUnlistedPages deletes the pages of cc that no projection lists and
+// that are older than records.StaleClaim (longer than a write is in flight).
 func (s *Store) dropUnlistedPages(ctx context.Context, cc records.Country) error {
 	listed := map[string]bool{}
 	err := s.eachProjection(ctx, cc, bson.D{}, bson.D{{Key: "pages", Value: 1}}, func(d *projDoc) error {
@@ -208,7 +213,7 @@ func (s *Store) dropUnlistedPages(ctx context.Context, cc records.Country) error
 	if err != nil {
 		return err
 	}
-	cur, err := s.coll(cc, pagesColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.coll(cc, pagesColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "at", Value: 1}}))
 	if err != nil {
 		return mapErr(err)
 	}
@@ -217,7 +222,7 @@ func (s *Store) dropUnlistedPages(ctx context.Context, cc records.Country) error
 		return mapErr(err)
 	}
 	for _, p := range all {
-		if listed[p.ID] {
+		if listed[p.ID] || time.Since(p.At) < records.StaleClaim {
 			continue
 		}
 		if _, err := s.coll(cc, pagesColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}}); err != nil {
