@@ -15,6 +15,7 @@ import (
 
 	"contigo/fhir"
 	"contigo/records"
+	"contigo/records/derive"
 	"contigo/records/nutrition"
 )
 
@@ -336,7 +337,7 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 	a := auditOf(c)
 	a.resourceType, a.resourceID, a.personID = "Flag", fhir.FlagID(pid, id), pid
 	actor := claims(c).Subject
-	ctx = withCommand(WithActor(ctx, actor), &command{kind: "alert-status", alertID: id, status: p.Status, reason: p.Reason, actor: actor})
+	ctx = derive.WithCommand(WithActor(ctx, actor), &derive.Command{Kind: "alert-status", AlertID: id, Status: p.Status, Reason: p.Reason, Actor: actor})
 	res, err := s.records.Write(ctx, cc, records.Write{PersonID: pid, Derive: true})
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,16 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"contigo/fhir"
 	"contigo/records"
+	"contigo/records/derive"
 	"contigo/records/nutrition"
 )
 
@@ -36,15 +33,17 @@ type NutritionConfig struct {
 	Store records.Store
 }
 
-// Nutrition runs the nutrition engine on the records write path (OnWrite,
-// the records.ServiceOptions hook), the follow-up scheduler, and serves the
-// sector-lead endpoints (alerts, indicators, episodes).
+// Nutrition installs the nutrition engine on the records write path
+// (OnWrite, the records.ServiceOptions hook, which records/derive holds),
+// runs the follow-up scheduler, and serves the sector-lead endpoints
+// (alerts, indicators, episodes).
 type Nutrition struct {
 	rules       *nutrition.Registry
 	key         []byte
 	store       records.Store
 	assessments *prometheus.CounterVec
 	openAlerts  *prometheus.GaugeVec
+	hook        *derive.Hook
 }
 
 // NewNutrition returns the integration of cfg.
@@ -64,6 +63,8 @@ func NewNutrition(cfg NutritionConfig) (*Nutrition, error) {
 		Namespace: "contigo", Subsystem: "nutrition", Name: "open_alerts",
 		Help: "Active nutrition alerts by country, kind and severity, as of the last follow-up scan.",
 	}, []string{"country", "kind", "severity"})
+	n.hook = derive.New(derive.Config{Rules: n.rules, PersonRef: n.PersonRef, Store: cfg.Store, Actor: actorOf,
+		Assessed: func(cc records.Country, class string) { n.assessments.WithLabelValues(string(cc), class).Inc() }})
 	if cfg.Registry != nil {
 		for _, c := range []prometheus.Collector{n.assessments, n.openAlerts} {
 			if err := cfg.Registry.Register(c); err != nil {
@@ -78,7 +79,7 @@ func NewNutrition(cfg NutritionConfig) (*Nutrition, error) {
 func (n *Nutrition) Rules() *nutrition.Registry { return n.rules }
 
 // personRefNS is the claim namespace of pseudonymous person references.
-const personRefNS = "person-ref"
+const personRefNS = derive.PersonRefNS
 
 var refEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
@@ -89,26 +90,6 @@ func (n *Nutrition) PersonRef(cc records.Country, id string) string {
 	m := hmac.New(sha256.New, n.key)
 	m.Write([]byte(string(cc) + "|" + id))
 	return strings.ToLower(refEncoding.EncodeToString(m.Sum(nil))[:26])
-}
-
-// command is a change by a person or the scheduler, carried to OnWrite in
-// the context of a records.Write with Derive set, so that it runs on the
-// record as read by each attempt.
-type command struct {
-	kind    string // "alert-status", "admit", "close", "transfer", "followup"
-	alertID string
-	status  string
-	reason  string
-	adm     nutrition.Admission
-	episode string // engine episode id
-	outcome string
-	actor   string
-}
-
-type commandKey struct{}
-
-func withCommand(ctx context.Context, c *command) context.Context {
-	return context.WithValue(ctx, commandKey{}, c)
 }
 
 type actorKey struct{}
@@ -132,241 +113,12 @@ func actorOf(ctx context.Context) string {
 }
 
 // State returns the nutrition state stored in p (empty if none).
-func (n *Nutrition) State(p *records.Person) (nutrition.State, error) {
-	st := nutrition.State{}
-	if len(p.Nutrition) > 0 {
-		if err := json.Unmarshal(p.Nutrition, &st); err != nil {
-			return st, fmt.Errorf("nutrition state of %s: %w", p.ID, err)
-		}
-	}
-	if st.PersonRef == "" {
-		st.PersonRef = n.PersonRef(p.Country, p.ID)
-	}
-	if st.Country == "" {
-		st.Country = string(p.Country)
-	}
-	return st, nil
-}
+func (n *Nutrition) State(p *records.Person) (nutrition.State, error) { return n.hook.State(p) }
 
-// touched returns the ids of the engine's input Observations that changes
-// create, update or delete, whether the Patient changed, and whether an
-// intervention did.
-func touched(before *records.Person, changes []records.Change) (ids map[string]bool, patient, interventions bool) {
-	ids = map[string]bool{}
-	for _, c := range changes {
-		r := c.Resource
-		if r.Type == "Patient" {
-			patient = true
-			continue
-		}
-		if r.Type == "MedicationAdministration" || r.Type == "Procedure" {
-			old, ok := before.Current(r.Type, r.ID)
-			if fhir.IsIntervention(r) || (ok && fhir.IsIntervention(old)) {
-				interventions = true
-			}
-			continue
-		}
-		if r.Type != "Observation" {
-			continue
-		}
-		input := fhir.IsNutritionInput(r)
-		if old, ok := before.Current(r.Type, r.ID); ok && !old.Deleted && fhir.IsNutritionInput(old) {
-			input = true
-		}
-		if input {
-			ids[r.ID] = true
-		}
-	}
-	return ids, patient, interventions
-}
-
-// OnWrite is the records.ServiceOptions.OnWrite hook: on a write that
-// touches measurement Observations (or the Patient of an assessed person),
-// or that carries a command, it reads the visits, validates the touched
-// ones (a broken rule fails the write with a FieldError naming the FHIR
-// field), assesses and applies (or re-assesses on a correction or
-// deletion), runs the command, stores the state in after.Nutrition, and
-// returns the derived resources (z-scores, Conditions, Flags,
-// EpisodeOfCare) to create, update or delete in the same write.
+// OnWrite is the records.ServiceOptions.OnWrite hook: what happens when a
+// measurement is recorded (records/derive).
 func (n *Nutrition) OnWrite(ctx context.Context, before, after *records.Person, changes []records.Change, now time.Time) ([]records.Change, error) {
-	cmd, _ := ctx.Value(commandKey{}).(*command)
-	ids, patient, ivs := touched(before, changes)
-	if cmd == nil && len(ids) == 0 && !ivs && (!patient || len(after.Nutrition) == 0) {
-		return nil, nil // nothing the engine reads: no decoding on the common path
-	}
-	st, err := n.State(after)
-	if err != nil {
-		return nil, err
-	}
-	if len(before.Nutrition) == 0 && n.store != nil {
-		// The claim maps the pseudonym to the record it is computed from,
-		// so it is never wrong, even if this write then fails.
-		if _, err := n.store.Claim(ctx, after.Country, personRefNS, st.PersonRef, after.ID); err != nil {
-			return nil, fmt.Errorf("nutrition: claim person ref: %w", err)
-		}
-	}
-	rs := n.rules.For(string(after.Country))
-	vs, err := fhir.ReadVisits(after)
-	if err != nil {
-		return nil, err
-	}
-	actor := actorOf(ctx)
-	var events []nutrition.Event
-	if len(ids) > 0 || patient {
-		if st, events, err = n.assess(st, vs, ids, patient, rs, now, actor); err != nil {
-			return nil, err
-		}
-	}
-	if ivs {
-		st.Interventions = nil
-		for _, iv := range fhir.ReadInterventions(after) {
-			if st, err = nutrition.AddIntervention(st, iv); err != nil {
-				var fe *records.FieldError
-				if errors.As(err, &fe) {
-					return nil, &records.FieldError{Field: "code", Reason: "intervention " + fe.Field + ": " + fe.Reason}
-				}
-				return nil, err
-			}
-		}
-	}
-	if cmd != nil {
-		var ev []nutrition.Event
-		if st, ev, err = n.run(cmd, st, rs, now); err != nil {
-			return nil, err
-		}
-		events = append(events, ev...)
-	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("nutrition: encode state: %w", err)
-	}
-	after.Nutrition = b
-	derived, err := fhir.Derive(after.ID, &st, vs.Sources, now)
-	if err != nil {
-		return nil, err
-	}
-	n.count(after.Country, &st, events)
-	return derivedChanges(after, derived), nil
-}
-
-// assess runs the engine on the visits: Validate for every visit holding a
-// touched Observation, then Assess + Apply for visits seen for the first
-// time, or Reassess of the whole list after a correction or deletion.
-func (n *Nutrition) assess(st nutrition.State, vs fhir.Visits, ids map[string]bool, patient bool, rs *nutrition.RuleSet, now time.Time, actor string) (nutrition.State, []nutrition.Event, error) {
-	known := map[string]bool{}
-	for _, a := range st.Assessments {
-		known[a.MeasurementID] = true
-	}
-	present := map[string]bool{}
-	appendOnly := !patient
-	var fresh []nutrition.Measurement
-	seen := map[string]bool{}
-	for _, m := range vs.Measurements {
-		present[m.ID] = true
-		hit := false
-		for _, id := range vs.Sources[m.ID] {
-			if ids[id] {
-				hit, seen[id] = true, true
-			}
-		}
-		if !hit {
-			continue
-		}
-		if err := nutrition.Validate(m, rs, now); err != nil {
-			return st, nil, fhir.ValidationError(err)
-		}
-		if known[m.ID] {
-			appendOnly = false
-		} else {
-			fresh = append(fresh, m)
-		}
-	}
-	if len(seen) < len(ids) {
-		appendOnly = false // a touched Observation left its visit (deleted, entered in error, moved)
-	}
-	for id := range known {
-		if !present[id] {
-			appendOnly = false
-		}
-	}
-	if !appendOnly {
-		st, ev := nutrition.Reassess(vs.Measurements, st, rs, now, actor)
-		return st, ev, nil
-	}
-	var events []nutrition.Event
-	for _, m := range fresh {
-		a := nutrition.Assess(m, &st, rs)
-		var ev []nutrition.Event
-		st, ev = nutrition.Apply(st, a, rs, now, actor)
-		events = append(events, ev...)
-	}
-	return st, events, nil
-}
-
-// run applies a command to the state.
-func (n *Nutrition) run(c *command, st nutrition.State, rs *nutrition.RuleSet, now time.Time) (nutrition.State, []nutrition.Event, error) {
-	switch c.kind {
-	case "alert-status":
-		return nutrition.SetAlertStatus(st, c.alertID, c.status, c.reason, c.actor, now)
-	case "admit":
-		return nutrition.Admit(st, rs, c.adm, now, c.actor)
-	case "close":
-		return nutrition.Close(st, c.episode, c.outcome, c.reason, c.actor, now)
-	case "transfer":
-		return nutrition.Transfer(st, rs, c.episode, c.adm.Programme, c.reason, c.actor, now)
-	case "followup":
-		st, ev := nutrition.CheckFollowUp(st, rs, now)
-		return st, ev, nil
-	}
-	return st, nil, fmt.Errorf("nutrition: unknown command %q", c.kind)
-}
-
-// count updates the assessment counter from a write's events.
-func (n *Nutrition) count(cc records.Country, st *nutrition.State, events []nutrition.Event) {
-	for _, ev := range events {
-		if ev.Type != nutrition.EventAssessed {
-			continue
-		}
-		for i := range st.Assessments {
-			if st.Assessments[i].MeasurementID == ev.MeasurementID {
-				n.assessments.WithLabelValues(string(cc), st.Assessments[i].Classification).Inc()
-				break
-			}
-		}
-	}
-}
-
-// derivedChanges returns the changes that make p's derived resources equal
-// want: creates, updates of those whose body or keys differ, deletes of
-// those no longer derived.
-func derivedChanges(p *records.Person, want []records.Resource) []records.Change {
-	have := map[string]records.Resource{}
-	for _, r := range p.Latest() {
-		if fhir.IsDerived(r.ID) && r.Type != "Patient" {
-			have[r.Type+"/"+r.ID] = r
-		}
-	}
-	var out []records.Change
-	for _, w := range want {
-		k := w.Type + "/" + w.ID
-		h, ok := have[k]
-		delete(have, k)
-		switch {
-		case !ok:
-			out = append(out, records.Change{Method: "create", Resource: w})
-		case !bytes.Equal(h.Body, w.Body) || !sameKeys(h.Keys, w.Keys):
-			out = append(out, records.Change{Method: "update", Resource: w})
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(have)) {
-		r := have[k]
-		out = append(out, records.Change{Method: "delete", Resource: records.Resource{Type: r.Type, ID: r.ID}})
-	}
-	return out
-}
-
-func sameKeys(a, b records.Keys) bool {
-	return maps.EqualFunc(a, b, slices.Equal)
+	return n.hook.OnWrite(ctx, before, after, changes, now)
 }
 
 // nutritionStates is implemented by stores that can list the nutrition
@@ -432,7 +184,7 @@ func (n *Nutrition) RunFollowUp(ctx context.Context, svc *records.Service, cc re
 	res.Due = len(due)
 	var errs []error
 	for _, id := range due {
-		ctx := withCommand(ctx, &command{kind: "followup", actor: nutrition.ActorSystem})
+		ctx := derive.WithCommand(ctx, &derive.Command{Kind: "followup", Actor: nutrition.ActorSystem})
 		if _, err := svc.Write(ctx, cc, records.Write{PersonID: id, Derive: true}); err != nil {
 			errs = append(errs, fmt.Errorf("follow-up of a person: %w", err))
 			continue

@@ -9,6 +9,7 @@ import (
 
 	"contigo/fhir"
 	"contigo/records"
+	"contigo/records/derive"
 	"contigo/records/nutrition"
 )
 
@@ -72,7 +73,7 @@ func (s *Server) handleAdmit(c echo.Context) error {
 	a := auditOf(c)
 	a.resourceType, a.personID = "EpisodeOfCare", req.Patient
 	actor := claims(c).Subject
-	ctx := withCommand(WithActor(c.Request().Context(), actor), &command{kind: "admit", adm: adm, actor: actor})
+	ctx := derive.WithCommand(WithActor(c.Request().Context(), actor), &derive.Command{Kind: "admit", Admission: adm, Actor: actor})
 	res, err := s.records.Write(ctx, country(c), records.Write{PersonID: req.Patient, Derive: true})
 	if err != nil {
 		return err
@@ -128,11 +129,11 @@ func (s *Server) handleCloseEpisode(c echo.Context) error {
 		return errorf(records.ErrNotFound, "episode %s", id)
 	}
 	actor := claims(c).Subject
-	cmd := &command{kind: "close", episode: epID, outcome: req.Outcome, reason: req.Reason, actor: actor}
+	cmd := &derive.Command{Kind: "close", Episode: epID, Outcome: req.Outcome, Reason: req.Reason, Actor: actor}
 	if req.TransferTo != "" {
-		cmd.kind, cmd.adm.Programme = "transfer", req.TransferTo
+		cmd.Kind, cmd.Admission.Programme = "transfer", req.TransferTo
 	}
-	ctx = withCommand(WithActor(ctx, actor), cmd)
+	ctx = derive.WithCommand(WithActor(ctx, actor), cmd)
 	res, err := s.records.Write(ctx, country(c), records.Write{PersonID: pid, Derive: true})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -277,12 +278,19 @@ func ReadVisits(p *records.Person) (Visits, error) {
 	}
 	visits := map[string]*visit{}
 	var order []string
-	for _, r := range p.Latest() {
+	latest := p.Latest()
+	encounters := map[string]records.Resource{}
+	for _, r := range latest {
+		if r.Type == "Encounter" {
+			encounters[r.ID] = r
+		}
+	}
+	for _, r := range latest {
 		if !IsNutritionInput(r) {
 			continue
 		}
-		var o obsIn
-		if err := json.Unmarshal(r.Body, &o); err != nil {
+		o, err := decoded.observation(r)
+		if err != nil {
 			return out, fmt.Errorf("nutrition: read Observation/%s: %w", r.ID, err)
 		}
 		if o.Status == "entered-in-error" || o.Status == "cancelled" {
@@ -309,7 +317,7 @@ func ReadVisits(p *records.Person) (Visits, error) {
 			v.date = d
 		}
 		v.ids = append(v.ids, r.ID)
-		if read(&v.m, &o) {
+		if read(&v.m, o) {
 			v.measured = true
 			if v.m.Measurer == "" {
 				v.m.Measurer = o.measurer()
@@ -326,11 +334,8 @@ func ReadVisits(p *records.Person) (Visits, error) {
 			v.m.Subject = nutrition.SubjectPLW
 		}
 		if v.enc != "" {
-			if er, ok := p.Current("Encounter", v.enc); ok && !er.Deleted {
-				var e encounterIn
-				if json.Unmarshal(er.Body, &e) == nil {
-					v.m.Site = siteOf(&e)
-				}
+			if er, ok := encounters[v.enc]; ok && !er.Deleted {
+				v.m.Site = decoded.site(er)
 			}
 		}
 		slices.Sort(v.ids)
@@ -678,7 +683,36 @@ func conditions(a *nutrition.Assessment) []conditionCode {
 // extension, pseudonymous person ref) and an EpisodeOfCare per episode.
 // Every one names the rule set that produced it.
 func Derive(personID string, st *nutrition.State, sources map[string][]string, now time.Time) ([]records.Resource, error) {
+	out, _, err := derive(personID, st, nil, sources, now, nil)
+	return out, err
+}
+
+// DeriveSince is Derive for a write that changed the nutrition state from
+// old to st without changing the Observations any assessment of old was
+// read from (a new visit, an alert status change, an admission, a follow-up
+// check): it renders only the resources whose inputs differ from old's (or
+// that have is false for: missing from the record), and returns the ids of
+// every resource st implies, rendered or not. Its cost follows what the
+// write changed, not the length of the person's history; the result, with
+// the record's unchanged derived resources, is what Derive would return.
+func DeriveSince(personID string, old, st *nutrition.State, sources map[string][]string, have func(id string) bool, now time.Time) (changed []records.Resource, ids map[string]bool, err error) {
+	ids = map[string]bool{}
+	out, _, err := derive(personID, st, old, sources, now, func(id string, same bool) bool {
+		ids[id] = true
+		return !same || !have(id)
+	})
+	return out, ids, err
+}
+
+// derive renders the resources st implies. When old is not nil, render is
+// asked for each resource id, with same telling whether its inputs equal
+// those in old, and only those it accepts are rendered.
+func derive(personID string, st, old *nutrition.State, sources map[string][]string, now time.Time, render func(id string, same bool) bool) ([]records.Resource, int, error) {
+	if render == nil || old == nil {
+		old, render = nil, func(string, bool) bool { return true }
+	}
 	var out []records.Resource
+	skipped := 0
 	add := func(typ, id string, body map[string]any, extra records.Keys) error {
 		body["resourceType"] = typ
 		b, err := json.Marshal(body)
@@ -697,8 +731,29 @@ func Derive(personID string, st *nutrition.State, sources map[string][]string, n
 		return nil
 	}
 	subject := map[string]any{"reference": "Patient/" + personID}
+	var oldAs map[string]*nutrition.Assessment
+	if old != nil {
+		oldAs = make(map[string]*nutrition.Assessment, len(old.Assessments))
+		for i := range old.Assessments {
+			oldAs[old.Assessments[i].MeasurementID] = &old.Assessments[i]
+		}
+	}
 	for i := range st.Assessments {
 		a := &st.Assessments[i]
+		if old != nil {
+			o := oldAs[a.MeasurementID]
+			same := o != nil && reflect.DeepEqual(o, a)
+			need := false
+			for _, zc := range zCodes {
+				if zc.get(&a.Z) != nil && render(zscoreID(personID, a, zc.code), same) {
+					need = true
+				}
+			}
+			if !need {
+				skipped++
+				continue
+			}
+		}
 		var from []map[string]any
 		for _, id := range sources[a.MeasurementID] {
 			from = append(from, map[string]any{"reference": "Observation/" + id})
@@ -726,19 +781,26 @@ func Derive(personID string, st *nutrition.State, sources map[string][]string, n
 			if len(from) > 0 {
 				body["derivedFrom"] = from
 			}
-			if err := add("Observation", personID+"."+DerivedPrefix+"z"+short(a.MeasurementID+"|"+zc.code), body, nil); err != nil {
-				return nil, err
+			if err := add("Observation", zscoreID(personID, a, zc.code), body, nil); err != nil {
+				return nil, 0, err
 			}
 		}
 	}
-	if err := deriveConditions(personID, st, subject, add); err != nil {
-		return nil, err
+	if err := deriveConditions(personID, st, old, subject, add, render); err != nil {
+		return nil, 0, err
 	}
 	for i := range st.Alerts {
 		al := &st.Alerts[i]
+		if old != nil {
+			o := old.Alert(al.ID)
+			if !render(FlagID(personID, al.ID), o != nil && reflect.DeepEqual(o, al)) {
+				skipped++
+				continue
+			}
+		}
 		payload, err := json.Marshal(al)
 		if err != nil {
-			return nil, fmt.Errorf("nutrition: encode alert: %w", err)
+			return nil, 0, fmt.Errorf("nutrition: encode alert: %w", err)
 		}
 		status := "active"
 		period := map[string]any{"start": al.CreatedAt.UTC().Format(TimeFormat)}
@@ -759,14 +821,29 @@ func Derive(personID string, st *nutrition.State, sources map[string][]string, n
 			"period":   period,
 		}
 		if err := add("Flag", FlagID(personID, al.ID), body, AlertKeys(al)); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	for i := range st.Episodes {
 		ep := &st.Episodes[i]
+		if old != nil {
+			same := false
+			for j := range old.Episodes {
+				if o := &old.Episodes[j]; o.ID == ep.ID {
+					r0, ok0 := ruleAt(old, ep.AdmissionDate)
+					r1, ok1 := ruleAt(st, ep.AdmissionDate)
+					same = ok0 == ok1 && r0 == r1 && reflect.DeepEqual(o, ep)
+					break
+				}
+			}
+			if !render(EpisodeID(personID, ep.ID), same) {
+				skipped++
+				continue
+			}
+		}
 		epJSON, err := json.Marshal(ep)
 		if err != nil {
-			return nil, fmt.Errorf("nutrition: encode episode: %w", err)
+			return nil, 0, fmt.Errorf("nutrition: encode episode: %w", err)
 		}
 		status := "active"
 		period := map[string]any{"start": ep.AdmissionDate.Format(time.DateOnly)}
@@ -789,10 +866,15 @@ func Derive(personID string, st *nutrition.State, sources map[string][]string, n
 			"period":    period,
 		}
 		if err := add("EpisodeOfCare", EpisodeID(personID, ep.ID), body, records.Keys{"programme": {ep.Programme}, "episode-id": {ep.ID}}); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return out, nil
+	return out, skipped, nil
+}
+
+// zscoreID is the id of the z-score Observation of code for assessment a.
+func zscoreID(personID string, a *nutrition.Assessment, code string) string {
+	return personID + "." + DerivedPrefix + "z" + short(a.MeasurementID+"|"+code)
 }
 
 // ruleAt returns the rule set of the newest assessment on or before d (the
@@ -810,21 +892,38 @@ func ruleAt(st *nutrition.State, d time.Time) (nutrition.RuleRef, bool) {
 	return r, true
 }
 
-func deriveConditions(personID string, st *nutrition.State, subject map[string]any, add func(string, string, map[string]any, records.Keys) error) error {
-	type run struct {
-		cc      conditionCode
-		onset   *nutrition.Assessment
-		abated  *nutrition.Assessment
-		ordinal int
+// conditionRun is one run of a Condition class over the assessments.
+type conditionRun struct {
+	cc     conditionCode
+	onset  *nutrition.Assessment
+	abated *nutrition.Assessment
+}
+
+// id is the id of the run's Condition in personID's record.
+func (r *conditionRun) id(personID string) string {
+	return personID + "." + DerivedPrefix + "c" + short(r.cc.code+"|"+r.onset.MeasurementID)
+}
+
+// inputs is what the run's Condition is rendered from.
+func (r *conditionRun) inputs() [4]string {
+	abated := ""
+	if r.abated != nil {
+		abated = r.abated.Date.Format(time.DateOnly)
 	}
-	var runs []*run
-	open := map[string]*run{}
+	return [4]string{r.cc.code + "|" + r.cc.display + "|" + r.cc.icd, ruleText(r.onset.Rule) + "|" + r.onset.Rule.RuleID, r.onset.Date.Format(time.DateOnly), abated}
+}
+
+// conditionRuns returns the runs of Condition classes over st's
+// assessments, in order of onset.
+func conditionRuns(st *nutrition.State) []*conditionRun {
+	var runs []*conditionRun
+	open := map[string]*conditionRun{}
 	for i := range st.Assessments {
 		a := &st.Assessments[i]
 		now := conditions(a)
 		for _, cc := range now {
 			if open[cc.code] == nil {
-				r := &run{cc: cc, onset: a, ordinal: len(runs)}
+				r := &conditionRun{cc: cc, onset: a}
 				open[cc.code] = r
 				runs = append(runs, r)
 			}
@@ -836,7 +935,25 @@ func deriveConditions(personID string, st *nutrition.State, subject map[string]a
 			}
 		}
 	}
+	return runs
+}
+
+func deriveConditions(personID string, st, old *nutrition.State, subject map[string]any, add func(string, string, map[string]any, records.Keys) error, render func(string, bool) bool) error {
+	runs := conditionRuns(st)
+	var before map[string][4]string
+	if old != nil {
+		before = map[string][4]string{}
+		for _, r := range conditionRuns(old) {
+			before[r.id(personID)] = r.inputs()
+		}
+	}
 	for _, r := range runs {
+		if old != nil {
+			in, ok := before[r.id(personID)]
+			if !render(r.id(personID), ok && in == r.inputs()) {
+				continue
+			}
+		}
 		codes := []coding{{System: NutritionSystem, Code: r.cc.code}}
 		if r.cc.icd != "" {
 			codes = append(codes, coding{System: "http://hl7.org/fhir/sid/icd-10", Code: r.cc.icd})
@@ -855,7 +972,7 @@ func deriveConditions(personID string, st *nutrition.State, subject map[string]a
 			body["abatementDateTime"] = r.abated.Date.Format(time.DateOnly)
 		}
 		body["clinicalStatus"] = concept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/condition-clinical", Code: clinical}}}
-		if err := add("Condition", personID+"."+DerivedPrefix+"c"+short(r.cc.code+"|"+r.onset.MeasurementID), body, nil); err != nil {
+		if err := add("Condition", r.id(personID), body, nil); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,10 @@ type Commit struct {
 	Txn *Txn
 	// Nutrition, if not nil, replaces Person.Nutrition.
 	Nutrition []byte
+	// PrevNutrition is Person.Nutrition before this commit (set with
+	// Nutrition), so that a store may keep only the bytes that changed: a
+	// visit appends an assessment to a state that holds every earlier one.
+	PrevNutrition []byte
 }
 
 // Apply folds c into p (whose Version must be c.Version-1), keeping the last

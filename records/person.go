@@ -28,9 +28,9 @@ type Resource struct {
 }
 
 // Person is the whole longitudinal record of one person in one country: the
-// Patient and every resource about them, in every version, oldest first.
-// It is stored as one document and changed only as a whole, so every write
-// is atomic.
+// Patient and every resource about them, in every version, oldest first:
+// the fold of the record's commits (Apply). Every write is one commit, so
+// it is atomic.
 type Person struct {
 	ID        string    // the Patient's logical id
 	Country   Country   // the country whose node holds the record
@@ -77,10 +77,11 @@ func (p *Person) Versions(typ, id string) []Resource {
 // Latest returns the newest version of every resource in the record that is
 // not deleted, in the order the resources were first created.
 func (p *Person) Latest() []Resource {
-	idx := map[string]int{}
-	var out []Resource
+	type key struct{ typ, id string }
+	idx := make(map[key]int, len(p.Resources))
+	out := make([]Resource, 0, len(p.Resources))
 	for _, r := range p.Resources {
-		k := r.Type + "/" + r.ID
+		k := key{r.Type, r.ID}
 		if i, ok := idx[k]; ok {
 			out[i] = r
 			continue

@@ -182,6 +182,7 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 	}
 	if !bytes.Equal(cur.Nutrition, next.Nutrition) {
 		c.Nutrition = append([]byte{}, next.Nutrition...)
+		c.PrevNutrition = cur.Nutrition
 	}
 	next.Resources, next.Txns = cur.Resources, cur.Txns
 	next.Version, next.Created, next.Updated = cur.Version, cur.Created, cur.Updated

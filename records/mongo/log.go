@@ -51,8 +51,14 @@ type commitDoc struct {
 	Resources []string `bson:"r"`
 	Txns      []txnDoc `bson:"x,omitempty"`
 	// Nutrition is the state after Last when some covered commit set it.
+	// In a commit with NutDelta (format 3) it holds only the changed middle:
+	// the state is the previous one's first NutPrefix bytes, Nutrition, and
+	// the previous one's last NutSuffix bytes (nutritionDelta).
 	Nutrition    string `bson:"n,omitempty"`
 	HasNutrition bool   `bson:"hn,omitempty"`
+	NutDelta     bool   `bson:"nd,omitempty"`
+	NutPrefix    int64  `bson:"np,omitempty"`
+	NutSuffix    int64  `bson:"ns,omitempty"`
 	// Nonce identifies the writer of a commit, so that a retried insert
 	// whose first try did commit is recognised as its own.
 	Nonce string `bson:"nonce,omitempty"`
@@ -124,9 +130,43 @@ func toCommitDoc(c *records.Commit) (commitDoc, error) {
 	}
 	if c.Nutrition != nil {
 		d.Nutrition, d.HasNutrition = string(c.Nutrition), true
-		d.Bytes += int64(len(c.Nutrition))
+		if pre, suf, ok := nutritionDelta(c.PrevNutrition, c.Nutrition); ok {
+			d.Nutrition, d.NutDelta, d.NutPrefix, d.NutSuffix = string(c.Nutrition[pre:len(c.Nutrition)-suf]), true, int64(pre), int64(suf)
+		}
+		d.Bytes += int64(len(d.Nutrition))
 	}
 	return d, nil
+}
+
+// nutritionDelta returns how many leading and trailing bytes next shares
+// with prev; ok is false when storing next whole is as small. A nutrition
+// state holds every assessment of the person, and a visit appends one (and
+// changes alerts, episodes and the status after them): stored as a delta,
+// a commit costs what the visit changed, not the length of the history.
+func nutritionDelta(prev, next []byte) (pre, suf int, ok bool) {
+	if len(prev) == 0 {
+		return 0, 0, false
+	}
+	n := min(len(prev), len(next))
+	for pre < n && prev[pre] == next[pre] {
+		pre++
+	}
+	for suf < n-pre && prev[len(prev)-1-suf] == next[len(next)-1-suf] {
+		suf++
+	}
+	return pre, suf, pre+suf > 64
+}
+
+// patchNutrition rebuilds the state a delta commit d made from prev.
+func patchNutrition(prev []byte, d *commitDoc) ([]byte, error) {
+	pre, suf := d.NutPrefix, d.NutSuffix
+	if pre < 0 || suf < 0 || pre+suf > int64(len(prev)) {
+		return nil, fmt.Errorf("%s: nutrition delta %d+%d bytes of a %d-byte state", d.ID, pre, suf, len(prev))
+	}
+	out := make([]byte, 0, pre+int64(len(d.Nutrition))+suf)
+	out = append(out, prev[:pre]...)
+	out = append(out, d.Nutrition...)
+	return append(out, prev[int64(len(prev))-suf:]...), nil
 }
 
 // commitOf decodes d (a commit or a segment) as one commit.
@@ -153,6 +193,11 @@ func apply(p *records.Person, d *commitDoc) error {
 	c, err := commitOf(d)
 	if err != nil {
 		return err
+	}
+	if d.NutDelta {
+		if c.Nutrition, err = patchNutrition(p.Nutrition, d); err != nil {
+			return err
+		}
 	}
 	created := p.Created
 	p.Apply(c)
@@ -319,7 +364,10 @@ func (s *Store) segment(ctx context.Context, cc records.Country, e *entry) {
 		}
 	}
 	if nut != nil {
-		seg.Nutrition, seg.HasNutrition = nut.Nutrition, true
+		if e.p.Version != seg.Last {
+			return
+		}
+		seg.Nutrition, seg.HasNutrition = string(e.p.Nutrition), true // whole: a segment starts no delta chain
 	}
 	if n := len(seg.Txns); n > maxTxns {
 		seg.Txns = seg.Txns[n-maxTxns:]

@@ -14,8 +14,10 @@ import (
 
 // Format is the version of the stored format this code reads and writes,
 // kept per country in the claim meta:format. Format 1 (before the log) kept
-// each record as one document of personsColl holding every version.
-const Format = 2
+// each record as one document of personsColl holding every version; format
+// 2 is the commit log; format 3 stores a commit's nutrition state as a
+// delta of the previous one (log.go, nutritionDelta).
+const Format = 3
 
 const formatKey = "format"
 
@@ -43,6 +45,15 @@ func (s *Store) migrate(ctx context.Context, cc records.Country) error {
 			return fmt.Errorf("the database holds stored format %q, newer than this contigo reads (%d): run a newer contigo", owner, Format)
 		}
 		if n == Format {
+			return nil
+		}
+		if n == 2 {
+			// Format 3 only adds nutrition deltas to new commits: format-2
+			// data reads as it is. Raising the mark stops older binaries,
+			// which would take a delta for a whole state.
+			if _, err := s.Takeover(ctx, cc, projMarkerNS, formatKey, owner, strconv.Itoa(Format), time.Now().Add(time.Hour)); err != nil {
+				return fmt.Errorf("stored format: %w", err)
+			}
 			return nil
 		}
 	case !errors.Is(err, records.ErrNotFound):

@@ -16,11 +16,16 @@ import (
 // projection documents (projection.go), not the records.
 func (s *Store) EachNutrition(ctx context.Context, cc records.Country, fn func(id string, state []byte) error) (err error) {
 	defer s.observe("each_nutrition", time.Now(), &err)
-	err = s.eachProjection(ctx, cc, bson.D{}, bson.D{{Key: "version", Value: 1}, {Key: "nutrition", Value: 1}}, func(d *projDoc) error {
+	proj := bson.D{{Key: "version", Value: 1}, {Key: "nutrition", Value: 1}, {Key: "pages", Value: 1}, {Key: "splice", Value: 1}, {Key: "tail", Value: 1}}
+	err = s.eachProjection(ctx, cc, bson.D{}, proj, func(d *projDoc) error {
 		if d.Nutrition == "" {
 			return nil
 		}
-		return fn(d.ID, []byte(d.Nutrition))
+		st, err := s.stateOf(ctx, cc, d)
+		if err != nil {
+			return err
+		}
+		return fn(d.ID, st)
 	})
 	if err != nil {
 		return fmt.Errorf("nutrition states: %w", err)

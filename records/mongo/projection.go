@@ -37,8 +37,13 @@ type projDoc struct {
 	ID string `bson:"_id"`
 	// Version is the person record version projected; 0 if none yet.
 	Version int64 `bson:"version"`
-	// Nutrition is records.Person.Nutrition (JSON text).
-	Nutrition string `bson:"nutrition"`
+	// Nutrition is records.Person.Nutrition (JSON text), without the
+	// assessments kept in Pages (projection_pages.go), which go back in at
+	// byte Splice (followed by a comma when Tail).
+	Nutrition string   `bson:"nutrition"`
+	Pages     []string `bson:"pages,omitempty"`
+	Splice    int      `bson:"splice,omitempty"`
+	Tail      bool     `bson:"tail,omitempty"`
 	// Flags are the person's current Flag resources, resourceDoc JSON.
 	Flags []string `bson:"flags"`
 	// Fidx lists "key|value" of every search key value of those Flags
@@ -92,6 +97,12 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 	d, err := projectionOf(p)
 	if err != nil {
 		return err
+	}
+	if ps, ok := splitState(p.Nutrition); ok {
+		if d.Pages, err = s.writePages(ctx, cc, p.ID, &ps); err != nil {
+			return fmt.Errorf("nutrition projection: %w", err)
+		}
+		d.Nutrition, d.Splice, d.Tail = string(ps.head), ps.splice, ps.tail
 	}
 	if err := replaceByID(ctx, c, p.ID, d); err != nil {
 		return fmt.Errorf("nutrition projection of %s: %w", p.ID, err)
@@ -151,6 +162,9 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 			return n, fmt.Errorf("rebuild nutrition projection: %w", mapErr(err))
 		}
 		n++
+	}
+	if err := s.dropUnlistedPages(ctx, cc); err != nil {
+		return n, fmt.Errorf("rebuild nutrition projection: %w", err)
 	}
 	s.dropFlagCache(cc)
 	return n, nil
@@ -259,6 +273,12 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 		d, err := projectionOf(p)
 		if err != nil {
 			continue
+		}
+		if ps, ok := splitState(p.Nutrition); ok {
+			if d.Pages, err = s.writePages(ctx, cc, p.ID, &ps); err != nil {
+				continue
+			}
+			d.Nutrition, d.Splice, d.Tail = string(ps.head), ps.splice, ps.tail
 		}
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).SetReplacement(d).SetUpsert(true))
 	}

@@ -65,7 +65,7 @@ type Config struct {
 }
 
 // storeCollections are the collections of each country's database.
-var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl}
+var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl}
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {

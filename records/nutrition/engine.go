@@ -216,6 +216,10 @@ func (s *State) newAlertID(kind, episodeID, measurementID string) string {
 	return id
 }
 
+// Clone returns a copy of s whose slices the engine's functions may change
+// without changing s.
+func (s State) Clone() State { return s.clone() }
+
 // clone returns a copy of s that shares no mutable memory with it.
 func (s State) clone() State {
 	out := s
