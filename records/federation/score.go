@@ -30,7 +30,8 @@ type Match struct {
 
 // Evidence is what one field contributed: its agreement level and the
 // weight (log2 m/u) that level carries. Field "rule" names a rule that
-// decided the grade (Level "twins" or "ambiguous"), with weight 0.
+// decided the grade (Level "twins", "siblings", "mother", "second" or
+// "ambiguous"), with weight 0.
 type Evidence struct {
 	Field  string  // given, family, birthdate, sex, birthplace, nationality, mother, identifier, rule
 	Level  string  // e.g. exact, typo, phonetic, subset, partial, differ, swapped, near, year
@@ -53,6 +54,10 @@ type Evidence struct {
 //
 //   - twins: the same full birth date and the same mother but given names
 //     that differ are two people (no grade);
+//   - siblings: the same mother but given names that share no word, or
+//     birth dates that differ, are two people (no grade);
+//   - mother: mothers' names that share no word make the candidate at
+//     most possible (a namesake);
 //   - certain without an identifier also needs the given names and two or
 //     more surnames to agree (exactly, by a typo or by sound), the full
 //     birth date to agree exactly, and the sex and the mother's name not to
@@ -171,11 +176,18 @@ func scorePrepared(q, c *prepared) Match {
 	}
 	m.Score = weights.Posterior(m.Weight)
 	strongName := func(l string) bool { return l == "exact" || l == "typo" || l == "phonetic" }
-	twins := level["birthdate"] == "exact" && level["mother"] == "agree" &&
-		(level["given"] == "differ" || level["given"] == "partial")
+	rule := ruleOf(level)
+	if rule != "" {
+		m.Score = weights.Rules[rule]
+	}
 	switch {
-	case twins:
-		ev = append(ev, Evidence{Field: "rule", Level: "twins"})
+	case rule == ruleTwins || rule == ruleSiblings:
+		ev = append(ev, Evidence{Field: "rule", Level: rule})
+	case rule == ruleMother:
+		ev = append(ev, Evidence{Field: "rule", Level: rule})
+		if m.Weight >= weights.Possible {
+			m.Grade = Possible
+		}
 	case m.Weight >= weights.Certain && strongName(level["given"]) &&
 		(level["family"] == "exact2" || level["family"] == "typo2") && level["birthdate"] == "exact" &&
 		level["sex"] != "differ" && level["mother"] != "differ" && level["mother"] != "partial" &&
@@ -189,6 +201,41 @@ func scorePrepared(q, c *prepared) Match {
 	m.Evidence = ev
 	m.Reasons = reasonsOf(ev)
 	return m
+}
+
+// Rules that decide a grade whatever the weight says: the model takes the
+// fields as independent, but siblings share the surnames, the mother and
+// often the birthplace, so together those say "same family", not "same
+// person".
+const (
+	// ruleTwins: the same full birth date and the same mother (her name
+	// agreeing, or one side's contained in the other's) but given names
+	// that differ or only partly agree: two people, no grade.
+	ruleTwins = "twins"
+	// ruleSiblings: the same mother but given names that share no word,
+	// or birth dates further apart than a typo, a swap or a week: two
+	// children of one mother, no grade.
+	ruleSiblings = "siblings"
+	// ruleMother: mothers' names that share no word, not even by sound
+	// or a typo: another child with the same name (a namesake) more often
+	// than the same child; at most possible, for a health worker to judge.
+	ruleMother = "mother"
+)
+
+// ruleOf returns the rule the agreement levels (field to level) fall
+// under, or "".
+func ruleOf(level map[string]string) string {
+	sameMother := level["mother"] == "agree" || level["mother"] == "subset"
+	given, date := level["given"], level["birthdate"]
+	switch {
+	case sameMother && date == "exact" && (given == "differ" || given == "partial"):
+		return ruleTwins
+	case sameMother && (given == "differ" || date == "differ" || date == "sameyear"):
+		return ruleSiblings
+	case level["mother"] == "differ":
+		return ruleMother
+	}
+	return ""
 }
 
 func reasonsOf(ev []Evidence) []string {

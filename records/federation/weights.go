@@ -21,6 +21,12 @@ type Weights struct {
 	Certain  float64            `json:"certain"`  // weight from which a candidate may be certain
 	Probable float64            `json:"probable"` // weight from which a candidate is probable
 	Possible float64            `json:"possible"` // weight from which a candidate is shown
+	// Rules is the Score of a candidate a rule decides (ruleOf: twins,
+	// siblings, mother): the share of true pairs among the tuning split's
+	// candidate pairs that rule decided, smoothed by half a pair. Its
+	// weight says little: the rules exist because the weights take
+	// siblings for one person.
+	Rules map[string]float64 `json:"rules"`
 }
 
 // Weight returns log2(m/u) of the agreement level "field:level"; 0 for a
