@@ -263,7 +263,7 @@ func levelsOf(v []string) map[string]string {
 // scoredPair is a labelled candidate pair of the tuning split; decided says
 // a rule decides it (ruleOf, or far weaker than the query's best).
 type scoredPair struct {
-	weight       float64
+	weight         float64
 	match, decided bool
 }
 
