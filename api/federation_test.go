@@ -21,6 +21,7 @@ import (
 	"contigo/fhir/fhirtest"
 	"contigo/records"
 	"contigo/records/federation"
+	recmongo "contigo/records/mongo"
 	"contigo/records/mongo/mongotest"
 )
 
@@ -30,6 +31,7 @@ type fedNodeT struct {
 	t       testing.TB
 	cc      records.Country
 	srv     *Server
+	store   *recmongo.Store
 	key     []byte
 	reg     *prometheus.Registry
 	user    *httptest.Server // users: plain HTTP, bearer tokens
@@ -48,6 +50,9 @@ type fedOptions struct {
 	overall     time.Duration
 	breakers    *federation.Breakers // nil: the default (5 failures, 30 s)
 	peerWrites  bool
+	// store opens a node's store; nil: an embedded engine of its own
+	// (mongotest.NewEmbedded).
+	store func(testing.TB, records.Country) *recmongo.Store
 }
 
 // startFederation starts one node per country on 127.0.0.1, with
@@ -85,8 +90,13 @@ func startFederation(tb testing.TB, opts fedOptions, countries ...records.Countr
 		}
 		n.key = append([]byte("federation-test-key-0123456789abcdef-"), cc...)
 		n.reg = prometheus.NewRegistry()
+		if opts.store != nil {
+			n.store = opts.store(tb, cc)
+		} else {
+			n.store = mongotest.NewEmbedded(tb, cc) // each node its own embedded engine
+		}
 		n.srv, err = New(Config{
-			Service:    records.NewService(mongotest.NewEmbedded(tb, cc), records.ServiceOptions{}), // each node its own embedded engine
+			Service:    records.NewService(n.store, records.ServiceOptions{}),
 			Countries:  []records.Country{cc},
 			Key:        n.key,
 			Registry:   n.reg,

@@ -40,6 +40,43 @@ func headFilter(q records.Query) bson.D {
 	return pushdown(conds)
 }
 
+// headFilters returns the filters whose union selects the heads that may
+// hold a match of q. On FerretDB, which evaluates only top-level
+// equalities in SQL (never $in), a Patient query whose equality
+// conditions all have several values (the candidate search of $match: one
+// condition, dozens of blocking keys) would read every head; it becomes
+// one filter per value of the condition with the fewest values, each a
+// top-level equality that an index serves. Elsewhere it is headFilter(q)
+// alone.
+func headFilters(q records.Query, ferret bool) []bson.D {
+	if q.Type != "Patient" || !ferret {
+		return []bson.D{headFilter(q)}
+	}
+	split := -1
+	for i, c := range q.Conds {
+		if c.Op != records.OpEq || len(c.Values) == 0 {
+			continue
+		}
+		if len(c.Values) == 1 {
+			return []bson.D{headFilter(q)} // already one indexed equality
+		}
+		if split < 0 || len(c.Values) < len(q.Conds[split].Values) {
+			split = i
+		}
+	}
+	if split < 0 {
+		return []bson.D{headFilter(q)}
+	}
+	var out []bson.D
+	for _, v := range q.Conds[split].Values {
+		one := q
+		one.Conds = slices.Clone(q.Conds)
+		one.Conds[split].Values = []string{v}
+		out = append(out, headFilter(one))
+	}
+	return out
+}
+
 // pushdown returns the conjunction of conds as a filter whose first
 // single-value equality, if any, is a top-level field: FerretDB evaluates
 // only top-level equalities in SQL, where an index can serve them (a
@@ -112,22 +149,32 @@ func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Que
 		return nil
 	}
 	var ids []string
-	err := s.eachHead(ctx, cc, headFilter(q), func(h *headDoc) bool {
-		if q.Type != "Patient" {
-			ids = append(ids, h.ID)
+	filters := headFilters(q, s.ferret)
+	seen := map[string]bool{} // a head several filters select is read once
+	for _, filter := range filters {
+		err := s.eachHead(ctx, cc, filter, func(h *headDoc) bool {
+			if len(filters) > 1 {
+				if seen[h.ID] {
+					return true
+				}
+				seen[h.ID] = true
+			}
+			if q.Type != "Patient" {
+				ids = append(ids, h.ID)
+				return true
+			}
+			if h.Patient == "" {
+				return true
+			}
+			r, err := decodeResource(h.Patient)
+			if err == nil && !r.Deleted && records.Match(r, q.Conds) {
+				fn(r)
+			}
 			return true
+		})
+		if err != nil {
+			return fmt.Errorf("search %s: %w", q.Type, err)
 		}
-		if h.Patient == "" {
-			return true
-		}
-		r, err := decodeResource(h.Patient)
-		if err == nil && !r.Deleted && records.Match(r, q.Conds) {
-			fn(r)
-		}
-		return true
-	})
-	if err != nil {
-		return fmt.Errorf("search %s: %w", q.Type, err)
 	}
 	for _, id := range ids {
 		p, err := s.Person(ctx, cc, id)
