@@ -2,8 +2,10 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"contigo/records"
@@ -149,32 +151,22 @@ func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Que
 		return nil
 	}
 	var ids []string
-	filters := headFilters(q, s.ferret)
-	seen := map[string]bool{} // a head several filters select is read once
-	for _, filter := range filters {
-		err := s.eachHead(ctx, cc, filter, func(h *headDoc) bool {
-			if len(filters) > 1 {
-				if seen[h.ID] {
-					return true
-				}
-				seen[h.ID] = true
-			}
-			if q.Type != "Patient" {
-				ids = append(ids, h.ID)
-				return true
-			}
-			if h.Patient == "" {
-				return true
-			}
-			r, err := decodeResource(h.Patient)
-			if err == nil && !r.Deleted && records.Match(r, q.Conds) {
-				fn(r)
-			}
+	err := s.eachHeadOf(ctx, cc, headFilters(q, s.ferret), func(h *headDoc) bool {
+		if q.Type != "Patient" {
+			ids = append(ids, h.ID)
 			return true
-		})
-		if err != nil {
-			return fmt.Errorf("search %s: %w", q.Type, err)
 		}
+		if h.Patient == "" {
+			return true
+		}
+		r, err := decodeResource(h.Patient)
+		if err == nil && !r.Deleted && records.Match(r, q.Conds) {
+			fn(r)
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("search %s: %w", q.Type, err)
 	}
 	for _, id := range ids {
 		p, err := s.Person(ctx, cc, id)
@@ -184,6 +176,52 @@ func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Que
 		for _, r := range p.Latest() {
 			if r.Type == q.Type && records.Match(r, q.Conds) {
 				fn(r)
+			}
+		}
+	}
+	return nil
+}
+
+// parallelFilters bounds the filters of one search that eachHeadOf runs
+// at once: each is a round trip to the server, mostly spent waiting.
+const parallelFilters = 8
+
+// eachHeadOf calls fn once with every head matching any of filters, until
+// it returns false. Several filters run in parallel (parallelFilters at a
+// time), and fn sees their heads in the order of filters, from the
+// calling goroutine.
+func (s *Store) eachHeadOf(ctx context.Context, cc records.Country, filters []bson.D, fn func(*headDoc) bool) error {
+	if len(filters) == 1 {
+		return s.eachHead(ctx, cc, filters[0], fn)
+	}
+	heads := make([][]headDoc, len(filters))
+	errs := make([]error, len(filters))
+	sem := make(chan struct{}, parallelFilters)
+	var wg sync.WaitGroup
+	for i, f := range filters {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = s.eachHead(ctx, cc, f, func(h *headDoc) bool {
+				heads[i] = append(heads[i], *h)
+				return true
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	seen := map[string]bool{} // a head several filters select is seen once
+	for i := range heads {
+		for j := range heads[i] {
+			h := &heads[i][j]
+			if seen[h.ID] {
+				continue
+			}
+			seen[h.ID] = true
+			if !fn(h) {
+				return nil
 			}
 		}
 	}
