@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,13 +95,19 @@ func BenchmarkMatch(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("%s/persons=%d/engine=%s", tc.name, n, mongotest.Engine()), func(b *testing.B) {
 			nodes := startFederation(b, fedOptions{store: matchBenchStore}, tc.countries...)
-			var patients []string
+			// The nodes are seeded in parallel: 100,000 persons take
+			// minutes on the embedded engine.
+			seeded := make([][]string, len(tc.countries))
+			errs := make([]error, len(tc.countries))
+			var wg sync.WaitGroup
 			for i, cc := range tc.countries {
-				ps := seedMatch(b, nodes[cc].store, cc, n, uint64(i+1))
-				if cc == "EC" {
-					patients = ps
-				}
+				wg.Go(func() { seeded[i], errs[i] = seedMatch(b, nodes[cc].store, cc, n, uint64(i+1)) })
 			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				b.Fatal(err)
+			}
+			patients := seeded[slices.Index(tc.countries, "EC")]
 			ec := nodes["EC"]
 			checkBlockingIndexed(b, ec.store, patients[0])
 			var queries []string
@@ -131,8 +139,7 @@ func BenchmarkMatch(b *testing.B) {
 // seedMatch stores n persons in country cc through the store, in batches,
 // and returns 200 Patients to match: seeded persons with the accents and
 // the second surname dropped.
-func seedMatch(b *testing.B, store *recmongo.Store, cc records.Country, n int, seed uint64) []string {
-	b.Helper()
+func seedMatch(b *testing.B, store *recmongo.Store, cc records.Country, n int, seed uint64) ([]string, error) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed, 2))
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -145,7 +152,7 @@ func seedMatch(b *testing.B, store *recmongo.Store, cc records.Country, n int, s
 			g, f, d := benchPerson(r)
 			res, err := fhir.Parse([]byte(childJSON(g, f, d, "")), "Patient", now)
 			if err != nil {
-				b.Fatal(err)
+				return nil, fmt.Errorf("seed %s: %w", cc, err)
 			}
 			res.ID, res.Version, res.Updated = fmt.Sprintf("m%s%020d", strings.ToLower(string(cc)), i), 1, now
 			ps = append(ps, &records.Person{ID: res.ID, Country: cc, Version: 1, Created: now, Updated: now, Resources: []records.Resource{res}})
@@ -154,11 +161,11 @@ func seedMatch(b *testing.B, store *recmongo.Store, cc records.Country, n int, s
 			}
 		}
 		if err := store.InsertMany(ctx, cc, ps); err != nil {
-			b.Fatal(err)
+			return nil, fmt.Errorf("seed %s: %w", cc, err)
 		}
 	}
 	b.Logf("seeded %d persons in %s in %v", n, cc, time.Since(start).Round(time.Millisecond))
-	return queries
+	return queries, nil
 }
 
 // countCandidates returns how many records blocking brings for patient

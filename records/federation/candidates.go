@@ -29,9 +29,10 @@ const CandidatePage = 200
 //     or changed surname and no given name in common);
 //   - the sound of a given name and one of those dates (every surname
 //     changed: a married woman);
-//   - for a person with one surname or without a full birth date, the
-//     sound of a given name and a surname's first letter (the one surname
-//     left may be mistyped);
+//   - for a person without a full birth date, the sound of a given name
+//     and a surname's first letter (a mistyped surname; with a full date
+//     the given name and the date find it, and at 100,000 persons a
+//     given name and an initial bring hundreds of candidates);
 //   - with a year-only or year-month date, the sound of a surname and the
 //     birth year.
 //
@@ -53,7 +54,7 @@ func CandidateQueries(p Person) []records.Query {
 		blocks = append(blocks, namekey.FamilyPair+pair)
 	}
 	d := parseDate(p.BirthDate)
-	if len(parts.Family) < 2 || d.precision < 3 {
+	if d.precision < 3 {
 		blocks = append(blocks, namekey.Cross(namekey.GivenInitial, parts.Given, namekey.Initials(parts.FamilyWords))...)
 	}
 	switch {
