@@ -20,14 +20,7 @@ import (
 // several are 412. An id in the body must be the match's.
 func (s *Server) handleConditionalUpdate(c echo.Context) error {
 	typ := c.Param("type")
-	if !fhir.Writable(typ) {
-		return errorf(records.ErrNotFound, "resource type %q cannot be updated here", typ)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := fhir.Parse(body, typ, s.now())
+	res, err := s.parseWritable(c, typ, "updated")
 	if err != nil {
 		return err
 	}

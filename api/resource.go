@@ -64,14 +64,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 // create: 201 with the new resource, or 200 with the one existing match.
 func (s *Server) handleCreate(c echo.Context) error {
 	typ := c.Param("type")
-	if !fhir.Writable(typ) {
-		return errorf(records.ErrNotFound, "resource type %q cannot be created here", typ)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := fhir.Parse(body, typ, s.now())
+	res, err := s.parseWritable(c, typ, "created")
 	if err != nil {
 		return err
 	}
@@ -157,14 +150,7 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 // resource (no update-as-create), under If-Match when sent.
 func (s *Server) handleUpdate(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
-	if !fhir.Writable(typ) {
-		return errorf(records.ErrNotFound, "resource type %q cannot be updated here", typ)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := fhir.Parse(body, typ, s.now())
+	res, err := s.parseWritable(c, typ, "updated")
 	if err != nil {
 		return err
 	}
@@ -257,4 +243,21 @@ func (s *Server) checkReferences(ctx context.Context, cc records.Country, rs []r
 		}
 	}
 	return nil
+}
+
+// parseWritable reads the request's body as a resource of typ, which must
+// be a type clients may write (404 otherwise: verb says what was refused).
+func (s *Server) parseWritable(c echo.Context, typ, verb string) (records.Resource, error) {
+	if !fhir.Writable(typ) {
+		return records.Resource{}, errorf(records.ErrNotFound, "resource type %q cannot be %s here", typ, verb)
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return records.Resource{}, err
+	}
+	res, err := fhir.Parse(body, typ, s.now())
+	if err != nil {
+		return records.Resource{}, err // a FieldError, answered as it is
+	}
+	return res, nil
 }
