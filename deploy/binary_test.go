@@ -94,7 +94,8 @@ func TestMain(m *testing.M) {
 }
 
 // buildLikeDocker builds cmd/contigo exactly as the Dockerfile's build
-// stage does (once per test run) and returns the binary's path.
+// stage does (once per test run), in a copy of the build context the
+// Dockerfile.dockerignore leaves, and returns the binary's path.
 func buildLikeDocker(t *testing.T) string {
 	t.Helper()
 	built.Lock()
@@ -106,16 +107,20 @@ func buildLikeDocker(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := parseDockerBuild(t)
 	bin := filepath.Join(dir, "contigo")
-	args := append(append([]string{"build"}, d.args...), "-o", bin, d.pkg)
-	cmd := exec.CommandContext(t.Context(), "go", args...)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), d.env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if err := buildInContext(t, filepath.Join(dir, "src"), bin); err != nil {
 		os.RemoveAll(dir)
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatal(err)
 	}
+	built.bin = bin
+	return bin
+}
+
+// buildInContext copies the build context to ctx and runs the Dockerfile's
+// "go build" there (ENV of the build stage, same arguments), writing bin.
+func buildInContext(t *testing.T, ctx, bin string) error {
+	t.Helper()
+	d := parseDockerBuild(t)
 	for _, want := range []string{"CGO_ENABLED=0"} {
 		if !strings.Contains(strings.Join(d.env, " "), want) {
 			t.Errorf("Dockerfile build stage lacks %s", want)
@@ -126,8 +131,15 @@ func buildLikeDocker(t *testing.T) string {
 			t.Errorf("Dockerfile go build lacks %s", want)
 		}
 	}
-	built.bin = bin
-	return bin
+	copyBuildContext(t, ctx)
+	args := append(append([]string{"build"}, d.args...), "-o", bin, d.pkg)
+	cmd := exec.CommandContext(t.Context(), "go", args...)
+	cmd.Dir = ctx
+	cmd.Env = append(os.Environ(), d.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s in the build context: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // TestDockerBuildStage builds the binary as the image does and checks it
@@ -157,6 +169,16 @@ func TestDockerBuildStage(t *testing.T) {
 	root, _ := filepath.Abs("..")
 	if bytes.Contains(raw, []byte(root)) {
 		t.Errorf("binary contains the build directory %s: -trimpath not in effect", root)
+	}
+	// Reproducible: the same source built in another directory gives the
+	// same bytes (-trimpath, -buildid=, no VCS stamp: .git is not in the
+	// context).
+	again := filepath.Join(t.TempDir(), "contigo")
+	if err := buildInContext(t, filepath.Join(t.TempDir(), "elsewhere", "src"), again); err != nil {
+		t.Fatal(err)
+	}
+	if raw2, err := os.ReadFile(again); err != nil || !bytes.Equal(raw, raw2) {
+		t.Errorf("two builds of the same source differ (%d and %d bytes, %v): not reproducible", len(raw), len(raw2), err)
 	}
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil {
