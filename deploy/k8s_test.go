@@ -33,10 +33,12 @@ type object struct {
 type podSpec struct {
 	SecurityContext struct {
 		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+		FSGroup      *int  `yaml:"fsGroup"`
 	} `yaml:"securityContext"`
 	InitContainers []container `yaml:"initContainers"`
 	Containers     []container `yaml:"containers"`
 	Volumes        []struct {
+		Name   string `yaml:"name"`
 		Secret *struct {
 			SecretName string `yaml:"secretName"`
 		} `yaml:"secret"`
@@ -54,10 +56,18 @@ type container struct {
 			SecretKeyRef *struct {
 				Name string `yaml:"name"`
 			} `yaml:"secretKeyRef"`
+			ConfigMapKeyRef *struct {
+				Name string `yaml:"name"`
+				Key  string `yaml:"key"`
+			} `yaml:"configMapKeyRef"`
 		} `yaml:"valueFrom"`
 	} `yaml:"env"`
-	Args           []string  `yaml:"args"`
-	Command        []string  `yaml:"command"`
+	Args         []string `yaml:"args"`
+	Command      []string `yaml:"command"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+	} `yaml:"volumeMounts"`
 	ReadinessProbe yaml.Node `yaml:"readinessProbe"`
 	LivenessProbe  yaml.Node `yaml:"livenessProbe"`
 	Resources      struct {
@@ -75,8 +85,9 @@ type container struct {
 }
 
 // secretNames are the Secrets the manifests may refer to: created out of
-// band by deploy/k8s/make-secrets.sh (and the ingress certificate).
-var secretNames = []string{"contigo-signing-key", "contigo-federation", "contigo-mongodb", "contigo-tls"}
+// band by deploy/k8s/make-secrets.sh (all but the last) and the ingress
+// certificate.
+var secretNames = []string{"contigo-signing-key", "contigo-token-keys", "contigo-federation", "contigo-mongodb", "contigo-tls"}
 
 // sensitive names environment variables that must come from a Secret.
 var sensitive = regexp.MustCompile(`(?i)password|secret|token|_key$|uri$`)
@@ -176,6 +187,24 @@ func checkPod(t *testing.T, where string, p podSpec) {
 			t.Errorf("%s: mounts Secret %q, not one of %v", where, v.Secret.SecretName, secretNames)
 		}
 	}
+	secretVols := map[string]bool{}
+	for _, v := range p.Volumes {
+		if v.Secret != nil {
+			secretVols[v.Name] = true
+		}
+	}
+	if p.SecurityContext.FSGroup != nil {
+		// With an fsGroup, Secret files are group-readable whatever their
+		// defaultMode, and contigo and mongod refuse such key files: only a
+		// step that copies them (an init container) may mount Secrets.
+		for _, c := range p.Containers {
+			for _, m := range c.VolumeMounts {
+				if secretVols[m.Name] {
+					t.Errorf("%s container %s mounts Secret volume %s directly, with fsGroup set: its key files would be group-readable", where, c.Name, m.Name)
+				}
+			}
+		}
+	}
 	all := append(slices.Clone(p.InitContainers), p.Containers...)
 	for i, c := range all {
 		at := fmt.Sprintf("%s container %s", where, c.Name)
@@ -203,7 +232,7 @@ func checkPod(t *testing.T, where string, p podSpec) {
 		}
 		checkImage(t, at, c.Image)
 		for _, e := range c.Env {
-			if e.Value != "" && sensitive.MatchString(e.Name) {
+			if e.Value != "" && !strings.HasPrefix(e.Value, "/") && sensitive.MatchString(e.Name) { // a path is no secret
 				t.Errorf("%s: env %s is inlined; take it from a Secret", at, e.Name)
 			}
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(secretNames, e.ValueFrom.SecretKeyRef.Name) {
@@ -249,7 +278,7 @@ func TestMakeSecretsScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range secretNames[:3] {
+	for _, s := range secretNames[:len(secretNames)-1] {
 		if !strings.Contains(string(b), "apply "+s) {
 			t.Errorf("make-secrets.sh does not create %s", s)
 		}
