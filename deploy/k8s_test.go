@@ -284,3 +284,90 @@ func TestMakeSecretsScript(t *testing.T) {
 		}
 	}
 }
+
+// routeRe finds the paths the API registers: Echo route calls and the two
+// FHIR bases.
+var routeRe = regexp.MustCompile(`\.(?:GET|POST|PUT|PATCH|DELETE|Any|Add)\(\s*(?:http\.Method\w+,\s*)?"(/[^"]*)"|fhirRoutes\(e, "(/[^"]*)"`)
+
+// apiPrefixes returns the first path segment of every route the api and
+// web packages register (their non-test sources).
+func apiPrefixes(t *testing.T) map[string]bool {
+	t.Helper()
+	prefixes := map[string]bool{}
+	for _, dir := range []string{"../api", "../web"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range routeRe.FindAllStringSubmatch(string(b), -1) {
+				p := m[1] + m[2]
+				seg, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+				prefixes["/"+seg] = true
+			}
+		}
+	}
+	if len(prefixes) < 8 {
+		t.Fatalf("found routes under %v only", prefixes)
+	}
+	return prefixes
+}
+
+// TestIngressRoutesTheAPI checks that the Ingress routes every top-level
+// path the API serves to users (the app, tokens, SMART discovery, FHIR,
+// nutrition) and none of the probes or /metrics.
+func TestIngressRoutesTheAPI(t *testing.T) {
+	kubectl := needTool(t, "kubectl")
+	out, err := exec.Command(kubectl, "kustomize", "k8s/overlays/co").Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, stderrOf(err))
+	}
+	docs, err := decodeYAML(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routed := map[string]bool{}
+	for _, d := range docs {
+		raw, _ := yaml.Marshal(d)
+		var ing struct {
+			Kind string `yaml:"kind"`
+			Spec struct {
+				Rules []struct {
+					HTTP struct {
+						Paths []struct {
+							Path     string `yaml:"path"`
+							PathType string `yaml:"pathType"`
+						} `yaml:"paths"`
+					} `yaml:"http"`
+				} `yaml:"rules"`
+			} `yaml:"spec"`
+		}
+		if yaml.Unmarshal(raw, &ing) != nil || ing.Kind != "Ingress" {
+			continue
+		}
+		for _, r := range ing.Spec.Rules {
+			for _, p := range r.HTTP.Paths {
+				if p.PathType != "Prefix" {
+					t.Errorf("Ingress path %s: pathType %s, want Prefix", p.Path, p.PathType)
+				}
+				routed[p.Path] = true
+			}
+		}
+	}
+	internal := []string{"/healthz", "/readyz", "/metrics"}
+	for p := range apiPrefixes(t) {
+		if slices.Contains(internal, p) {
+			if routed[p] {
+				t.Errorf("the Ingress exposes %s", p)
+			}
+			continue
+		}
+		if !routed[p] {
+			t.Errorf("the API serves %s but the Ingress does not route it", p)
+		}
+	}
+}
