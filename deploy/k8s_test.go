@@ -17,8 +17,9 @@ import (
 type object struct {
 	Kind     string `yaml:"kind"`
 	Metadata struct {
-		Name      string `yaml:"name"`
-		Namespace string `yaml:"namespace"`
+		Name      string            `yaml:"name"`
+		Namespace string            `yaml:"namespace"`
+		Labels    map[string]string `yaml:"labels"`
 	} `yaml:"metadata"`
 	Data       map[string]any `yaml:"data"`
 	StringData map[string]any `yaml:"stringData"`
@@ -153,6 +154,12 @@ func checkRendered(t *testing.T, cc string, objs []object, raw []byte) {
 			}
 		case "Deployment", "StatefulSet":
 			checkPod(t, o.Kind+"/"+o.Metadata.Name, o.Spec.Template.Spec)
+		case "Service":
+			// The ServiceMonitor copies node_country from the Service to every
+			// series: the alert rules group by it.
+			if o.Metadata.Labels["node_country"] != strings.ToUpper(cc) {
+				t.Errorf("Service %s: label node_country %q, want %s", o.Metadata.Name, o.Metadata.Labels["node_country"], strings.ToUpper(cc))
+			}
 		case "HorizontalPodAutoscaler":
 			if o.Spec.MinReplicas == nil || *o.Spec.MinReplicas < 2 {
 				t.Errorf("HPA %s: minReplicas below 2", o.Metadata.Name)
@@ -166,6 +173,10 @@ func checkRendered(t *testing.T, cc string, objs []object, raw []byte) {
 	}
 	if kinds["PodDisruptionBudget"] < 2 {
 		t.Error("want a PodDisruptionBudget for the API and one for MongoDB")
+	}
+	host := "api." + cc + ".contigo.example"
+	if !strings.Contains(string(raw), "host: "+host) || !strings.Contains(string(raw), "public-url: https://"+host+"\n") {
+		t.Errorf("the Ingress host and the node's public-url are not both %s", host)
 	}
 	if !strings.Contains(string(raw), "countries: "+strings.ToUpper(cc)) {
 		t.Errorf("the node's ConfigMap does not name country %s", strings.ToUpper(cc))
