@@ -11,8 +11,9 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// TestPrometheusRules runs promtool check rules on the rules and promtool
-// test rules on their unit tests.
+// TestPrometheusRules runs promtool check rules on the rules, promtool
+// test rules on their unit tests, and promtool check config on the Compose
+// region's Prometheus configuration.
 func TestPrometheusRules(t *testing.T) {
 	promtool := needTool(t, "promtool")
 	rules, _ := filepath.Glob("prometheus/rules/*.yml")
@@ -25,6 +26,9 @@ func TestPrometheusRules(t *testing.T) {
 	}
 	if out, err := exec.Command(promtool, append([]string{"test", "rules"}, tests...)...).CombinedOutput(); err != nil {
 		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(promtool, "check", "config", "compose/prometheus.yml").CombinedOutput(); err != nil {
+		t.Errorf("promtool check config (the Compose region's Prometheus): %v\n%s", err, out)
 	}
 }
 
