@@ -191,3 +191,25 @@ func TestSummaryRefused(t *testing.T) {
 	must(t, n.do("DELETE", "/fhir/Patient/"+pid, n.hw, ""), http.StatusNoContent)
 	wantOutcome(t, n.do("GET", "/fhir/Patient/"+pid+"/$summary", n.hw, ""), http.StatusGone, "", "")
 }
+
+// A CO health worker asks for the summary of a record held in PE through
+// /countries/PE: PE answers it only with the person's consent, and the
+// document that comes back is an IPS whose references resolve.
+func TestSummaryFromPeer(t *testing.T) {
+	t.Parallel()
+	nodes := startFederation(t, fedOptions{}, "CO", "PE")
+	co, pe := nodes["CO"], nodes["PE"]
+	pid := must(t, pe.do("POST", "/fhir/Patient", pe.hw, childJSON("Sofía", "Rojas", "2024-06-01", "V-777")), http.StatusCreated).JSON(t)["id"].(string)
+	path := "/countries/PE/fhir/Patient/" + pid + "/$summary"
+	wantOutcome(t, co.do("GET", path, co.hw, ""), http.StatusForbidden, "forbidden", "")
+	must(t, pe.do("POST", "/fhir/Consent", pe.hw, consentJSON(pid, "active", "permit")), http.StatusCreated)
+	r := must(t, co.do("GET", path, co.hw, ""), http.StatusOK)
+	fhirtest.CheckIPS(t, r.Body)
+	var d summaryDoc
+	if err := json.Unmarshal(r.Body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Entry) < 2 || !strings.HasSuffix(d.Entry[1].FullURL, "/countries/PE/fhir/Patient/"+pid) {
+		t.Errorf("the PE Patient is not the second entry: %s", r.Body)
+	}
+}
