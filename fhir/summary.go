@@ -150,7 +150,7 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 	// to in the record (the measurements a z-score derives from, an
 	// Encounter) comes along, so that the Bundle stands alone.
 	for i := 0; i < len(included); i++ {
-		for _, ref := range briefs[included[i].Type+"/"+included[i].ID].refs {
+		for _, ref := range refsOf(included[i].Body) {
 			if r, ok := byRef[ref]; ok {
 				include(r)
 			}
@@ -184,28 +184,43 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("summary %s: device: %w", personID, err)
 	}
-	out := document{
+	// The entries are written as they are: Render's output is valid,
+	// compact JSON, which the encoder would check and compact again.
+	head, err := marshalDoc(document{
 		ResourceType: "Bundle",
 		Identifier:   docIdentifier{System: "urn:ietf:rfc:3986", Value: "urn:uuid:" + uuid.NewString()},
 		Type:         "document",
 		Timestamp:    now,
-		Entry:        []docEntry{{FullURL: "urn:uuid:" + compID, Resource: cb}},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
 	}
+	var buf bytes.Buffer
+	buf.Write(head[:len(head)-1])
+	buf.WriteString(`,"entry":[`)
+	entry := func(fullURL string, resource []byte) {
+		if buf.Bytes()[buf.Len()-1] != '[' {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"fullUrl":`)
+		writeJSON(&buf, fullURL)
+		buf.WriteString(`,"resource":`)
+		buf.Write(resource)
+		buf.WriteByte('}')
+	}
+	entry("urn:uuid:"+compID, cb)
 	for i, r := range included {
 		b, err := Render(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
 		}
-		out.Entry = append(out.Entry, docEntry{FullURL: fullURL(r), Resource: b})
+		entry(fullURL(r), b)
 		if i == 0 { // the author right after the Patient
-			out.Entry = append(out.Entry, docEntry{FullURL: "urn:uuid:" + deviceID, Resource: db})
+			entry("urn:uuid:"+deviceID, db)
 		}
 	}
-	body, err := marshalDoc(out)
-	if err != nil {
-		return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
-	}
-	return body, included, nil
+	buf.WriteString("]}")
+	return buf.Bytes(), included, nil
 }
 
 // marshalDoc encodes v without escaping <, > and & (narratives hold XHTML).

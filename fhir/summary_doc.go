@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -18,11 +19,6 @@ type (
 		Identifier   docIdentifier `json:"identifier"`
 		Type         string        `json:"type"`
 		Timestamp    string        `json:"timestamp"`
-		Entry        []docEntry    `json:"entry"`
-	}
-	docEntry struct {
-		FullURL  string          `json:"fullUrl"`
-		Resource json.RawMessage `json:"resource"`
 	}
 	docIdentifier struct {
 		System string `json:"system"`
@@ -84,7 +80,6 @@ type (
 type brief struct {
 	date, label, value, status string
 	codes                      []string // "system|code" of code and category
-	refs                       []string // relative references "Type/id" anywhere in the resource
 }
 
 // vitalSignCodes are the LOINC codes of the measurements the vital signs
@@ -168,11 +163,6 @@ func briefOf(r records.Resource) (*brief, error) {
 	case v.ValueBoolean != nil:
 		b.value = fmt.Sprint(*v.ValueBoolean)
 	}
-	var tree any
-	if err := json.Unmarshal(r.Body, &tree); err != nil {
-		return nil, fmt.Errorf("read %s/%s: %w", r.Type, r.ID, err)
-	}
-	collectRefs(tree, &b.refs)
 	return b, nil
 }
 
@@ -193,23 +183,31 @@ func (c *docConcept) label() string {
 	return ""
 }
 
-// collectRefs appends every relative reference ("Type/id") in v.
-func collectRefs(v any, out *[]string) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if s, ok := x.(string); ok && k == "reference" {
-				if typ, id, ok := strings.Cut(s, "/"); ok && typ != "" && id != "" && !strings.Contains(id, "/") {
-					*out = append(*out, s)
-				}
-				continue
+// refsOf returns the relative references ("Type/id") anywhere in body, a
+// stored body (compact JSON, as Parse writes it: inside a string a quote
+// is escaped, so the key pattern below only matches a real key).
+func refsOf(body []byte) []string {
+	var out []string
+	const key = `"reference":"`
+	for {
+		i := bytes.Index(body, []byte(key))
+		if i < 0 {
+			return out
+		}
+		body = body[i+len(key)-1:]
+		end := 1 // the closing quote of the string at body[0]
+		for ; end < len(body) && body[end] != '"'; end++ {
+			if body[end] == '\\' {
+				end++
 			}
-			collectRefs(x, out)
 		}
-	case []any:
-		for _, x := range v {
-			collectRefs(x, out)
+		var ref string
+		if end < len(body) && json.Unmarshal(body[:end+1], &ref) == nil {
+			if typ, id, ok := strings.Cut(ref, "/"); ok && typ != "" && id != "" && !strings.Contains(id, "/") {
+				out = append(out, ref)
+			}
 		}
+		body = body[min(end+1, len(body)):]
 	}
 }
 

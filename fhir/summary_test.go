@@ -137,3 +137,17 @@ func BenchmarkSummary(b *testing.B) {
 		}
 	}
 }
+
+// refsOf finds relative references only: not absolute URLs, urn:uuid, or
+// text that looks like a reference inside a string.
+func TestRefsOf(t *testing.T) {
+	body := `{"a":{"reference":"Patient/p1"},"note":[{"text":"\"reference\":\"Patient/x\" \\"}],` +
+		`"b":[{"reference":"https://x.example/fhir/Patient/p2"},{"reference":"urn:uuid:1"},{"reference":"Encounter/p1.\u00e9\"q"}],"c":{"reference":"Observation/p1.w"}}`
+	if !json.Valid([]byte(body)) {
+		t.Fatal("test body is not JSON")
+	}
+	got := fmt.Sprint(refsOf([]byte(body)))
+	if want := `[Patient/p1 Encounter/p1.é"q Observation/p1.w]`; got != want {
+		t.Errorf("refsOf = %s, want %s", got, want)
+	}
+}
