@@ -1,6 +1,6 @@
 // Drives a running Contigo node with fhir-kit-client, the way a ministry's
 // integration would: create, read, vread, update, search with paging,
-// transaction, batch, $everything (GET and POST), conditional read,
+// transaction, batch, $everything and $summary (GET and POST), conditional read,
 // Prefer: return=minimal. Run by fhirclient_test.go with CONTIGO_BASE and
 // CONTIGO_TOKEN set; prints one line per step and exits 1 on the first
 // failure.
@@ -204,10 +204,27 @@ step('TODO conditional update', async () => 'skipped');
 //   poll the status URL until 200, fetch every NDJSON output file, and find state.pid.
 step('TODO $export', async () => 'skipped');
 
-// TODO(issue 11, IPS helper): International Patient Summary, once served:
-//   client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, method: 'GET' })
-//   must be a document Bundle whose first entry is a Composition about state.pid.
-step('TODO $summary', async () => 'skipped');
+step('$summary (GET and POST)', async () => {
+  const check = (b, how) => {
+    assert(b.resourceType === 'Bundle' && b.type === 'document' && b.identifier && b.timestamp, how + ': a document Bundle', b);
+    const comp = b.entry[0].resource;
+    assert(comp.resourceType === 'Composition' && comp.status === 'final', how + ': a final Composition first', comp);
+    assert(comp.type.coding.some((c) => c.system === 'http://loinc.org' && c.code === '60591-5'), how + ': IPS type', comp.type);
+    const urls = new Map(b.entry.map((e) => [e.fullUrl, e.resource]));
+    const subject = urls.get(comp.subject.reference);
+    assert(subject && subject.resourceType === 'Patient' && subject.id === state.pid, how + ': subject is the Patient', comp.subject);
+    const codes = comp.section.map((s) => s.code.coding[0].code);
+    for (const want of ['10160-0', '48765-2', '11450-4']) assert(codes.includes(want), how + ': section ' + want, codes);
+    for (const s of comp.section) {
+      for (const e of s.entry || []) assert(urls.has(e.reference), how + ': entry in the Bundle', e.reference);
+    }
+    const vitals = comp.section.find((s) => s.code.coding[0].code === '8716-3');
+    assert(vitals && vitals.entry.length >= 2, how + ': the weights are vital signs', vitals);
+  };
+  check(await client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, method: 'GET' }), 'GET');
+  check(await client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, input: { resourceType: 'Parameters' } }), 'POST');
+  assert((await status(client.operation({ name: 'summary', resourceType: 'Patient', id: 'nope', method: 'GET' }))) === 404, '$summary of an unknown Patient');
+});
 
 for (const { name, fn } of steps) {
   try {
