@@ -204,7 +204,8 @@ const batchWorkers = 8
 // Entries are grouped by the person whose record they touch: one person's
 // entries apply in Bundle order, different persons' in parallel (at most
 // batchWorkers at once), so that a bulk load of many persons is not one
-// write after the other.
+// write after the other; a person's consecutive creates share one write
+// (applyGroup).
 func (s *Server) batch(c echo.Context, items []batchItem) error {
 	a := auditOf(c)
 	results := make([]fhir.EntryResult, len(items))
@@ -222,9 +223,7 @@ func (s *Server) batch(c echo.Context, items []batchItem) error {
 	for range min(batchWorkers, len(order)) {
 		wg.Go(func() {
 			for idx := range work {
-				for _, i := range idx {
-					results[i] = s.batchResult(c, i, items[i])
-				}
+				s.applyGroup(c, items, idx, results)
 			}
 		})
 	}
