@@ -130,6 +130,7 @@ var extensions = []extensionDef{
 // namingSystems are the project's identifier systems.
 var namingSystems = []struct{ id, name, description string }{
 	{"person-ref", "ContigoPersonRef", "Pseudonymous person references of nutrition alerts: HMAC-SHA256 of the country and record id, 26 base32 characters."},
+	{"alert-id", "ContigoAlertID", "The one id of a nutrition alert: <person-ref>.f<13 base32 characters>, the id of GET /alerts/{id}, its CSV row and its pseudonymous Flag; the Flag in the person's record carries it as identifier."},
 }
 
 // standardParams maps "Type.name" of each search parameter that FHIR R4
