@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +56,41 @@ func TestEveryBrokenRuleReported(t *testing.T) {
 	}
 	if len(issues) != 3 {
 		t.Errorf("issues %v, want Patient.colour, Patient.name[0].shoe, Patient.size", got)
+	}
+}
+
+// The other bodies a client writes or asks with are as strict as a
+// resource: a JSON Patch, the Parameters of $match, $refer, $link and a
+// POST $export are 400 for invalid UTF-8, a repeated key and data after
+// the JSON, and a referral's reason is bounded; nothing changes.
+func TestStrictPatchAndParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Rojas", "Ana", "SP-1")
+	patch := func(body string) resp {
+		return e.do("PATCH", "/fhir/Patient/"+pid, e.admin, body, "Content-Type", jsonPatchType)
+	}
+	wantOutcome(t, patch("[{\"op\":\"replace\",\"path\":\"/name/0/family\",\"value\":\"Ro\xffjas\"}]"), http.StatusBadRequest, "", "body")
+	wantOutcome(t, patch(`[{"op":"replace","path":"/gender","value":"male","value":"other"}]`), http.StatusBadRequest, "", "body[0].value")
+	wantOutcome(t, patch(`[{"op":"replace","path":"/gender","value":"male"}] [{"op":"remove","path":"/name"}]`), http.StatusBadRequest, "", "body")
+	if h := must(t, e.do("GET", "/fhir/Patient/"+pid+"/_history", e.admin, ""), http.StatusOK); h.JSON(t)["total"].(float64) != 1 {
+		t.Errorf("a refused patch changed the record: %s", h.Body)
+	}
+
+	match := `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + patientJSON("Rojas", "Ana", "SP-1") + `}]}`
+	wantOutcome(t, e.do("POST", "/fhir/Patient/$match", e.hw, match+` {}`), http.StatusBadRequest, "", "Parameters")
+	dup := strings.Replace(match, `"resourceType":"Parameters",`, `"resourceType":"Parameters","parameter":[],`, 1)
+	wantOutcome(t, e.do("POST", "/fhir/Patient/$match", e.hw, dup), http.StatusBadRequest, "", "Parameters.parameter")
+	refer := func(reason string) string {
+		return `{"resourceType":"Parameters","parameter":[{"name":"country","valueCode":"PE"},{"name":"reason","valueString":"` + reason + `"}]}`
+	}
+	wantOutcome(t, e.do("POST", "/fhir/Patient/"+pid+"/$refer", e.hw, refer("moving\xff")), http.StatusBadRequest, "", "Parameters")
+	wantOutcome(t, e.do("POST", "/fhir/Patient/"+pid+"/$refer", e.hw, refer(strings.Repeat("m", 1001))), http.StatusUnprocessableEntity, "", "Parameters.parameter(reason)")
+	link := `{"resourceType":"Parameters","parameter":[{"name":"patient","valueString":"a"}],"parameter":[]}`
+	wantOutcome(t, e.do("POST", "/fhir/Patient/"+pid+"/$link", e.admin, link), http.StatusBadRequest, "", "Parameters.parameter")
+	export := `{"resourceType":"Parameters","parameter":[{"name":"_type","valueString":"Patient","valueString":"Observation"}]}`
+	wantOutcome(t, e.do("POST", "/fhir/$export", e.token(RoleMinistry, "CO"), export, "Prefer", "respond-async", "Accept", "application/fhir+json"), http.StatusBadRequest, "", "Parameters.parameter[0].valueString")
+	if h := must(t, e.do("GET", "/fhir/Patient/"+pid+"/_history", e.admin, ""), http.StatusOK); h.JSON(t)["total"].(float64) != 1 {
+		t.Errorf("a refused request changed the record: %s", h.Body)
 	}
 }
