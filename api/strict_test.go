@@ -94,3 +94,28 @@ func TestStrictPatchAndParameters(t *testing.T) {
 		t.Errorf("a refused request changed the record: %s", h.Body)
 	}
 }
+
+// The clinical rules of a resource are all reported at once too: a weight
+// dated in the future, with a negative value in pounds, names the date, the
+// value and the unit in one 422, so a tablet fixes them in one round trip.
+func TestEveryClinicalRuleReported(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Rojas", "Ana", "CR-1")
+	obs := strings.NewReplacer(`"effectiveDateTime":"2025-01-10"`, `"effectiveDateTime":"2999-01-10"`, `"value":-9.5`, `"value":-9.5`).
+		Replace(weightJSON(pid, "2025-01-10", -9.5, "[lb_av]"))
+	r := e.do("POST", "/fhir/Observation", e.hw, obs)
+	wantOutcome(t, r, http.StatusUnprocessableEntity, "", "Observation.effectiveDateTime")
+	want := "Observation.effectiveDateTime,Observation.valueQuantity.value,Observation.valueQuantity.code,Observation.valueQuantity.unit"
+	if got := strings.Join(issueExprs(t, r), ","); got != want {
+		t.Errorf("issues at %s, want %s", got, want)
+	}
+	enc := strings.Replace(encounterJSON(pid, "2999-01-05"), `"subject":{"reference":"Patient/`+pid+`"}`, `"subject":{"reference":"Group/x"}`, 1)
+	r = e.do("POST", "/fhir/Encounter", e.hw, enc)
+	if got := strings.Join(issueExprs(t, r), ","); got != "Encounter.subject,Encounter.period.start" {
+		t.Errorf("issues at %s, want Encounter.subject,Encounter.period.start", got)
+	}
+	if s := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), http.StatusOK); s.JSON(t)["total"].(float64) != 1 {
+		t.Errorf("a refused write stored something: %s", s.Body)
+	}
+}
