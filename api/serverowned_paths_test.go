@@ -94,6 +94,10 @@ func TestServerOwnedNewWritePathsRefused(t *testing.T) {
 	toZ := `[{"op":"replace","path":"/code","value":{"coding":[{"system":"` + fhir.AnthroSystem + `","code":"wfl-z"}]}}]`
 	wantOutcome(t, n.do("PATCH", "/fhir/Observation/"+weight, n.hw, toZ, patchType...), http.StatusUnprocessableEntity, "", "Observation.code.coding.system")
 
+	// Nor can a client mint its own nutrition alert.
+	flag := `{"resourceType":"Flag","status":"active","code":{"coding":[{"system":"` + fhir.AlertSystem + `","code":"new_severe_wasting"}]},"subject":{"reference":"Patient/` + pid + `"}}`
+	wantOutcome(t, n.do("POST", "/fhir/Flag", n.hw, flag), http.StatusUnprocessableEntity, "", "Flag.code.coding.system")
+
 	after, err := n.svc.Person(t.Context(), "CO", pid)
 	if err != nil {
 		t.Fatal(err)
