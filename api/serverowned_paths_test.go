@@ -14,8 +14,8 @@ import (
 
 // The write paths added after the first server-owned check (JSON Patch,
 // DELETE, conditional update and delete, alone and inside a batch, DELETE
-// inside a transaction) refuse every derived resource (z-score Observation,
-// Condition, Flag, EpisodeOfCare: ids "<person>.n-...") with an
+// inside a transaction) refuse every derived resource (z-score Observations,
+// Condition, Flag: ids "<person>.n-...") with an
 // OperationOutcome naming it, and a patch cannot move a client's own
 // Observation into a server-owned code system. Read back afterwards, the
 // record is exactly what it was.
