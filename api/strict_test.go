@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,6 +116,20 @@ func TestEveryClinicalRuleReported(t *testing.T) {
 	r = e.do("POST", "/fhir/Encounter", e.hw, enc)
 	if got := strings.Join(issueExprs(t, r), ","); got != "Encounter.subject,Encounter.period.start" {
 		t.Errorf("issues at %s, want Encounter.subject,Encounter.period.start", got)
+	}
+	// In a transaction and in a batch entry, each located in the Bundle.
+	in := func(i int) string {
+		return strings.ReplaceAll(want, "Observation.", "Bundle.entry["+strconv.Itoa(i)+"].resource.")
+	}
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + obs + `,"request":{"method":"POST","url":"Observation"}}]}`
+	if got := strings.Join(issueExprs(t, e.do("POST", "/fhir", e.hw, tx)), ","); got != in(0) {
+		t.Errorf("transaction: issues at %s, want %s", got, in(0))
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/` + pid + `"}},{"resource":` + obs + `,"request":{"method":"POST","url":"Observation"}}]}`
+	b := must(t, e.do("POST", "/fhir", e.hw, batch), http.StatusOK).JSON(t)
+	oo, _ := json.Marshal(b["entry"].([]any)[1].(map[string]any)["response"].(map[string]any)["outcome"])
+	if got := strings.Join(issueExprs(t, resp{Body: oo}), ","); got != in(1) {
+		t.Errorf("batch entry: issues at %s, want %s", got, in(1))
 	}
 	if s := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), http.StatusOK); s.JSON(t)["total"].(float64) != 1 {
 		t.Errorf("a refused write stored something: %s", s.Body)
