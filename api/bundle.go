@@ -174,10 +174,18 @@ func (s *Server) parseBatch(raw []json.RawMessage) []batchItem {
 		b, err := fhir.ParseBundle(one, s.now())
 		switch {
 		case err != nil:
-			if fe, ok := errors.AsType[*records.FieldError](err); ok {
-				loc := *fe
-				loc.Field = strings.Replace(loc.Field, "Bundle.entry[0]", fmt.Sprintf("Bundle.entry[%d]", i), 1)
-				err = &loc
+			if fes := fieldErrors(err); len(fes) > 0 {
+				// every broken rule of the entry, located in the whole Bundle
+				located := make([]error, len(fes))
+				for j, fe := range fes {
+					loc := *fe
+					loc.Field = strings.Replace(loc.Field, "Bundle.entry[0]", fmt.Sprintf("Bundle.entry[%d]", i), 1)
+					located[j] = &loc
+				}
+				err = errors.Join(located...)
+				if len(located) == 1 {
+					err = located[0]
+				}
 			}
 			items[i].err = err
 		case len(b.Entries) != 1:
