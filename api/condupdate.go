@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"contigo/fhir"
 	"contigo/records"
 )
 
@@ -87,20 +86,5 @@ func (s *Server) conditionalMatch(ctx context.Context, cc records.Country, typ, 
 		return records.Resource{}, false, &records.FieldError{Field: "url", Kind: records.ErrMalformed,
 			Reason: "conditional " + method + " needs search parameters, e.g. ?identifier=system|value"}
 	}
-	req, err := fhir.ParseSearch(typ, params)
-	if err != nil {
-		return records.Resource{}, false, err
-	}
-	req.Query.Count = 2
-	page, err := s.search(ctx, cc, req.Query, false)
-	if err != nil {
-		return records.Resource{}, false, err
-	}
-	switch len(page.Resources) {
-	case 0:
-		return records.Resource{}, false, nil
-	case 1:
-		return page.Resources[0], true, nil
-	}
-	return records.Resource{}, false, errorf(errPreconditionFailed, "conditional %s matches several %s resources: make the search select one", method, typ)
+	return s.matchOne(ctx, cc, typ, params, "conditional "+method)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -125,6 +126,13 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 	if err != nil {
 		return records.Resource{}, false, &records.FieldError{Field: "If-None-Exist", Reason: "not a query string", Kind: records.ErrMalformed}
 	}
+	return s.matchOne(ctx, cc, typ, params, "If-None-Exist")
+}
+
+// matchOne runs the search params of a conditional interaction (what names
+// it in errors) on typ: found with the one match, not found with none,
+// 412 with several.
+func (s *Server) matchOne(ctx context.Context, cc records.Country, typ string, params url.Values, what string) (records.Resource, bool, error) {
 	req, err := fhir.ParseSearch(typ, params)
 	if err != nil {
 		return records.Resource{}, false, err
@@ -143,7 +151,7 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 	case 1:
 		return page.Resources[0], true, nil
 	}
-	return records.Resource{}, false, errorf(errPreconditionFailed, "If-None-Exist matches several %s resources", typ)
+	return records.Resource{}, false, errorf(errPreconditionFailed, "%s matches several %s resources: make the search select one", what, typ)
 }
 
 // handleUpdate serves PUT /fhir/:type/:id: a new version of an existing
