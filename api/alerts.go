@@ -32,6 +32,7 @@ func (s *Server) nutritionRoutes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	e.Use(requestActor)
 	mw = append(mw, s.queryCountry, s.authenticate, s.audit)
 	e.GET("/alerts", s.roles("alerts-search", "R", leadRoles, s.handleAlerts), mw...)
+	e.GET("/alerts/:id", s.roles("alert-read", "R", leadRoles, s.handleAlertRead), mw...)
 	e.PATCH("/alerts/:id", s.roles("alert-status", "U", careRoles, s.handleAlertPatch), mw...)
 	e.GET("/indicators", s.roles("indicators", "R", leadRoles, s.handleIndicators), mw...)
 	e.POST("/episodes", s.roles("episode-admit", "C", careRoles[:3], s.handleAdmit), mw...)
@@ -312,7 +313,8 @@ type AlertPatch struct {
 	Reason string `json:"reason"` // required for closed
 }
 
-// handleAlertPatch serves PATCH /alerts/{id}: a status change by the
+// handleAlertPatch serves PATCH /alerts/{id} (the canonical alert id or
+// its record Flag's id): a status change by the
 // caller, recorded in the alert's history with who and when, written to
 // the person's record.
 func (s *Server) handleAlertPatch(c echo.Context) error {
@@ -330,7 +332,7 @@ func (s *Server) handleAlertPatch(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	cc := country(c)
-	pid, err := s.alertOwner(ctx, cc, id)
+	id, pid, err := s.canonicalAlertID(ctx, cc, id) // the record Flag's id names the alert too
 	if err != nil {
 		return err
 	}

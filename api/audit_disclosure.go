@@ -15,7 +15,7 @@ import (
 // resource a search included (_include, _revinclude).
 type disclosure struct {
 	via          string // how it was touched: "batch" when empty, "include" for _include
-	interaction  string // read, create, update
+	interaction  string // read, create, update, delete
 	action       string // R, C, U
 	resourceType string
 	resourceID   string
@@ -25,11 +25,13 @@ type disclosure struct {
 // disclosureOf describes a batch entry that succeeded with res.
 func disclosureOf(method string, res records.Resource, status int) disclosure {
 	d := disclosure{resourceType: res.Type, resourceID: res.ID, outcome: status}
-	switch method {
-	case "POST":
+	switch {
+	case method == "POST" || (method == "PUT" && status == 201): // a conditional PUT that created
 		d.interaction, d.action = "create", "C"
-	case "PUT":
+	case method == "PUT":
 		d.interaction, d.action = "update", "U"
+	case method == "DELETE":
+		d.interaction, d.action = "delete", "D"
 	default:
 		d.interaction, d.action = "read", "R"
 	}

@@ -184,3 +184,35 @@ func TestAuditAlertListNamesPatients(t *testing.T) {
 		t.Errorf("AuditEvent?patient=%s lacks the alert list: %s", pid, body)
 	}
 }
+
+// A DELETE, a conditional DELETE and a DELETE inside a batch each leave an
+// AuditEvent naming the person whose record changed, with action D, so
+// AuditEvent?patient=X lists them.
+func TestAuditDeleteNamesPerson(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Rojas", "Ana", "AD-1")
+	var eids []string
+	for _, d := range []string{"2026-01-05", "2026-01-06", "2026-01-07"} {
+		eids = append(eids, must(t, e.do("POST", "/fhir/Encounter", e.admin, encounterJSON(pid, d)), http.StatusCreated).JSON(t)["id"].(string))
+	}
+	must(t, e.do("DELETE", "/fhir/Encounter/"+eids[0], e.hw, ""), http.StatusNoContent)
+	must(t, e.do("DELETE", "/fhir/Encounter?_id="+eids[1], e.hw, ""), http.StatusNoContent)
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"DELETE","url":"Encounter/` + eids[2] + `"}}]}`
+	must(t, e.do("POST", "/fhir", e.hw, batch), http.StatusOK)
+	body := auditedFor(t, e.do, e.admin, pid)
+	for _, ev := range entries2(t, body) {
+		if strings.Contains(ev, `"code":"delete"`) && !strings.Contains(ev, `"reference":"Patient/`+pid+`"`) {
+			t.Errorf("a delete event does not name the patient: %s", ev)
+		}
+	}
+	if n := strings.Count(body, "(delete)"); n != 2 {
+		t.Errorf("%d deletes in the patient's history, want 2 (plain and conditional): %s", n, body)
+	}
+	if n := strings.Count(body, `{"code":"delete","system":"http://hl7.org/fhir/restful-interaction"}`); n != 3 {
+		t.Errorf("%d AuditEvents with subtype delete, want 3: %s", n, body)
+	}
+	if n := strings.Count(body, "(batch-delete)"); n != 1 {
+		t.Errorf("%d batch deletes in the patient's history, want 1: %s", n, body)
+	}
+}

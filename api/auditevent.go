@@ -143,7 +143,7 @@ func auditResource(e records.AuditEntry) (records.Resource, error) {
 	// a batch entry and a resource a search included are audited as their interaction
 	subtype := strings.TrimPrefix(strings.TrimPrefix(e.Interaction, "batch-"), "include-")
 	switch subtype {
-	case "read", "vread", "update", "create", "history-instance", "history-type", "search-type", "transaction", "batch":
+	case "read", "vread", "update", "patch", "delete", "create", "history-instance", "history-type", "search-type", "transaction", "batch":
 	default:
 		subtype = "operation"
 	}

@@ -142,6 +142,9 @@ func (s *Server) exportParams(c echo.Context) (exportParams, error) {
 				ValueDate    *string `json:"valueDateTime"`
 			} `json:"parameter"`
 		}
+		if err := fhir.CheckJSON(b, "Parameters"); err != nil {
+			return exportParams{}, err
+		}
 		if err := json.Unmarshal(b, &body); err != nil || body.ResourceType != "Parameters" {
 			return exportParams{}, &records.FieldError{Field: "Parameters", Reason: "a POST $export body must be a Parameters resource", Kind: records.ErrMalformed}
 		}

@@ -50,7 +50,8 @@ func (s *Server) handleBundle(c echo.Context) error {
 }
 
 // transaction applies a transaction Bundle to one person's record, all or
-// nothing, idempotently: a retry of the same Bundle (same identifier, or
+// nothing, idempotently (the first entry that touches a second person is
+// 422, fhir.TransactionOnePerson): a retry of the same Bundle (same identifier, or
 // same bytes) changes nothing and gets the first answer again.
 func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 	ctx, cc := c.Request().Context(), country(c)
@@ -100,6 +101,9 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		if err := refuseServerOwned(r, r.ID, path); err != nil {
 			return err
 		}
+		if !persons[e.PersonID] && len(persons) == 1 {
+			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d]", i), Reason: fhir.TransactionOnePerson}
+		}
 		persons[e.PersonID] = true
 		w.PersonID = e.PersonID
 		switch e.Method {
@@ -119,9 +123,6 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 			continue
 		}
 		rs, paths = append(rs, r), append(paths, path)
-	}
-	if len(persons) > 1 {
-		return errorf(records.ErrInvalid, "a transaction changes one person's record, all or nothing; this one touches %d persons: send one transaction per person, or a batch", len(persons))
 	}
 	a := auditOf(c)
 	a.personID = w.PersonID
@@ -173,10 +174,18 @@ func (s *Server) parseBatch(raw []json.RawMessage) []batchItem {
 		b, err := fhir.ParseBundle(one, s.now())
 		switch {
 		case err != nil:
-			if fe, ok := errors.AsType[*records.FieldError](err); ok {
-				loc := *fe
-				loc.Field = strings.Replace(loc.Field, "Bundle.entry[0]", fmt.Sprintf("Bundle.entry[%d]", i), 1)
-				err = &loc
+			if fes := fieldErrors(err); len(fes) > 0 {
+				// every broken rule of the entry, located in the whole Bundle
+				located := make([]error, len(fes))
+				for j, fe := range fes {
+					loc := *fe
+					loc.Field = strings.Replace(loc.Field, "Bundle.entry[0]", fmt.Sprintf("Bundle.entry[%d]", i), 1)
+					located[j] = &loc
+				}
+				err = errors.Join(located...)
+				if len(located) == 1 {
+					err = located[0]
+				}
 			}
 			items[i].err = err
 		case len(b.Entries) != 1:
@@ -203,7 +212,8 @@ const batchWorkers = 8
 // Entries are grouped by the person whose record they touch: one person's
 // entries apply in Bundle order, different persons' in parallel (at most
 // batchWorkers at once), so that a bulk load of many persons is not one
-// write after the other.
+// write after the other; a person's consecutive creates share one write
+// (applyGroup).
 func (s *Server) batch(c echo.Context, items []batchItem) error {
 	a := auditOf(c)
 	results := make([]fhir.EntryResult, len(items))
@@ -221,9 +231,7 @@ func (s *Server) batch(c echo.Context, items []batchItem) error {
 	for range min(batchWorkers, len(order)) {
 		wg.Go(func() {
 			for idx := range work {
-				for _, i := range idx {
-					results[i] = s.batchResult(c, i, items[i])
-				}
+				s.applyGroup(c, items, idx, results)
 			}
 		})
 	}

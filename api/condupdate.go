@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"contigo/fhir"
 	"contigo/records"
 )
 
@@ -20,14 +19,7 @@ import (
 // several are 412. An id in the body must be the match's.
 func (s *Server) handleConditionalUpdate(c echo.Context) error {
 	typ := c.Param("type")
-	if !fhir.Writable(typ) {
-		return errorf(records.ErrNotFound, "resource type %q cannot be updated here", typ)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := fhir.Parse(body, typ, s.now())
+	res, err := s.parseWritable(c, typ, "updated")
 	if err != nil {
 		return err
 	}
@@ -94,20 +86,5 @@ func (s *Server) conditionalMatch(ctx context.Context, cc records.Country, typ, 
 		return records.Resource{}, false, &records.FieldError{Field: "url", Kind: records.ErrMalformed,
 			Reason: "conditional " + method + " needs search parameters, e.g. ?identifier=system|value"}
 	}
-	req, err := fhir.ParseSearch(typ, params)
-	if err != nil {
-		return records.Resource{}, false, err
-	}
-	req.Query.Count = 2
-	page, err := s.search(ctx, cc, req.Query, false)
-	if err != nil {
-		return records.Resource{}, false, err
-	}
-	switch len(page.Resources) {
-	case 0:
-		return records.Resource{}, false, nil
-	case 1:
-		return page.Resources[0], true, nil
-	}
-	return records.Resource{}, false, errorf(errPreconditionFailed, "conditional %s matches several %s resources: make the search select one", method, typ)
+	return s.matchOne(ctx, cc, typ, params, "conditional "+method)
 }

@@ -93,7 +93,7 @@ func TestMetadataComplete(t *testing.T) {
 			ops = append(ops, r.Type+"/$"+op.Name)
 		}
 	}
-	for _, want := range []string{"Patient/$everything", "Patient/$match", "Patient/$link", "Patient/$refer", "Patient/$growth-chart", "Patient/$carne"} {
+	for _, want := range []string{"Patient/$everything", "Patient/$match", "Patient/$link", "Patient/$refer", "Patient/$growth-chart", "Patient/$carne", "Patient/$summary"} {
 		if !slices.Contains(ops, want) {
 			t.Errorf("operations %v lack %s", ops, want)
 		}
@@ -117,6 +117,7 @@ func TestEmittedURLsPublished(t *testing.T) {
 	must(t, n.do("POST", "/episodes", n.hw, `{"patient":"`+pid+`","programme":"otp","date":"2026-01-06"}`), http.StatusCreated)
 	bodies = append(bodies,
 		must(t, n.do("GET", "/fhir/Patient/"+pid+"/$everything", n.hw, ""), http.StatusOK).Body,
+		must(t, n.do("GET", "/fhir/Patient/"+pid+"/$summary", n.hw, ""), http.StatusOK).Body,
 		must(t, n.do("GET", "/alerts?format=fhir", n.lead, ""), http.StatusOK).Body,
 		must(t, n.do("GET", "/fhir/metadata", "", ""), http.StatusOK).Body,
 	)

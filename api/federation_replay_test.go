@@ -49,11 +49,10 @@ func TestFederationCallerReplay(t *testing.T) {
 	sign := func(aud, method, path string, at time.Time) string {
 		t.Helper()
 		h, err := federation.Caller{Subject: "hw-1", Role: "health-worker", From: "EC", Purpose: federation.PurposeTreatment,
-			Audience: "CO", Method: method, Path: path}.Sign(ecKey, at)
+			Audience: records.Country(aud), Method: method, Path: path}.Sign(ecKey, at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = aud
 		return h
 	}
 	h := sign("CO", "GET", path, time.Now())
@@ -67,6 +66,17 @@ func TestFederationCallerReplay(t *testing.T) {
 	h = sign("CO", "GET", path, time.Now())
 	if st := send("GET", path+"/_history", h); st != 403 {
 		t.Errorf("other path: %d, want 403", st)
+	}
+	// Named for another node, or another method: refused.
+	if st := send("GET", path, sign("EC", "GET", path, time.Now())); st != 403 {
+		t.Errorf("assertion for node EC used on CO: %d, want 403", st)
+	}
+	if st := send("GET", path, sign("CO", "DELETE", path, time.Now())); st != 403 {
+		t.Errorf("assertion for DELETE used with GET: %d, want 403", st)
+	}
+	// Signed further ahead than the skew allows: refused.
+	if st := send("GET", path, sign("CO", "GET", path, time.Now().Add(20*time.Second))); st != 403 {
+		t.Errorf("assertion signed 20 s ahead: %d, want 403", st)
 	}
 	// Older than the 60 s window (30 s lifetime + 15 s skew): refused.
 	if st := send("GET", path, sign("CO", "GET", path, time.Now().Add(-50*time.Second))); st != 403 {

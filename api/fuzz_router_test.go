@@ -59,6 +59,14 @@ var fuzzSeeds = [][4]string{
 	{"PATCH", "/episodes/$PID.ep1?country=CO", "Authorization: Bearer $HW\nContent-Type: application/json", `{"outcome":"cured"}`},
 	{"GET", "/referrals?country=CO", "Authorization: Bearer $HW", ""},
 	{"GET", "/indicators?country=CO&from=2025-01-01&to=2026-01-01&by=sex", "Authorization: Bearer $LEAD", ""},
+	{"PATCH", "/fhir/Patient/$PID", "Authorization: Bearer $HW\nContent-Type: application/json-patch+json", `[{"op":"replace","path":"/gender","value":"female"}]`},
+	{"PATCH", "/fhir/Observation/$PID.n-zabc", "Authorization: Bearer $MIN\nContent-Type: application/json-patch+json", `[{"op":"add","path":"/language","value":"es"}]`},
+	{"PUT", "/fhir/Observation?_id=$PID.n-zabc", "Authorization: Bearer $HW\nContent-Type: application/fhir+json",
+		`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/$PID"},"valueString":"a"}`},
+	{"DELETE", "/fhir/Condition/$PID.n-cabc", "Authorization: Bearer $ADMIN", ""},
+	{"DELETE", "/fhir/Observation?subject=Patient/$PID&code=29463-7", "Authorization: Bearer $HW", ""},
+	{"POST", "/fhir", "Authorization: Bearer $HW\nContent-Type: application/fhir+json",
+		`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"DELETE","url":"Observation?_id=$PID.n-zabc"}},{"request":{"method":"DELETE","url":"Flag/$PID.n-fabc"}}]}`},
 	{"DELETE", "/fhir/Patient/$PID", "Authorization: Bearer $ADMIN", ""},
 }
 

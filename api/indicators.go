@@ -43,6 +43,9 @@ func (s *Server) handleIndicators(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPeriod(from, to, s.now()); err != nil {
+		return err
+	}
 	by := c.QueryParam("by")
 	switch by {
 	case "", nutrition.ByMonth, nutrition.ByAdminArea, nutrition.BySex, nutrition.ByAgeBand, nutrition.ByPopGroup:

@@ -59,6 +59,9 @@ func (s *Server) handleIndicatorsPrevalence(c echo.Context) error {
 	if !from.Before(to) {
 		return &records.FieldError{Field: "to", Reason: "must be after from", Kind: records.ErrInvalid}
 	}
+	if err := checkPeriod(from, to, s.now()); err != nil {
+		return err
+	}
 	if c.QueryParam("by") != "" {
 		return &records.FieldError{Field: "by", Reason: "not used with format=prevalence: every anthro grouping is in the table", Kind: records.ErrInvalid}
 	}

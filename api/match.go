@@ -44,8 +44,12 @@ type parameters struct {
 	} `json:"parameter"`
 }
 
-// parseParameters reads a Parameters body: 400 if it is not one.
+// parseParameters reads a Parameters body: 400 if it is not one, or if it
+// holds invalid UTF-8, a repeated key or data after the JSON value.
 func parseParameters(body []byte) (parameters, error) {
+	if err := fhir.CheckJSON(body, "Parameters"); err != nil {
+		return parameters{}, err
+	}
 	var p parameters
 	if err := json.Unmarshal(body, &p); err != nil || p.ResourceType != "Parameters" {
 		return parameters{}, &records.FieldError{Field: "Parameters", Reason: "want a FHIR Parameters resource", Kind: records.ErrMalformed}

@@ -38,6 +38,11 @@ func (s *Server) handlePatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A lenient decoder would apply something other than what was sent:
+	// invalid UTF-8 replaced, a repeated key's last value.
+	if err := fhir.CheckJSON(body, "body"); err != nil {
+		return err
+	}
 	patch, err := jsonpatch.DecodePatch(body)
 	if err != nil {
 		return &records.FieldError{Field: "body", Reason: "not a JSON Patch document: " + err.Error(), Kind: records.ErrMalformed}

@@ -55,7 +55,8 @@ func (s *Server) countryRoute(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // peerRoutes are the routes (method and template suffix) a peer may call:
-// reads of one record, Patient search and $match, and referrals in.
+// reads of one record ($everything, $summary), Patient search and
+// $match, and referrals in.
 var peerRoutes = map[string]bool{
 	"GET /metadata":                true,
 	"GET /:type":                   true, // Patient only, checked below
@@ -63,6 +64,7 @@ var peerRoutes = map[string]bool{
 	"GET /:type/:id/_history":      true,
 	"GET /:type/:id/_history/:vid": true,
 	"GET /Patient/:id/$everything": true,
+	"GET /Patient/:id/$summary":    true,
 	"POST /Patient/$match":         true,
 	"POST /Patient/$referral":      true,
 }

@@ -49,6 +49,9 @@ func (s *Server) handleRefer(c echo.Context) error {
 	if reason == "" {
 		return &records.FieldError{Field: "Parameters.parameter(reason)", Reason: "state why the person is referred", Kind: records.ErrMalformed}
 	}
+	if err := checkText("Parameters.parameter(reason)", reason, maxReasonLength); err != nil {
+		return err
+	}
 	ctx, cc := c.Request().Context(), country(c)
 	if dest == cc {
 		return &records.FieldError{Field: "Parameters.parameter(country)", Reason: "refer to another country", Kind: records.ErrInvalid}
@@ -196,6 +199,9 @@ func (s *Server) handleReferral(c echo.Context) error {
 	in := referralIn{From: caller.From, Reason: params.text("reason"), Target: params.text("target"), Patient: params.resource("patient")}
 	if in.Patient == nil || in.Reason == "" {
 		return &records.FieldError{Field: "Parameters", Reason: "want patient and reason", Kind: records.ErrMalformed}
+	}
+	if err := checkText("Parameters.parameter(reason)", in.Reason, maxReasonLength); err != nil {
+		return err
 	}
 	flag, err := s.receiveReferral(c.Request().Context(), country(c), in)
 	if err != nil {

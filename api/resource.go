@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -64,14 +65,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 // create: 201 with the new resource, or 200 with the one existing match.
 func (s *Server) handleCreate(c echo.Context) error {
 	typ := c.Param("type")
-	if !fhir.Writable(typ) {
-		return errorf(records.ErrNotFound, "resource type %q cannot be created here", typ)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := fhir.Parse(body, typ, s.now())
+	res, err := s.parseWritable(c, typ, "created")
 	if err != nil {
 		return err
 	}
@@ -132,6 +126,13 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 	if err != nil {
 		return records.Resource{}, false, &records.FieldError{Field: "If-None-Exist", Reason: "not a query string", Kind: records.ErrMalformed}
 	}
+	return s.matchOne(ctx, cc, typ, params, "If-None-Exist")
+}
+
+// matchOne runs the search params of a conditional interaction (what names
+// it in errors) on typ: found with the one match, not found with none,
+// 412 with several.
+func (s *Server) matchOne(ctx context.Context, cc records.Country, typ string, params url.Values, what string) (records.Resource, bool, error) {
 	req, err := fhir.ParseSearch(typ, params)
 	if err != nil {
 		return records.Resource{}, false, err
@@ -150,21 +151,14 @@ func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q str
 	case 1:
 		return page.Resources[0], true, nil
 	}
-	return records.Resource{}, false, errorf(errPreconditionFailed, "If-None-Exist matches several %s resources", typ)
+	return records.Resource{}, false, errorf(errPreconditionFailed, "%s matches several %s resources: make the search select one", what, typ)
 }
 
 // handleUpdate serves PUT /fhir/:type/:id: a new version of an existing
 // resource (no update-as-create), under If-Match when sent.
 func (s *Server) handleUpdate(c echo.Context) error {
 	typ, id := c.Param("type"), c.Param("id")
-	if !fhir.Writable(typ) {
-		return errorf(records.ErrNotFound, "resource type %q cannot be updated here", typ)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := fhir.Parse(body, typ, s.now())
+	res, err := s.parseWritable(c, typ, "updated")
 	if err != nil {
 		return err
 	}
@@ -257,4 +251,21 @@ func (s *Server) checkReferences(ctx context.Context, cc records.Country, rs []r
 		}
 	}
 	return nil
+}
+
+// parseWritable reads the request's body as a resource of typ, which must
+// be a type clients may write (404 otherwise: verb says what was refused).
+func (s *Server) parseWritable(c echo.Context, typ, verb string) (records.Resource, error) {
+	if !fhir.Writable(typ) {
+		return records.Resource{}, errorf(records.ErrNotFound, "resource type %q cannot be %s here", typ, verb)
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return records.Resource{}, err
+	}
+	res, err := fhir.Parse(body, typ, s.now())
+	if err != nil {
+		return records.Resource{}, err // a FieldError, answered as it is
+	}
+	return res, nil
 }

@@ -17,6 +17,8 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	add("POST", "", s.interaction("transaction", "E", permWrite, s.handleBundle))
 	add("GET", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingFederated))
 	add("POST", "/Patient/:id/$everything", s.interaction("everything", "R", permRead, s.handleEverythingPost))
+	add("GET", "/Patient/:id/$summary", s.interaction("summary", "R", permRead, s.handleSummary))
+	add("POST", "/Patient/:id/$summary", s.interaction("summary", "R", permRead, s.handleSummaryPost))
 	s.federationRoutes(add)
 	s.chartRoutes(add)
 	s.conformanceRoutes(add)

@@ -67,3 +67,18 @@ func checkAdmit(req AdmitRequest, now time.Time) (time.Time, error) {
 	errs = append(errs, checkText("site", req.Site, maxLabelLength), checkText("admin_area", req.AdminArea, maxLabelLength))
 	return date, errors.Join(errs...)
 }
+
+// checkPeriod validates the [from, to) of a report: from no earlier than
+// 1900, to at most a year ahead of now (a report grouped by month has a
+// row per month, so an open range such as 0001-01-01 to 9999-12-31 would
+// make over a hundred thousand of them). Both are reported at once.
+func checkPeriod(from, to, now time.Time) error {
+	var errs []error
+	if from.Before(fhir.EarliestDate) {
+		errs = append(errs, &records.FieldError{Field: "from", Reason: "want a date from 1900-01-01"})
+	}
+	if to.After(now.UTC().AddDate(1, 0, 0)) {
+		errs = append(errs, &records.FieldError{Field: "to", Reason: "want a date at most a year ahead"})
+	}
+	return errors.Join(errs...)
+}

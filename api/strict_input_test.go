@@ -74,3 +74,19 @@ func TestStrictInputDatesCriteriaLengths(t *testing.T) {
 	// The limits leave room: a valid admission goes through.
 	must(t, n.do("POST", "/episodes", n.hw, `{"patient":"`+pid+`","programme":"otp","date":"2026-01-01","criteria":["muac_mm","oedema"],"site":"otp-arauquita"}`), http.StatusCreated)
 }
+
+// A report's period is a date from 1900 to a year ahead: the open range
+// 0001-01-01 to 9999-12-31 by month (over a hundred thousand rows) is one
+// 422 naming from and to, for the indicators and the prevalence table.
+func TestIndicatorPeriodBounded(t *testing.T) {
+	t.Parallel()
+	n := newNutEnv(t, nil)
+	for _, q := range []string{"by=month", "format=prevalence"} {
+		r := n.do("GET", "/indicators?from=0001-01-01&to=9999-12-31&"+q, n.lead, "")
+		wantOutcome(t, r, http.StatusUnprocessableEntity, "invalid", "from")
+		if got := strings.Join(issueExprs(t, r), ","); got != "from,to" {
+			t.Errorf("%s: issues at %s, want from,to", q, got)
+		}
+		must(t, n.do("GET", "/indicators?from=1900-01-01&to=2026-03-01&"+q, n.lead, ""), http.StatusOK)
+	}
+}

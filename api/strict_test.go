@@ -1,7 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +58,80 @@ func TestEveryBrokenRuleReported(t *testing.T) {
 	}
 	if len(issues) != 3 {
 		t.Errorf("issues %v, want Patient.colour, Patient.name[0].shoe, Patient.size", got)
+	}
+}
+
+// The other bodies a client writes or asks with are as strict as a
+// resource: a JSON Patch, the Parameters of $match, $refer, $link and a
+// POST $export are 400 for invalid UTF-8, a repeated key and data after
+// the JSON, and a referral's reason is bounded; nothing changes.
+func TestStrictPatchAndParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Rojas", "Ana", "SP-1")
+	patch := func(body string) resp {
+		return e.do("PATCH", "/fhir/Patient/"+pid, e.admin, body, "Content-Type", jsonPatchType)
+	}
+	wantOutcome(t, patch("[{\"op\":\"replace\",\"path\":\"/name/0/family\",\"value\":\"Ro\xffjas\"}]"), http.StatusBadRequest, "", "body")
+	wantOutcome(t, patch(`[{"op":"replace","path":"/gender","value":"male","value":"other"}]`), http.StatusBadRequest, "", "body[0].value")
+	wantOutcome(t, patch(`[{"op":"replace","path":"/gender","value":"male"}] [{"op":"remove","path":"/name"}]`), http.StatusBadRequest, "", "body")
+	if h := must(t, e.do("GET", "/fhir/Patient/"+pid+"/_history", e.admin, ""), http.StatusOK); h.JSON(t)["total"].(float64) != 1 {
+		t.Errorf("a refused patch changed the record: %s", h.Body)
+	}
+
+	match := `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + patientJSON("Rojas", "Ana", "SP-1") + `}]}`
+	wantOutcome(t, e.do("POST", "/fhir/Patient/$match", e.hw, match+` {}`), http.StatusBadRequest, "", "Parameters")
+	dup := strings.Replace(match, `"resourceType":"Parameters",`, `"resourceType":"Parameters","parameter":[],`, 1)
+	wantOutcome(t, e.do("POST", "/fhir/Patient/$match", e.hw, dup), http.StatusBadRequest, "", "Parameters.parameter")
+	refer := func(reason string) string {
+		return `{"resourceType":"Parameters","parameter":[{"name":"country","valueCode":"PE"},{"name":"reason","valueString":"` + reason + `"}]}`
+	}
+	wantOutcome(t, e.do("POST", "/fhir/Patient/"+pid+"/$refer", e.hw, refer("moving\xff")), http.StatusBadRequest, "", "Parameters")
+	wantOutcome(t, e.do("POST", "/fhir/Patient/"+pid+"/$refer", e.hw, refer(strings.Repeat("m", 1001))), http.StatusUnprocessableEntity, "", "Parameters.parameter(reason)")
+	link := `{"resourceType":"Parameters","parameter":[{"name":"patient","valueString":"a"}],"parameter":[]}`
+	wantOutcome(t, e.do("POST", "/fhir/Patient/"+pid+"/$link", e.admin, link), http.StatusBadRequest, "", "Parameters.parameter")
+	export := `{"resourceType":"Parameters","parameter":[{"name":"_type","valueString":"Patient","valueString":"Observation"}]}`
+	wantOutcome(t, e.do("POST", "/fhir/$export", e.token(RoleMinistry, "CO"), export, "Prefer", "respond-async", "Accept", "application/fhir+json"), http.StatusBadRequest, "", "Parameters.parameter[0].valueString")
+	if h := must(t, e.do("GET", "/fhir/Patient/"+pid+"/_history", e.admin, ""), http.StatusOK); h.JSON(t)["total"].(float64) != 1 {
+		t.Errorf("a refused request changed the record: %s", h.Body)
+	}
+}
+
+// The clinical rules of a resource are all reported at once too: a weight
+// dated in the future, with a negative value in pounds, names the date, the
+// value and the unit in one 422, so a tablet fixes them in one round trip.
+func TestEveryClinicalRuleReported(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Rojas", "Ana", "CR-1")
+	obs := strings.NewReplacer(`"effectiveDateTime":"2025-01-10"`, `"effectiveDateTime":"2999-01-10"`, `"value":-9.5`, `"value":-9.5`).
+		Replace(weightJSON(pid, "2025-01-10", -9.5, "[lb_av]"))
+	r := e.do("POST", "/fhir/Observation", e.hw, obs)
+	wantOutcome(t, r, http.StatusUnprocessableEntity, "", "Observation.effectiveDateTime")
+	want := "Observation.effectiveDateTime,Observation.valueQuantity.value,Observation.valueQuantity.code,Observation.valueQuantity.unit"
+	if got := strings.Join(issueExprs(t, r), ","); got != want {
+		t.Errorf("issues at %s, want %s", got, want)
+	}
+	enc := strings.Replace(encounterJSON(pid, "2999-01-05"), `"subject":{"reference":"Patient/`+pid+`"}`, `"subject":{"reference":"Group/x"}`, 1)
+	r = e.do("POST", "/fhir/Encounter", e.hw, enc)
+	if got := strings.Join(issueExprs(t, r), ","); got != "Encounter.subject,Encounter.period.start" {
+		t.Errorf("issues at %s, want Encounter.subject,Encounter.period.start", got)
+	}
+	// In a transaction and in a batch entry, each located in the Bundle.
+	in := func(i int) string {
+		return strings.ReplaceAll(want, "Observation.", "Bundle.entry["+strconv.Itoa(i)+"].resource.")
+	}
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + obs + `,"request":{"method":"POST","url":"Observation"}}]}`
+	if got := strings.Join(issueExprs(t, e.do("POST", "/fhir", e.hw, tx)), ","); got != in(0) {
+		t.Errorf("transaction: issues at %s, want %s", got, in(0))
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/` + pid + `"}},{"resource":` + obs + `,"request":{"method":"POST","url":"Observation"}}]}`
+	b := must(t, e.do("POST", "/fhir", e.hw, batch), http.StatusOK).JSON(t)
+	oo, _ := json.Marshal(b["entry"].([]any)[1].(map[string]any)["response"].(map[string]any)["outcome"])
+	if got := strings.Join(issueExprs(t, resp{Body: oo}), ","); got != in(1) {
+		t.Errorf("batch entry: issues at %s, want %s", got, in(1))
+	}
+	if s := must(t, e.do("GET", "/fhir/Patient/"+pid+"/$everything", e.hw, ""), http.StatusOK); s.JSON(t)["total"].(float64) != 1 {
+		t.Errorf("a refused write stored something: %s", s.Body)
 	}
 }

@@ -94,7 +94,8 @@ func TestMain(m *testing.M) {
 }
 
 // buildLikeDocker builds cmd/contigo exactly as the Dockerfile's build
-// stage does (once per test run) and returns the binary's path.
+// stage does (once per test run), in a copy of the build context the
+// Dockerfile.dockerignore leaves, and returns the binary's path.
 func buildLikeDocker(t *testing.T) string {
 	t.Helper()
 	built.Lock()
@@ -106,16 +107,20 @@ func buildLikeDocker(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := parseDockerBuild(t)
 	bin := filepath.Join(dir, "contigo")
-	args := append(append([]string{"build"}, d.args...), "-o", bin, d.pkg)
-	cmd := exec.CommandContext(t.Context(), "go", args...)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), d.env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if err := buildInContext(t, filepath.Join(dir, "src"), bin); err != nil {
 		os.RemoveAll(dir)
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatal(err)
 	}
+	built.bin = bin
+	return bin
+}
+
+// buildInContext copies the build context to ctx and runs the Dockerfile's
+// "go build" there (ENV of the build stage, same arguments), writing bin.
+func buildInContext(t *testing.T, ctx, bin string) error {
+	t.Helper()
+	d := parseDockerBuild(t)
 	for _, want := range []string{"CGO_ENABLED=0"} {
 		if !strings.Contains(strings.Join(d.env, " "), want) {
 			t.Errorf("Dockerfile build stage lacks %s", want)
@@ -126,8 +131,15 @@ func buildLikeDocker(t *testing.T) string {
 			t.Errorf("Dockerfile go build lacks %s", want)
 		}
 	}
-	built.bin = bin
-	return bin
+	copyBuildContext(t, ctx)
+	args := append(append([]string{"build"}, d.args...), "-o", bin, d.pkg)
+	cmd := exec.CommandContext(t.Context(), "go", args...)
+	cmd.Dir = ctx
+	cmd.Env = append(os.Environ(), d.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s in the build context: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // TestDockerBuildStage builds the binary as the image does and checks it
@@ -157,6 +169,16 @@ func TestDockerBuildStage(t *testing.T) {
 	root, _ := filepath.Abs("..")
 	if bytes.Contains(raw, []byte(root)) {
 		t.Errorf("binary contains the build directory %s: -trimpath not in effect", root)
+	}
+	// Reproducible: the same source built in another directory gives the
+	// same bytes (-trimpath, -buildid=, no VCS stamp: .git is not in the
+	// context).
+	again := filepath.Join(t.TempDir(), "contigo")
+	if err := buildInContext(t, filepath.Join(t.TempDir(), "elsewhere", "src"), again); err != nil {
+		t.Fatal(err)
+	}
+	if raw2, err := os.ReadFile(again); err != nil || !bytes.Equal(raw, raw2) {
+		t.Errorf("two builds of the same source differ (%d and %d bytes, %v): not reproducible", len(raw), len(raw2), err)
 	}
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil {
@@ -207,10 +229,19 @@ func startNode(t *testing.T, bin string) (addr, dataDir string) {
 	if out, err := exec.Command(bin, "federation", "init", pki, "--countries", "CO,EC,PE", "--port", fmt.Sprint(base)).CombinedOutput(); err != nil {
 		t.Fatalf("federation init: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--countries", "CO", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
+	addr = startServe(t, bin, []string{"serve", "--countries", "CO", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
 		"--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", fmt.Sprintf("127.0.0.1:%d", base),
-		"--followup-interval", "1s", "--federated-timeout", "2s")
-	cmd.Env = append(os.Environ(), "CONTIGO_MONGODB_URI=")
+		"--followup-interval", "1s", "--federated-timeout", "2s"}, []string{"CONTIGO_MONGODB_URI="})
+	return addr, filepath.Join(dir, "data")
+}
+
+// startServe runs the binary with args (and env added to the test's) and
+// returns the address it listens on; it fails the test if it exits first.
+// The process is killed when the test ends.
+func startServe(t *testing.T, bin string, args, env []string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -218,29 +249,42 @@ func startNode(t *testing.T, bin string) (addr, dataDir string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
+	done := make(chan struct{}) // closed when the process has exited
+	var waitErr error
 	addrc := make(chan string, 1)
+	var logs strings.Builder
+	var mu sync.Mutex
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			mu.Lock()
+			logs.Write(sc.Bytes())
+			logs.WriteByte('\n')
+			mu.Unlock()
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addrc <- line.Addr
+				select {
+				case addrc <- line.Addr:
+				default:
+				}
 			}
 		}
-		done <- cmd.Wait()
+		waitErr = cmd.Wait()
+		close(done)
 	}()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-done
 	})
 	select {
-	case addr = <-addrc:
-		return addr, filepath.Join(dir, "data")
-	case err := <-done:
-		t.Fatalf("serve exited before listening: %v", err)
+	case addr := <-addrc:
+		return addr
+	case <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("serve exited before listening: %v\n%s", waitErr, logs.String())
 	case <-time.After(2 * time.Minute):
 		t.Fatal("serve did not listen within 2 minutes")
 	}
-	return "", ""
+	return ""
 }

@@ -17,8 +17,9 @@ import (
 type object struct {
 	Kind     string `yaml:"kind"`
 	Metadata struct {
-		Name      string `yaml:"name"`
-		Namespace string `yaml:"namespace"`
+		Name      string            `yaml:"name"`
+		Namespace string            `yaml:"namespace"`
+		Labels    map[string]string `yaml:"labels"`
 	} `yaml:"metadata"`
 	Data       map[string]any `yaml:"data"`
 	StringData map[string]any `yaml:"stringData"`
@@ -33,10 +34,12 @@ type object struct {
 type podSpec struct {
 	SecurityContext struct {
 		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+		FSGroup      *int  `yaml:"fsGroup"`
 	} `yaml:"securityContext"`
 	InitContainers []container `yaml:"initContainers"`
 	Containers     []container `yaml:"containers"`
 	Volumes        []struct {
+		Name   string `yaml:"name"`
 		Secret *struct {
 			SecretName string `yaml:"secretName"`
 		} `yaml:"secret"`
@@ -54,10 +57,18 @@ type container struct {
 			SecretKeyRef *struct {
 				Name string `yaml:"name"`
 			} `yaml:"secretKeyRef"`
+			ConfigMapKeyRef *struct {
+				Name string `yaml:"name"`
+				Key  string `yaml:"key"`
+			} `yaml:"configMapKeyRef"`
 		} `yaml:"valueFrom"`
 	} `yaml:"env"`
-	Args           []string  `yaml:"args"`
-	Command        []string  `yaml:"command"`
+	Args         []string `yaml:"args"`
+	Command      []string `yaml:"command"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+	} `yaml:"volumeMounts"`
 	ReadinessProbe yaml.Node `yaml:"readinessProbe"`
 	LivenessProbe  yaml.Node `yaml:"livenessProbe"`
 	Resources      struct {
@@ -75,8 +86,9 @@ type container struct {
 }
 
 // secretNames are the Secrets the manifests may refer to: created out of
-// band by deploy/k8s/make-secrets.sh (and the ingress certificate).
-var secretNames = []string{"contigo-signing-key", "contigo-federation", "contigo-mongodb", "contigo-tls"}
+// band by deploy/k8s/make-secrets.sh (all but the last) and the ingress
+// certificate.
+var secretNames = []string{"contigo-signing-key", "contigo-token-keys", "contigo-federation", "contigo-mongodb", "contigo-tls"}
 
 // sensitive names environment variables that must come from a Secret.
 var sensitive = regexp.MustCompile(`(?i)password|secret|token|_key$|uri$`)
@@ -142,6 +154,12 @@ func checkRendered(t *testing.T, cc string, objs []object, raw []byte) {
 			}
 		case "Deployment", "StatefulSet":
 			checkPod(t, o.Kind+"/"+o.Metadata.Name, o.Spec.Template.Spec)
+		case "Service":
+			// The ServiceMonitor copies node_country from the Service to every
+			// series: the alert rules group by it.
+			if o.Metadata.Labels["node_country"] != strings.ToUpper(cc) {
+				t.Errorf("Service %s: label node_country %q, want %s", o.Metadata.Name, o.Metadata.Labels["node_country"], strings.ToUpper(cc))
+			}
 		case "HorizontalPodAutoscaler":
 			if o.Spec.MinReplicas == nil || *o.Spec.MinReplicas < 2 {
 				t.Errorf("HPA %s: minReplicas below 2", o.Metadata.Name)
@@ -155,6 +173,10 @@ func checkRendered(t *testing.T, cc string, objs []object, raw []byte) {
 	}
 	if kinds["PodDisruptionBudget"] < 2 {
 		t.Error("want a PodDisruptionBudget for the API and one for MongoDB")
+	}
+	host := "api." + cc + ".contigo.example"
+	if !strings.Contains(string(raw), "host: "+host) || !strings.Contains(string(raw), "public-url: https://"+host+"\n") {
+		t.Errorf("the Ingress host and the node's public-url are not both %s", host)
 	}
 	if !strings.Contains(string(raw), "countries: "+strings.ToUpper(cc)) {
 		t.Errorf("the node's ConfigMap does not name country %s", strings.ToUpper(cc))
@@ -174,6 +196,24 @@ func checkPod(t *testing.T, where string, p podSpec) {
 	for _, v := range p.Volumes {
 		if v.Secret != nil && !slices.Contains(secretNames, v.Secret.SecretName) {
 			t.Errorf("%s: mounts Secret %q, not one of %v", where, v.Secret.SecretName, secretNames)
+		}
+	}
+	secretVols := map[string]bool{}
+	for _, v := range p.Volumes {
+		if v.Secret != nil {
+			secretVols[v.Name] = true
+		}
+	}
+	if p.SecurityContext.FSGroup != nil {
+		// With an fsGroup, Secret files are group-readable whatever their
+		// defaultMode, and contigo and mongod refuse such key files: only a
+		// step that copies them (an init container) may mount Secrets.
+		for _, c := range p.Containers {
+			for _, m := range c.VolumeMounts {
+				if secretVols[m.Name] {
+					t.Errorf("%s container %s mounts Secret volume %s directly, with fsGroup set: its key files would be group-readable", where, c.Name, m.Name)
+				}
+			}
 		}
 	}
 	all := append(slices.Clone(p.InitContainers), p.Containers...)
@@ -203,7 +243,7 @@ func checkPod(t *testing.T, where string, p podSpec) {
 		}
 		checkImage(t, at, c.Image)
 		for _, e := range c.Env {
-			if e.Value != "" && sensitive.MatchString(e.Name) {
+			if e.Value != "" && !strings.HasPrefix(e.Value, "/") && sensitive.MatchString(e.Name) { // a path is no secret
 				t.Errorf("%s: env %s is inlined; take it from a Secret", at, e.Name)
 			}
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(secretNames, e.ValueFrom.SecretKeyRef.Name) {
@@ -249,9 +289,96 @@ func TestMakeSecretsScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range secretNames[:3] {
+	for _, s := range secretNames[:len(secretNames)-1] {
 		if !strings.Contains(string(b), "apply "+s) {
 			t.Errorf("make-secrets.sh does not create %s", s)
+		}
+	}
+}
+
+// routeRe finds the paths the API registers: Echo route calls and the two
+// FHIR bases.
+var routeRe = regexp.MustCompile(`\.(?:GET|POST|PUT|PATCH|DELETE|Any|Add)\(\s*(?:http\.Method\w+,\s*)?"(/[^"]*)"|fhirRoutes\(e, "(/[^"]*)"`)
+
+// apiPrefixes returns the first path segment of every route the api and
+// web packages register (their non-test sources).
+func apiPrefixes(t *testing.T) map[string]bool {
+	t.Helper()
+	prefixes := map[string]bool{}
+	for _, dir := range []string{"../api", "../web"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range routeRe.FindAllStringSubmatch(string(b), -1) {
+				p := m[1] + m[2]
+				seg, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+				prefixes["/"+seg] = true
+			}
+		}
+	}
+	if len(prefixes) < 8 {
+		t.Fatalf("found routes under %v only", prefixes)
+	}
+	return prefixes
+}
+
+// TestIngressRoutesTheAPI checks that the Ingress routes every top-level
+// path the API serves to users (the app, tokens, SMART discovery, FHIR,
+// nutrition) and none of the probes or /metrics.
+func TestIngressRoutesTheAPI(t *testing.T) {
+	kubectl := needTool(t, "kubectl")
+	out, err := exec.Command(kubectl, "kustomize", "k8s/overlays/co").Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, stderrOf(err))
+	}
+	docs, err := decodeYAML(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routed := map[string]bool{}
+	for _, d := range docs {
+		raw, _ := yaml.Marshal(d)
+		var ing struct {
+			Kind string `yaml:"kind"`
+			Spec struct {
+				Rules []struct {
+					HTTP struct {
+						Paths []struct {
+							Path     string `yaml:"path"`
+							PathType string `yaml:"pathType"`
+						} `yaml:"paths"`
+					} `yaml:"http"`
+				} `yaml:"rules"`
+			} `yaml:"spec"`
+		}
+		if yaml.Unmarshal(raw, &ing) != nil || ing.Kind != "Ingress" {
+			continue
+		}
+		for _, r := range ing.Spec.Rules {
+			for _, p := range r.HTTP.Paths {
+				if p.PathType != "Prefix" {
+					t.Errorf("Ingress path %s: pathType %s, want Prefix", p.Path, p.PathType)
+				}
+				routed[p.Path] = true
+			}
+		}
+	}
+	internal := []string{"/healthz", "/readyz", "/metrics"}
+	for p := range apiPrefixes(t) {
+		if slices.Contains(internal, p) {
+			if routed[p] {
+				t.Errorf("the Ingress exposes %s", p)
+			}
+			continue
+		}
+		if !routed[p] {
+			t.Errorf("the API serves %s but the Ingress does not route it", p)
 		}
 	}
 }

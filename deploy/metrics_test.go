@@ -179,6 +179,18 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 		"code":{"coding":[{"system":"http://loinc.org","code":"56072-2"}]},"subject":{"reference":"Patient/`+p.ID+`"},
 		"effectiveDateTime":"`+today+`","valueQuantity":{"value":112,"unit":"mm","system":"http://unitsofmeasure.org","code":"mm"}}`)
 	get(t, base+"/fhir/Patient?name=rojas&_federated=true", token)
+	// Failed authentications beyond the per-address limit: 429s counted in
+	// contigo_http_rate_limited_total (a counter vector, exported once used).
+	limited := false
+	for range 100 {
+		if badAuth(t, base+"/fhir/Patient") == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("100 failed authentications from one address were never refused with 429")
+	}
 
 	// Poll (bounded) until every wanted family shows up.
 	var exported map[string]bool
@@ -200,6 +212,24 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 	if !exported["contigo_build_info"] {
 		t.Error("contigo_build_info is not exported")
 	}
+}
+
+// badAuth sends a request with a token that fails to authenticate and
+// returns the status.
+func badAuth(t *testing.T, url string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer not-a-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // metricNames returns the names of the samples in a Prometheus text exposition.

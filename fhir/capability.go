@@ -78,7 +78,8 @@ type (
 		Operation         []capOperation   `json:"operation,omitempty"`
 	}
 	capInteraction struct {
-		Code string `json:"code"`
+		Code          string `json:"code"`
+		Documentation string `json:"documentation,omitempty"`
 	}
 	capSearchParam struct {
 		Name       string `json:"name"`
@@ -107,7 +108,7 @@ var paramTypes = map[paramKind]string{
 func interactions(codes ...string) []capInteraction {
 	out := make([]capInteraction, len(codes))
 	for i, c := range codes {
-		out[i] = capInteraction{c}
+		out[i] = capInteraction{Code: c}
 	}
 	return out
 }
@@ -159,7 +160,10 @@ func Capability(o CapabilityOptions) []byte {
 	if conf == nil {
 		conf = NewConformance("")
 	}
-	rest := capRest{Mode: "server", Interaction: interactions("transaction", "batch")}
+	rest := capRest{Mode: "server", Interaction: []capInteraction{
+		{Code: "transaction", Documentation: TransactionDoc},
+		{Code: "batch", Documentation: BatchDoc},
+	}}
 	rest.Security = &capSecurity{
 		CORS:        true,
 		Service:     []capConcept{{Coding: []capCoding{{System: smartServiceSystem, Code: "SMART-on-FHIR"}}, Text: "OAuth 2.0 bearer tokens (SMART Backend Services)"}},

@@ -130,6 +130,7 @@ var extensions = []extensionDef{
 // namingSystems are the project's identifier systems.
 var namingSystems = []struct{ id, name, description string }{
 	{"person-ref", "ContigoPersonRef", "Pseudonymous person references of nutrition alerts: HMAC-SHA256 of the country and record id, 26 base32 characters."},
+	{"alert-id", "ContigoAlertID", "The one id of a nutrition alert: <person-ref>.f<13 base32 characters>, the id of GET /alerts/{id}, its CSV row and its pseudonymous Flag; the Flag in the person's record carries it as identifier."},
 }
 
 // standardParams maps "Type.name" of each search parameter that FHIR R4
@@ -291,7 +292,7 @@ var operations = []operationDef{
 	{id: "Patient-carne", code: "carne", title: "Printable health card", description: "A one-page printable HTML card of the child's record across countries, in the request's language.",
 		resource: []string{"Patient"}, instance: true,
 		params: []opParam{{"return", "out", "Binary", 1, "1", "text/html"}}},
-	{id: "Patient-summary", code: "summary", title: "International Patient Summary", description: "An IPS document Bundle of the record: problems, vital signs and growth results, procedures and medications given.",
+	{id: "Patient-summary", code: "summary", title: "International Patient Summary", description: "The record as an International Patient Summary (IPS STU1) document Bundle: a Composition with problems, past illness, vital signs, results (z-scores, findings), procedures and medications given; medications, allergies and problems always present, with emptyReason unavailable when the record holds none. POST takes an empty body or a Parameters without parameters.",
 		resource: []string{"Patient"}, instance: true, base: "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
 		params: []opParam{{"return", "out", "Bundle", 1, "1", "A document Bundle (IPS)"}}},
 	{id: "export", code: "export", title: "Bulk Data export", description: "FHIR Bulk Data export of the system, a Patient compartment or a Group, asynchronous, in NDJSON.",

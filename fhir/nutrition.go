@@ -55,6 +55,9 @@ const (
 	InterventionSystem = "https://contigo.example/fhir/CodeSystem/nutrition-intervention"
 	// PersonRefSystem is the identifier system of pseudonymous person references.
 	PersonRefSystem = "https://contigo.example/fhir/NamingSystem/person-ref"
+	// AlertIDSystem is the identifier system of the canonical alert id
+	// (nutrition.Alert.ID): both Flags of an alert carry it as identifier.
+	AlertIDSystem = "https://contigo.example/fhir/NamingSystem/alert-id"
 
 	ExtRuleSet         = "https://contigo.example/fhir/StructureDefinition/nutrition-ruleset"   // valueString: rule set that produced a result
 	ExtAlert           = "https://contigo.example/fhir/StructureDefinition/nutrition-alert"     // valueString: the §8 alert payload (JSON)
@@ -596,7 +599,25 @@ func tail(id string) string {
 	return id
 }
 
-// FlagID returns the id of the Flag resource of an alert in personID's record.
+// alertIdentifier is Flag.identifier of an alert: its canonical id.
+func alertIdentifier(al *nutrition.Alert) []map[string]string {
+	return []map[string]string{{"use": "official", "system": AlertIDSystem, "value": al.ID}}
+}
+
+// AlertIDOfFlag returns the tail of the alert id that the record Flag id
+// flagID (FlagID's form, "<personID>.n-f...") names, and its person id;
+// ok false if flagID is not of that form.
+func AlertIDOfFlag(flagID string) (personID, tailID string, ok bool) {
+	pid, rest, found := strings.Cut(flagID, "."+DerivedPrefix)
+	if !found || pid == "" || rest == "" || strings.Contains(rest, ".") {
+		return "", "", false
+	}
+	return pid, rest, true
+}
+
+// FlagID returns the id of the Flag resource of an alert in personID's
+// record. The alert's canonical id (nutrition.Alert.ID, pseudonymous) is
+// the Flag's identifier with system AlertIDSystem.
 func FlagID(personID, alertID string) string {
 	return personID + "." + DerivedPrefix + tail(alertID)
 }
@@ -809,6 +830,7 @@ func derive(personID string, st, old *nutrition.State, sources map[string][]stri
 			period["end"] = al.UpdatedAt.UTC().Format(TimeFormat)
 		}
 		body := map[string]any{
+			"identifier": alertIdentifier(al),
 			"extension": []extension{
 				{URL: ExtAlertStatus, ValueCode: al.Status},
 				{URL: ExtRuleSet, ValueString: ruleText(al.Rule)},
@@ -1035,6 +1057,7 @@ func PseudonymousFlag(al *nutrition.Alert) ([]byte, error) {
 		"resourceType": "Flag",
 		"id":           al.ID,
 		"meta":         map[string]any{"lastUpdated": al.UpdatedAt.UTC().Format(TimeFormat)},
+		"identifier":   alertIdentifier(al),
 		"extension": []extension{
 			{URL: ExtAlertStatus, ValueCode: al.Status},
 			{URL: ExtRuleSet, ValueString: ruleText(al.Rule)},

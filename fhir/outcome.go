@@ -93,7 +93,8 @@ func outcomeOf(issues ...Issue) []byte {
 }
 
 // OperationOutcome returns the status and OperationOutcome body for err: a
-// FieldError's Reason as diagnostics and Field as expression; the error text
+// FieldError's Reason as diagnostics and Field as expression, one issue per
+// FieldError when err joins several; the error text
 // for known kinds (errors carry opaque ids only); "internal error (request
 // <id>)" for anything else, so that internal details never leak. The caller
 // logs the full error of a 500.
@@ -109,6 +110,17 @@ func OperationOutcome(err error, requestID string) (int, []byte) {
 		if requestID == "" {
 			is.Diagnostics = "internal error"
 		}
+		return status, outcomeOf(is)
 	}
-	return status, outcomeOf(is)
+	var fes []*records.FieldError
+	collect(err, &fes)
+	if len(fes) < 2 {
+		return status, outcomeOf(is)
+	}
+	// One issue per broken rule, the first leading.
+	issues := []Issue{is}
+	for _, fe := range fes[1:] {
+		issues = append(issues, Issue{Severity: r4.IssueSeverityError, Code: code, Diagnostics: fe.Reason, Expression: fe.Field})
+	}
+	return status, outcomeOf(issues...)
 }

@@ -106,7 +106,7 @@ func parse(body []byte, wantType string, now time.Time, bundled bool) (records.R
 		return records.Resource{}, nil, err
 	}
 	p := &parser{typ: typ, now: now, bundled: bundled, keys: records.Keys{}}
-	if err := p.check(body); err != nil {
+	if err := p.checkAll(body); err != nil {
 		return records.Resource{}, nil, err
 	}
 	if typ == "Patient" {

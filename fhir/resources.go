@@ -28,13 +28,10 @@ func (p *parser) patient(r *r4.Patient) error {
 	}
 	p.names(r.Name)
 	bd, err := p.date(r.BirthDate, "Patient.birthDate", true)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("birthdate", bd)
-	if _, err := p.date(r.DeceasedDateTime, "Patient.deceasedDateTime", false); err != nil {
-		return err
-	}
+	_, err = p.date(r.DeceasedDateTime, "Patient.deceasedDateTime", false)
+	p.note(err)
 	if r.Gender != nil {
 		p.add("gender", r.Gender.Code())
 	}
@@ -151,9 +148,7 @@ const (
 )
 
 func (p *parser) observation(r *r4.Observation) error {
-	if err := p.subject(r.Subject, "Observation.subject"); err != nil {
-		return err
-	}
+	p.note(p.subject(r.Subject, "Observation.subject"))
 	p.tokens("code", &r.Code)
 	p.tokens("category", ptrs(r.Category)...)
 	p.add("status", r.Status.Code())
@@ -161,12 +156,9 @@ func (p *parser) observation(r *r4.Observation) error {
 	if q := r.ValueQuantity; q != nil && q.Value != nil {
 		p.quantityKeys("value-quantity", q.Value.String(), q.System, q.Code, q.Unit)
 	}
-	if err := p.effective(r.EffectiveDateTime, r.EffectiveInstant, r.EffectivePeriod, "Observation.effective"); err != nil {
-		return err
-	}
-	if _, err := p.date(r.Issued, "Observation.issued", false); err != nil {
-		return err
-	}
+	p.note(p.effective(r.EffectiveDateTime, r.EffectiveInstant, r.EffectivePeriod, "Observation.effective"))
+	_, err := p.date(r.Issued, "Observation.issued", false)
+	p.note(err)
 	return p.measurement(r)
 }
 
@@ -174,17 +166,13 @@ func (p *parser) observation(r *r4.Observation) error {
 // date key.
 func (p *parser) effective(dt, instant *string, pd *r4.Period, path string) error {
 	d, err := p.date(dt, path+"DateTime", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("date", d)
-	if d, err = p.date(instant, path+"Instant", false); err != nil {
-		return err
-	}
+	d, err = p.date(instant, path+"Instant", false)
+	p.note(err)
 	p.add("date", d)
-	if d, err = p.period(pd, path+"Period", false); err != nil {
-		return err
-	}
+	d, err = p.period(pd, path+"Period", false)
+	p.note(err)
 	p.add("date", d)
 	return nil
 }
@@ -210,19 +198,22 @@ func (p *parser) measurement(r *r4.Observation) error {
 		}
 		return invalidAt("Observation.valueQuantity", "a body measurement needs a valueQuantity")
 	}
-	switch {
-	case q.Value == nil:
-		return invalidAt("Observation.valueQuantity.value", "a body measurement needs a value")
-	case !positive(*q.Value):
-		return invalidAt("Observation.valueQuantity.value", "a body measurement must be greater than 0")
-	case q.System == nil || *q.System != ucumSystem:
-		return invalidAt("Observation.valueQuantity.system", "want UCUM units (system %s)", ucumSystem)
-	case q.Code == nil || !slices.Contains(units, *q.Code):
-		return invalidAt("Observation.valueQuantity.code", "want the UCUM unit %s", strings.Join(units, " or "))
-	case q.Unit != nil && !slices.Contains(units, *q.Unit):
-		return invalidAt("Observation.valueQuantity.unit", "want the unit %s", strings.Join(units, " or "))
-	case q.Comparator != nil:
-		return invalidAt("Observation.valueQuantity.comparator", "a body measurement must be exact")
+	if q.Value == nil {
+		p.note(invalidAt("Observation.valueQuantity.value", "a body measurement needs a value"))
+	} else if !positive(*q.Value) {
+		p.note(invalidAt("Observation.valueQuantity.value", "a body measurement must be greater than 0"))
+	}
+	if q.System == nil || *q.System != ucumSystem {
+		p.note(invalidAt("Observation.valueQuantity.system", "want UCUM units (system %s)", ucumSystem))
+	}
+	if q.Code == nil || !slices.Contains(units, *q.Code) {
+		p.note(invalidAt("Observation.valueQuantity.code", "want the UCUM unit %s", strings.Join(units, " or ")))
+	}
+	if q.Unit != nil && !slices.Contains(units, *q.Unit) {
+		p.note(invalidAt("Observation.valueQuantity.unit", "want the unit %s", strings.Join(units, " or ")))
+	}
+	if q.Comparator != nil {
+		p.note(invalidAt("Observation.valueQuantity.comparator", "a body measurement must be exact"))
 	}
 	return nil
 }
@@ -233,24 +224,18 @@ func positive(n json.Number) bool {
 }
 
 func (p *parser) encounter(r *r4.Encounter) error {
-	if err := p.subject(r.Subject, "Encounter.subject"); err != nil {
-		return err
-	}
+	p.note(p.subject(r.Subject, "Encounter.subject"))
 	p.add("status", r.Status.Code())
 	p.coding("class", &r.Class)
 	p.tokens("type", ptrs(r.Type)...)
 	d, err := p.period(r.Period, "Encounter.period", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("date", d)
 	return nil
 }
 
 func (p *parser) condition(r *r4.Condition) error {
-	if err := p.subject(&r.Subject, "Condition.subject"); err != nil {
-		return err
-	}
+	p.note(p.subject(&r.Subject, "Condition.subject"))
 	if r.ClinicalStatus != nil {
 		for _, c := range r.ClinicalStatus.Coding {
 			if c.Code != nil {
@@ -263,23 +248,16 @@ func (p *parser) condition(r *r4.Condition) error {
 	p.tokens("category", ptrs(r.Category)...)
 	p.reference("encounter", "Encounter", r.Encounter)
 	onset, err := p.date(r.OnsetDateTime, "Condition.onsetDateTime", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("onset-date", onset)
 	onsetStart, err := p.period(r.OnsetPeriod, "Condition.onsetPeriod", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("onset-date", onsetStart)
 	recorded, err := p.date(r.RecordedDate, "Condition.recordedDate", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("recorded-date", recorded)
-	if _, err := p.date(r.AbatementDateTime, "Condition.abatementDateTime", false); err != nil {
-		return err
-	}
+	_, err = p.date(r.AbatementDateTime, "Condition.abatementDateTime", false)
+	p.note(err)
 	if onset == "" {
 		onset = recorded
 	}
@@ -288,35 +266,26 @@ func (p *parser) condition(r *r4.Condition) error {
 }
 
 func (p *parser) episodeOfCare(r *r4.EpisodeOfCare) error {
-	if err := p.subject(&r.Patient, "EpisodeOfCare.patient"); err != nil {
-		return err
-	}
+	p.note(p.subject(&r.Patient, "EpisodeOfCare.patient"))
 	p.add("status", r.Status.Code())
 	p.tokens("type", ptrs(r.Type)...)
 	d, err := p.period(r.Period, "EpisodeOfCare.period", true)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("date", d)
 	return nil
 }
 
 func (p *parser) procedure(r *r4.Procedure) error {
-	if err := p.subject(&r.Subject, "Procedure.subject"); err != nil {
-		return err
-	}
+	p.note(p.subject(&r.Subject, "Procedure.subject"))
 	p.add("status", r.Status.Code())
 	p.tokens("code", r.Code)
 	p.tokens("category", r.Category)
 	p.reference("encounter", "Encounter", r.Encounter)
 	d, err := p.date(r.PerformedDateTime, "Procedure.performedDateTime", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("date", d)
-	if d, err = p.period(r.PerformedPeriod, "Procedure.performedPeriod", false); err != nil {
-		return err
-	}
+	d, err = p.period(r.PerformedPeriod, "Procedure.performedPeriod", false)
+	p.note(err)
 	p.add("date", d)
 	return nil
 }
@@ -328,11 +297,9 @@ var medicationAdministrationStatus = []string{"in-progress", "not-done", "on-hol
 
 func (p *parser) medicationAdministration(r *r4.MedicationAdministration) error {
 	if !slices.Contains(medicationAdministrationStatus, r.Status) {
-		return invalidAt("MedicationAdministration.status", "unknown code %q", r.Status)
+		p.note(invalidAt("MedicationAdministration.status", "unknown code %q", r.Status))
 	}
-	if err := p.subject(&r.Subject, "MedicationAdministration.subject"); err != nil {
-		return err
-	}
+	p.note(p.subject(&r.Subject, "MedicationAdministration.subject"))
 	p.add("status", r.Status)
 	p.reference("encounter", "Encounter", r.Context)
 	if r.MedicationCodeableConcept.Coding != nil || r.MedicationCodeableConcept.Text != nil {
@@ -350,31 +317,23 @@ func (p *parser) medicationAdministration(r *r4.MedicationAdministration) error 
 }
 
 func (p *parser) flag(r *r4.Flag) error {
-	if err := p.subject(&r.Subject, "Flag.subject"); err != nil {
-		return err
-	}
+	p.note(p.subject(&r.Subject, "Flag.subject"))
 	p.add("status", r.Status.Code())
 	p.tokens("code", &r.Code)
 	p.tokens("category", ptrs(r.Category)...)
 	p.reference("encounter", "Encounter", r.Encounter)
 	d, err := p.period(r.Period, "Flag.period", true)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("date", d)
 	return nil
 }
 
 func (p *parser) consent(r *r4.Consent) error {
-	if err := p.subject(r.Patient, "Consent.patient"); err != nil {
-		return err
-	}
+	p.note(p.subject(r.Patient, "Consent.patient"))
 	p.add("status", r.Status.Code())
 	p.tokens("category", ptrs(r.Category)...)
 	d, err := p.date(r.DateTime, "Consent.dateTime", false)
-	if err != nil {
-		return err
-	}
+	p.note(err)
 	p.add("date", d)
 	return nil
 }

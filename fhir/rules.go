@@ -17,6 +17,15 @@ type parser struct {
 	now     time.Time
 	bundled bool // urn:uuid references are allowed
 	keys    records.Keys
+	errs    []error // broken rules noted so far: one answer names them all
+}
+
+// note records err, a broken rule, if not nil; the rules go on so that one
+// OperationOutcome names every broken field.
+func (p *parser) note(err error) {
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
 }
 
 func (p *parser) add(key string, values ...string) {
@@ -59,6 +68,22 @@ func decodeAnd[T any](body []byte, rules func(*T) error) error {
 		return malformedAt("", "decode: %v", err)
 	}
 	return rules(&v)
+}
+
+// checkAll runs check and returns every broken rule it noted, in order,
+// with the one it returned (nil if none).
+func (p *parser) checkAll(body []byte) error {
+	err := p.check(body)
+	if len(p.errs) == 0 {
+		return err
+	}
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+	if len(p.errs) == 1 {
+		return p.errs[0]
+	}
+	return joined(p.errs)
 }
 
 // EarliestDate is the earliest date a record holds: an earlier one (e.g.

@@ -45,10 +45,24 @@ func entryPath(i int) string { return "Bundle.entry[" + strconv.Itoa(i) + "]" }
 
 // inEntry relocates a FieldError from a resource of type typ to entry i.
 func inEntry(err error, i int, typ string) error {
+	var fes []*records.FieldError
+	collect(err, &fes)
+	if len(fes) > 1 { // every broken rule of the entry, each located
+		out := make([]error, len(fes))
+		for j, fe := range fes {
+			out[j] = entryField(fe, i, typ)
+		}
+		return joined(out)
+	}
 	fe, ok := errors.AsType[*records.FieldError](err)
 	if !ok {
 		return err
 	}
+	return entryField(fe, i, typ)
+}
+
+// entryField returns fe located in the resource of Bundle entry i.
+func entryField(fe *records.FieldError, i int, typ string) *records.FieldError {
 	at := entryPath(i) + ".resource"
 	switch {
 	case fe.Field == typ || fe.Field == "Resource" || fe.Field == "":

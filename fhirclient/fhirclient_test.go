@@ -35,10 +35,8 @@ func TestFhirKitClient(t *testing.T) {
 	bin := buildContigo(t)
 	data := t.TempDir()
 	addr := startServe(t, bin, data)
-	tok, err := exec.Command(bin, "token", "--role", "health-worker", "--country", "CO", "--data-dir", data, "--ttl", "1h").Output()
-	if err != nil {
-		t.Fatalf("contigo token: %v", err)
-	}
+	tok := mintToken(t, bin, data, "health-worker")
+	exportTok := mintToken(t, bin, data, "ministry") // $export needs ministry or admin
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
@@ -46,7 +44,8 @@ func TestFhirKitClient(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"CONTIGO_BASE=http://"+addr+"/fhir",
-		"CONTIGO_TOKEN="+strings.TrimSpace(string(tok)),
+		"CONTIGO_TOKEN="+tok,
+		"CONTIGO_EXPORT_TOKEN="+exportTok,
 		fmt.Sprintf("CONTIGO_RUN=%d", time.Now().UnixNano()),
 	)
 	var stderr bytes.Buffer
@@ -75,9 +74,20 @@ func TestFhirKitClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("drive.mjs: %v\n%s", err, stderr.String())
 	}
-	if ok < 10 {
-		t.Errorf("%d steps passed, want at least 10", ok)
+	if ok < 12 {
+		t.Errorf("%d steps passed, want at least 12", ok)
 	}
+}
+
+// mintToken runs "contigo token" for role in country CO on the node's
+// data directory.
+func mintToken(t *testing.T, bin, data, role string) string {
+	t.Helper()
+	tok, err := exec.Command(bin, "token", "--role", role, "--country", "CO", "--data-dir", data, "--ttl", "1h").Output()
+	if err != nil {
+		t.Fatalf("contigo token --role %s: %v", role, err)
+	}
+	return strings.TrimSpace(string(tok))
 }
 
 // lookTool finds a program: a missing one skips the test, or fails it

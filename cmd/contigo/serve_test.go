@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -222,6 +223,9 @@ func TestDurabilityAfterSIGKILL(t *testing.T) {
 	}
 	bin := buildContigo(t)
 	dataDir := t.TempDir()
+	if err := os.Chmod(dataDir, 0o755); err != nil { // issue 9: a data dir others may read
+		t.Fatal(err)
+	}
 	srv := startServe(t, bin, dataDir)
 	token := mintToken(t, bin, dataDir)
 	if fi, err := os.Stat(filepath.Join(dataDir, "signing.key")); err != nil || fi.Mode().Perm() != 0o600 {
@@ -237,6 +241,7 @@ func TestDurabilityAfterSIGKILL(t *testing.T) {
 	var p struct{ ID string }
 	json.Unmarshal(body, &p)
 	acked["Patient/"+p.ID] = body
+	wantPrivateTree(t, dataDir)
 	for i, kg := range []string{"7.1", "7.4", "7.9"} {
 		obs := `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/` + p.ID + `"},` +
 			`"effectiveDateTime":"2025-0` + string(rune('1'+i)) + `-10","valueQuantity":{"value":` + kg + `,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}}`
@@ -277,5 +282,39 @@ func TestDurabilityAfterSIGKILL(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Error("serve did not stop within a minute of SIGTERM")
+	}
+}
+
+// wantPrivateTree fails unless dir and everything in it (the database
+// files the engine wrote, the signing key) are private to this user:
+// directories 0700, files 0600.
+func wantPrivateTree(t *testing.T, dir string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if fi.Mode().Type()&fs.ModeSymlink == 0 && fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %04o, want %04o", path, fi.Mode().Perm(), want)
+		}
+		if strings.Contains(d.Name(), "sqlite") {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Errorf("no database file under %s", dir)
 	}
 }

@@ -5,7 +5,9 @@
 #   PKI_DIR        output of "contigo federation init PKI_DIR --countries CO,EC,PE
 #                  --hosts peer.co.contigo.example,peer.ec.contigo.example,peer.pe.contigo.example"
 #                  (run once for the region, on an offline machine; keep ca-key safe)
-#   contigo-signing-key  a new random key unless the Secret exists (rotation:
+#   contigo-signing-key  a new random key unless the Secret exists (it keys the
+#                        pseudonyms of nutrition alerts: never rotated casually)
+#   contigo-token-keys   a first token key unless the Secret exists (rotation:
 #                        docs/operations.md)
 #   contigo-mongodb      keyfile and passwords, new unless the Secret exists
 # The ingress certificate (contigo-tls) comes from your CA or cert-manager.
@@ -26,6 +28,15 @@ apply contigo-federation \
 if ! kubectl -n "$ns" get secret contigo-signing-key >/dev/null 2>&1; then
   head -c 32 /dev/urandom | base64 > "$tmp/signing.key"
   apply contigo-signing-key --from-file=signing.key="$tmp/signing.key"
+fi
+
+# Token keys (serve --signing-keys-dir): the newest *.key signs, *.next are
+# accepted only. The first key is made here; rotate with the steps of
+# docs/operations.md ("Key and certificate rotation").
+if ! kubectl -n "$ns" get secret contigo-token-keys >/dev/null 2>&1; then
+  first="$(date -u +%Y-%m-%d).key"
+  head -c 32 /dev/urandom | base64 > "$tmp/$first"
+  apply contigo-token-keys --from-file="$first=$tmp/$first"
 fi
 
 if ! kubectl -n "$ns" get secret contigo-mongodb >/dev/null 2>&1; then

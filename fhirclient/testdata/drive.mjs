@@ -1,8 +1,9 @@
 // Drives a running Contigo node with fhir-kit-client, the way a ministry's
 // integration would: create, read, vread, update, search with paging,
-// transaction, batch, $everything (GET and POST), conditional read,
-// Prefer: return=minimal. Run by fhirclient_test.go with CONTIGO_BASE and
-// CONTIGO_TOKEN set; prints one line per step and exits 1 on the first
+// transaction, batch, $everything and $summary (GET and POST), conditional read,
+// Prefer: return=minimal, conditional update, $export. Run by
+// fhirclient_test.go with CONTIGO_BASE, CONTIGO_TOKEN and
+// CONTIGO_EXPORT_TOKEN set; prints one line per step and exits 1 on the first
 // failure.
 import { Client } from 'fhir-kit-client';
 
@@ -194,20 +195,91 @@ step('$everything (GET and POST)', async () => {
   assert(types(params)[0] === 'Patient', '$everything by POST with Parameters', types(params));
 });
 
-// TODO(issue 11, writes helper): conditional update, once PUT Patient?identifier= is served:
-//   client.update({ resourceType: 'Patient', searchParams: { identifier: 'urn:contigo:fhirclient|' + run + '-1' }, body })
-//   must update state.pid (200, version 3), and create on no match (201).
-step('TODO conditional update', async () => 'skipped');
+step('conditional update', async () => {
+  // One match: PUT Patient?identifier= updates state.pid (version 3 after
+  // the update step), through update() and through the request API.
+  const ident = 'urn:contigo:fhirclient|' + run + '-1';
+  const body = { ...state.patient, gender: 'female', birthDate: '2023-04-03' };
+  delete body.meta;
+  const p = await client.update({ resourceType: 'Patient', searchParams: { identifier: ident }, body });
+  const res = Client.httpFor(p).response;
+  assert(res.status === 200 && p.id === state.pid && p.meta.versionId === '3', 'conditional update of the match', { status: res.status, id: p.id, meta: p.meta });
+  assert(p.birthDate === '2023-04-03', 'conditional update stored the body', p.birthDate);
+  const again = await client.request('Patient?identifier=' + encodeURIComponent(ident), {
+    method: 'PUT',
+    body: { ...body, gender: 'male' },
+    options: { headers: { 'content-type': 'application/fhir+json', 'If-Match': 'W/"3"' } },
+  });
+  assert(again.id === state.pid && again.meta.versionId === '4' && again.gender === 'male', 'conditional update under If-Match', again.meta);
+  // No match: a new Patient (201), no id in the body.
+  const fresh = patient(family, 'Upsert', run + '-7');
+  const c = await client.update({ resourceType: 'Patient', searchParams: { identifier: 'urn:contigo:fhirclient|' + run + '-7' }, body: fresh });
+  const cres = Client.httpFor(c).response;
+  assert(cres.status === 201 && c.id && c.id !== state.pid && c.meta.versionId === '1', 'conditional update with no match creates', { status: cres.status, c });
+  state.upserted = c.id;
+  // A stale If-Match loses: 412, nothing stored.
+  const s = await status(client.update({ resourceType: 'Patient', searchParams: { identifier: ident }, body, options: { headers: { 'If-Match': 'W/"3"' } } }));
+  assert(s === 412, 'a stale If-Match on a conditional update is 412', s);
+  const cur = await client.read({ resourceType: 'Patient', id: state.pid });
+  assert(cur.meta.versionId === '4', 'the 412 stored nothing', cur.meta);
+});
 
-// TODO(issue 11, $export helper): bulk export, once $export is served:
-//   kick off GET Patient/$export with Prefer: respond-async (202, Content-Location),
-//   poll the status URL until 200, fetch every NDJSON output file, and find state.pid.
-step('TODO $export', async () => 'skipped');
+// $export needs the ministry role (CONTIGO_EXPORT_TOKEN); fhir-kit-client
+// has no Bulk Data helper, so the kick-off and the polling go through its
+// request API and the NDJSON file through fetch (it is not one JSON body).
+step('$export', async () => {
+  const exportToken = process.env.CONTIGO_EXPORT_TOKEN;
+  assert(exportToken, 'CONTIGO_EXPORT_TOKEN is required');
+  const bulk = new Client({ baseUrl: base, bearerToken: exportToken });
+  const kick = await bulk.request('Patient/$export?_type=Patient', {
+    options: { headers: { Prefer: 'respond-async', Accept: 'application/fhir+json' } },
+  });
+  const kres = Client.httpFor(kick).response;
+  const statusURL = kres.headers.get('content-location');
+  assert(kres.status === 202 && statusURL && statusURL.includes('/$export-status/'), 'kick-off answers 202 and Content-Location', { status: kres.status, statusURL });
+  let manifest;
+  for (let i = 0; i < 600 && !manifest; i++) {
+    const r = await bulk.request(statusURL);
+    const st = Client.httpFor(r).response.status;
+    if (st === 200) manifest = r;
+    else {
+      assert(st === 202, 'status polling answers 202 until done', st);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
+  assert(manifest, 'the export did not finish in 60 s');
+  assert(manifest.requiresAccessToken === true && Array.isArray(manifest.output), 'manifest', manifest);
+  const out = manifest.output.find((o) => o.type === 'Patient');
+  assert(out && out.url, 'no Patient file in the manifest', manifest.output);
+  const file = await fetch(out.url, { headers: { Authorization: 'Bearer ' + exportToken, Accept: 'application/fhir+ndjson' } });
+  assert(file.status === 200, 'export file', file.status);
+  const lines = (await file.text()).split('\n').filter((l) => l.trim() !== '');
+  const ids = lines.map((l) => JSON.parse(l)).map((r) => r.resourceType + '/' + r.id);
+  assert(ids.includes('Patient/' + state.pid) && ids.includes('Patient/' + state.upserted), 'the NDJSON holds this run\'s Patients', ids.slice(0, 20));
+  assert(lines.length === out.count, `count ${out.count} in the manifest, ${lines.length} lines`);
+});
 
-// TODO(issue 11, IPS helper): International Patient Summary, once served:
-//   client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, method: 'GET' })
-//   must be a document Bundle whose first entry is a Composition about state.pid.
-step('TODO $summary', async () => 'skipped');
+step('$summary (GET and POST)', async () => {
+  const check = (b, how) => {
+    assert(b.resourceType === 'Bundle' && b.type === 'document' && b.identifier && b.timestamp, how + ': a document Bundle', b);
+    const comp = b.entry[0].resource;
+    assert(comp.resourceType === 'Composition' && comp.status === 'final', how + ': a final Composition first', comp);
+    assert(comp.type.coding.some((c) => c.system === 'http://loinc.org' && c.code === '60591-5'), how + ': IPS type', comp.type);
+    const urls = new Map(b.entry.map((e) => [e.fullUrl, e.resource]));
+    const subject = urls.get(comp.subject.reference);
+    assert(subject && subject.resourceType === 'Patient' && subject.id === state.pid, how + ': subject is the Patient', comp.subject);
+    const codes = comp.section.map((s) => s.code.coding[0].code);
+    for (const want of ['10160-0', '48765-2', '11450-4']) assert(codes.includes(want), how + ': section ' + want, codes);
+    for (const s of comp.section) {
+      for (const e of s.entry || []) assert(urls.has(e.reference), how + ': entry in the Bundle', e.reference);
+    }
+    const vitals = comp.section.find((s) => s.code.coding[0].code === '8716-3');
+    assert(vitals && vitals.entry.length >= 2, how + ': the weights are vital signs', vitals);
+  };
+  check(await client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, method: 'GET' }), 'GET');
+  check(await client.operation({ name: 'summary', resourceType: 'Patient', id: state.pid, input: { resourceType: 'Parameters' } }), 'POST');
+  assert((await status(client.operation({ name: 'summary', resourceType: 'Patient', id: 'nope', method: 'GET' }))) === 404, '$summary of an unknown Patient');
+});
 
 for (const { name, fn } of steps) {
   try {
