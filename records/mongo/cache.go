@@ -33,6 +33,34 @@ func (e *entry) clone() *entry {
 	return &c
 }
 
+// heapSize estimates the bytes of heap e holds: the bodies and also the
+// search keys (a map per resource), the transactions, the nutrition state
+// and the commits since the last segment, with rough per-object overheads,
+// so that the cache's limit bounds the heap it takes, not only the FHIR
+// JSON in it.
+func (e *entry) heapSize() int64 {
+	size := int64(256 + len(e.p.Nutrition))
+	for _, r := range e.p.Resources {
+		size += 160 + int64(len(r.Type)+len(r.ID)+len(r.Body))
+		for k, vs := range r.Keys {
+			size += 64 + int64(len(k))
+			for _, v := range vs {
+				size += 16 + int64(len(v))
+			}
+		}
+	}
+	for _, t := range e.p.Txns {
+		size += 64 + int64(len(t.Key)+len(t.Response))
+	}
+	for _, d := range e.open {
+		size += 256 + int64(len(d.Nutrition))
+		for _, r := range d.Resources {
+			size += 16 + int64(len(r))
+		}
+	}
+	return size
+}
+
 // recordCache keeps recently used records so that reading one costs a
 // single lookup of the commit after the cached version. It only makes reads
 // faster: every use checks the log for newer commits first, so an entry
@@ -70,10 +98,7 @@ func (c *recordCache) put(cc records.Country, e *entry) {
 	if c == nil || c.limit <= 0 {
 		return
 	}
-	var size int64
-	for _, r := range e.p.Resources {
-		size += int64(len(r.Body)) + 128
-	}
+	size := e.heapSize()
 	e = e.clone()
 	e.size = size
 	k := cacheKey(cc, e.p.ID)

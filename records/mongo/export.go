@@ -204,7 +204,8 @@ func (s *Store) EachExportChunk(ctx context.Context, cc records.Country, job str
 
 // EachPerson calls fn with every record whose last change is at or after
 // since (every record if zero), reading the heads through a cursor and
-// each record on its own, so memory does not grow with the country.
+// each record on its own without adding it to the record cache, so memory
+// does not grow with the country.
 func (s *Store) EachPerson(ctx context.Context, cc records.Country, since time.Time, fn func(*records.Person) error) (err error) {
 	defer s.observe("each_person", time.Now(), &err)
 	cur, err := s.coll(cc, personsColl).Find(ctx, bson.D{}, options.Find().
@@ -224,7 +225,7 @@ func (s *Store) EachPerson(ctx context.Context, cc records.Country, since time.T
 		if !since.IsZero() && h.Updated.Before(since) {
 			continue
 		}
-		p, err := s.Person(ctx, cc, h.ID)
+		p, err := s.person(ctx, cc, h.ID, false) // not cached: a pass over the country would fill the cache
 		if errors.Is(err, records.ErrNotFound) {
 			continue // removed meanwhile
 		}

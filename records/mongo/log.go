@@ -236,7 +236,15 @@ func (s *Store) getCommit(ctx context.Context, cc records.Country, id string) (d
 // chain, then the commits after the last segment.
 func (s *Store) Person(ctx context.Context, cc records.Country, id string) (_ *records.Person, err error) {
 	defer s.observe("person", time.Now(), &err)
-	e, err := s.load(ctx, cc, id)
+	return s.person(ctx, cc, id, true)
+}
+
+// person returns the record of person id as Person does; with keep false a
+// record that is not in the cache is read without being added to it (a
+// cached one is still brought up to date there), so that a pass over every
+// record (EachPerson) does not fill the cache with the whole country.
+func (s *Store) person(ctx context.Context, cc records.Country, id string, keep bool) (*records.Person, error) {
+	e, err := s.loadKeep(ctx, cc, id, keep)
 	if err != nil {
 		return nil, fmt.Errorf("read person %s: %w", id, err)
 	}
@@ -250,7 +258,14 @@ func (s *Store) Person(ctx context.Context, cc records.Country, id string) (_ *r
 // zero Version if the record does not exist). The entry is private to the
 // caller.
 func (s *Store) load(ctx context.Context, cc records.Country, id string) (*entry, error) {
+	return s.loadKeep(ctx, cc, id, true)
+}
+
+// loadKeep is load; with keep false an entry that was not cached is not
+// cached either.
+func (s *Store) loadKeep(ctx context.Context, cc records.Country, id string, keep bool) (*entry, error) {
 	e := s.cache.get(cc, id)
+	cached := e != nil
 	if e == nil {
 		e = &entry{p: &records.Person{ID: id, Country: cc}, tail: 1}
 		// Follow the segments from version 1.
@@ -262,7 +277,7 @@ func (s *Store) load(ctx context.Context, cc records.Country, id string) (*entry
 	if err != nil {
 		return nil, err
 	}
-	if grew || e.p.Version > 0 {
+	if (grew || e.p.Version > 0) && (keep || cached) {
 		s.cache.put(cc, e)
 	}
 	return e, nil

@@ -58,9 +58,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Timeout bounds connecting at Open (default 10s).
 	Timeout time.Duration
-	// CacheBytes bounds the in-process cache of records (default 256 MiB;
-	// negative disables it). The cache only saves reads: every use checks
-	// the database for newer commits.
+	// CacheBytes bounds the in-process cache of records (default 256 MiB
+	// of estimated heap: bodies, search keys, transactions, nutrition
+	// state; negative disables it). The cache only saves reads: every use
+	// checks the database for newer commits.
 	CacheBytes int64
 }
 
