@@ -117,6 +117,14 @@ func TestEveryClinicalRuleReported(t *testing.T) {
 	if got := strings.Join(issueExprs(t, r), ","); got != "Encounter.subject,Encounter.period.start" {
 		t.Errorf("issues at %s, want Encounter.subject,Encounter.period.start", got)
 	}
+	// A structure error does not hide the clinical rules: an unknown
+	// element and a future date come back together.
+	both := strings.Replace(obs, `{"resourceType":"Observation",`, `{"resourceType":"Observation","colour":"blue",`, 1)
+	r = e.do("POST", "/fhir/Observation", e.hw, both)
+	wantOutcome(t, r, http.StatusUnprocessableEntity, "", "Observation.colour")
+	if got := strings.Join(issueExprs(t, r), ","); got != "Observation.colour,"+want {
+		t.Errorf("structure and rules: issues at %s, want Observation.colour,%s", got, want)
+	}
 	// In a transaction and in a batch entry, each located in the Bundle.
 	in := func(i int) string {
 		return strings.ReplaceAll(want, "Observation.", "Bundle.entry["+strconv.Itoa(i)+"].resource.")

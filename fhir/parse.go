@@ -99,13 +99,19 @@ func parse(body []byte, wantType string, now time.Time, bundled bool) (records.R
 	if err != nil {
 		return records.Resource{}, nil, err
 	}
-	if err := walkObject(m, resourceTypes[typ], typ, typ, true); err != nil {
-		return records.Resource{}, nil, err
-	}
-	if err := checkLengths(m, typ); err != nil {
-		return records.Resource{}, nil, err
-	}
 	p := &parser{typ: typ, now: now, bundled: bundled, keys: records.Keys{}}
+	serr := walkObject(m, resourceTypes[typ], typ, typ, true)
+	lerr := checkLengths(m, typ)
+	if serr != nil || lerr != nil {
+		// Report the clinical rules too, so that a client fixes every
+		// field in one round trip; they run when the body still decodes
+		// (a wrong JSON type stops them: its structure error says why).
+		cerr := p.checkAll(body)
+		if cerr != nil && errors.Is(cerr, records.ErrMalformed) {
+			cerr = nil
+		}
+		return records.Resource{}, nil, joinErrs(serr, lerr, cerr)
+	}
 	if err := p.checkAll(body); err != nil {
 		return records.Resource{}, nil, err
 	}
@@ -210,4 +216,19 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	}
 	buf.Truncate(buf.Len() - 1)
 	return nil
+}
+
+// joinErrs joins the non-nil errors: the error itself when there is one,
+// as a FieldError stays a FieldError for its callers.
+func joinErrs(errs ...error) error {
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return errors.Join(out...)
 }
