@@ -91,6 +91,22 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		pending = map[string]bool{}
 		persons = map[string]bool{}
 	)
+	// Every server-owned entry is named at once, so a client fixes them in
+	// one round trip.
+	var owned []error
+	for i, e := range b.Entries {
+		if e.Existing != "" {
+			continue
+		}
+		r := e.Resource
+		r.Type, r.ID = e.Type, e.ID
+		if err := refuseServerOwned(r, r.ID, fmt.Sprintf("Bundle.entry[%d].resource", i)); err != nil {
+			owned = append(owned, err)
+		}
+	}
+	if err := issues(owned); err != nil {
+		return err
+	}
 	for i, e := range b.Entries {
 		if e.Existing != "" {
 			continue
@@ -98,9 +114,6 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		r := e.Resource
 		r.Type, r.ID = e.Type, e.ID
 		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
-		if err := refuseServerOwned(r, r.ID, path); err != nil {
-			return err
-		}
 		if !persons[e.PersonID] && len(persons) == 1 {
 			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d]", i), Reason: fhir.TransactionOnePerson}
 		}

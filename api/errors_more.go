@@ -1,7 +1,9 @@
 package api
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -30,6 +32,12 @@ func fieldErrors(err error) []*records.FieldError {
 		return []*records.FieldError{fe}
 	}
 	switch u := err.(type) {
+	case issueList:
+		var out []*records.FieldError
+		for _, e := range u {
+			out = append(out, fieldErrors(e)...)
+		}
+		return out
 	case interface{ Unwrap() []error }:
 		var out []*records.FieldError
 		for _, e := range u.Unwrap() {
@@ -43,4 +51,39 @@ func fieldErrors(err error) []*records.FieldError {
 		return []*records.FieldError{fe}
 	}
 	return nil
+}
+
+// issueList is several errors answered together whose status and issue
+// code are the first one's (errors.Is and errors.As see only the first),
+// e.g. a 403 and a 422 in one transaction: the answer is 403 and names
+// both.
+type issueList []error
+
+func (l issueList) Error() string { return errors.Join(l...).Error() }
+
+// Unwrap returns the first error, which decides the answer's status.
+func (l issueList) Unwrap() error { return l[0] }
+
+// issues returns errs as one error: nil, the error itself, or an
+// issueList led by the most severe (a refusal before a broken rule).
+func issues(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	l := issueList(slices.Clone(errs))
+	slices.SortStableFunc(l, func(a, b error) int {
+		return cmp.Compare(severity(a), severity(b))
+	})
+	return l
+}
+
+// severity orders errors for issues: refusals first.
+func severity(err error) int {
+	if errors.Is(err, records.ErrForbidden) {
+		return 0
+	}
+	return 1
 }

@@ -57,6 +57,14 @@ func TestServerOwnedResultsRefused(t *testing.T) {
 	wantOutcome(t, n.do("POST", "/fhir/Observation", n.hw, own), http.StatusUnprocessableEntity, "", "Observation.code.coding.system")
 	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + own + `,"request":{"method":"POST","url":"Observation"}}]}`
 	wantOutcome(t, n.do("POST", "/fhir", n.hw, tx), http.StatusUnprocessableEntity, "", "Bundle.entry[0].resource.code.coding.system")
+	// Every server-owned entry of a transaction is named in one answer.
+	tx2 := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + resolved + `,"request":{"method":"PUT","url":"Condition/` + cond + `"}},` +
+		`{"resource":` + own + `,"request":{"method":"POST","url":"Observation"}}]}`
+	r2 := n.do("POST", "/fhir", n.hw, tx2)
+	wantOutcome(t, r2, http.StatusForbidden, "", "Bundle.entry[0].resource.id")
+	if got := strings.Join(issueExprs(t, r2), ","); got != "Bundle.entry[0].resource.id,Bundle.entry[1].resource.code.coding.system" {
+		t.Errorf("transaction with two server-owned entries: issues at %s", got)
+	}
 	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + own + `,"request":{"method":"POST","url":"Observation"}}]}`
 	if r := must(t, n.do("POST", "/fhir", n.hw, batch), http.StatusOK); !strings.Contains(string(r.Body), `"status":"422`) {
 		t.Errorf("batch POST of a client z-score: %s", r.Body)
