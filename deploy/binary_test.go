@@ -1,10 +1,8 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"contigo/internal/servetest"
 )
 
 // stampedVersion is the version the tests stamp into the binary, as the
@@ -229,62 +228,8 @@ func startNode(t *testing.T, bin string) (addr, dataDir string) {
 	if out, err := exec.Command(bin, "federation", "init", pki, "--countries", "CO,EC,PE", "--port", fmt.Sprint(base)).CombinedOutput(); err != nil {
 		t.Fatalf("federation init: %v\n%s", err, out)
 	}
-	addr = startServe(t, bin, []string{"serve", "--countries", "CO", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
+	addr = servetest.Start(t, bin, []string{"serve", "--countries", "CO", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
 		"--peers", filepath.Join(pki, "co-peers.json"), "--peer-addr", fmt.Sprintf("127.0.0.1:%d", base),
 		"--followup-interval", "1s", "--federated-timeout", "2s"}, []string{"CONTIGO_MONGODB_URI="})
 	return addr, filepath.Join(dir, "data")
-}
-
-// startServe runs the binary with args (and env added to the test's) and
-// returns the address it listens on; it fails the test if it exits first.
-// The process is killed when the test ends.
-func startServe(t *testing.T, bin string, args, env []string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}) // closed when the process has exited
-	var waitErr error
-	addrc := make(chan string, 1)
-	var logs strings.Builder
-	var mu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			logs.Write(sc.Bytes())
-			logs.WriteByte('\n')
-			mu.Unlock()
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				select {
-				case addrc <- line.Addr:
-				default:
-				}
-			}
-		}
-		waitErr = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
-	select {
-	case addr := <-addrc:
-		return addr
-	case <-done:
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("serve exited before listening: %v\n%s", waitErr, logs.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatal("serve did not listen within 2 minutes")
-	}
-	return ""
 }

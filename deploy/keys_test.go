@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"contigo/api"
+	"contigo/internal/servetest"
 )
 
 // secretVolume writes files as the kubelet lays out a Secret volume with
@@ -191,7 +192,7 @@ func TestKeyCopyStep(t *testing.T) {
 		}
 		args = append(args, rebase(a))
 	}
-	addr := startServe(t, bin, args, env)
+	addr := servetest.Start(t, bin, args, env)
 
 	// contigo token as "kubectl exec deploy/contigo -- contigo token" runs it.
 	tok := exec.Command(bin, "token", "--role", "admin", "--country", "CO", "--ttl", "1h")

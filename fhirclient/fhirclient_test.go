@@ -4,7 +4,6 @@
 package fhirclient
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -15,9 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"contigo/internal/servetest"
 )
 
 // TestFhirKitClient installs fhir-kit-client (pinned by
@@ -32,9 +32,9 @@ func TestFhirKitClient(t *testing.T) {
 	node, npm := lookTool(t, "node"), lookTool(t, "npm")
 	dir := installClient(t, npm)
 
-	bin := buildContigo(t)
+	bin := servetest.Build(t)
 	data := t.TempDir()
-	addr := startServe(t, bin, data)
+	addr := servetest.Start(t, bin, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--log-format", "json"}, []string{"CONTIGO_MONGODB_URI="})
 	tok := mintToken(t, bin, data, "health-worker")
 	exportTok := mintToken(t, bin, data, "ministry") // $export needs ministry or admin
 
@@ -176,63 +176,4 @@ func installClient(t *testing.T, npm string) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// buildContigo builds the contigo binary into a temporary directory.
-func buildContigo(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "contigo")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "contigo/cmd/contigo")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startServe starts "contigo serve" on the embedded engine and a free
-// loopback port, waits (bounded) until it listens, and returns its
-// address; the process is killed at cleanup.
-func startServe(t *testing.T, bin, data string) string {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--log-format", "json")
-	cmd.Env = append(os.Environ(), "CONTIGO_MONGODB_URI=")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	var (
-		mu   sync.Mutex
-		logs bytes.Buffer
-	)
-	logged := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			logs.Write(append(sc.Bytes(), '\n'))
-			mu.Unlock()
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addrc <- line.Addr
-			}
-		}
-		done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	select {
-	case addr := <-addrc:
-		return addr
-	case err := <-done:
-		t.Fatalf("serve exited before listening: %v\n%s", err, logged())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("serve did not listen within 2 minutes\n%s", logged())
-	}
-	return ""
 }

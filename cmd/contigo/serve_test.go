@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"contigo/internal/servetest"
 	"contigo/records"
 )
 
@@ -69,15 +70,7 @@ func TestParseServe(t *testing.T) {
 }
 
 // buildContigo builds the binary into a temporary directory.
-func buildContigo(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "contigo")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildContigo(t *testing.T) string { return servetest.Build(t) }
 
 // server is a "contigo serve" subprocess.
 type server struct {
