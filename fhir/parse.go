@@ -218,8 +218,8 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
-// joinErrs joins the non-nil errors: the error itself when there is one,
-// as a FieldError stays a FieldError for its callers.
+// joinErrs joins the non-nil errors like joined: the error itself when
+// there is one, as a FieldError stays a FieldError for its callers.
 func joinErrs(errs ...error) error {
 	var out []error
 	for _, err := range errs {
@@ -230,5 +230,5 @@ func joinErrs(errs ...error) error {
 	if len(out) == 1 {
 		return out[0]
 	}
-	return errors.Join(out...)
+	return joined(out)
 }
