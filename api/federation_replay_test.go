@@ -22,14 +22,7 @@ func TestFederationCallerReplay(t *testing.T) {
 	co, ec := nodes["CO"], nodes["EC"]
 	pid := must(t, co.do("POST", "/fhir/Patient", co.hw, childJSON("Luis", "Mendoza", "2024-02-02", "R-2")), 201).JSON(t)["id"].(string)
 	must(t, co.do("POST", "/fhir/Consent", co.hw, consentJSON(pid, "active", "permit")), 201)
-	ecTLS, err := federation.ClientTLSConfig(ec.files.CA, ec.files.Cert, ec.files.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ecKey, err := federation.LoadSigner(ec.files.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecTLS, ecKey := peerCredentials(t, ec)
 	cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: ecTLS}}
 	defer cl.CloseIdleConnections()
 	path := "/countries/CO/fhir/Patient/" + pid

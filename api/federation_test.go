@@ -497,6 +497,21 @@ func TestFederationSlowPeer(t *testing.T) {
 	}
 }
 
+// peerCredentials returns what node n's federation listener uses to call
+// its peers: its client TLS configuration and its assertion signer.
+func peerCredentials(tb testing.TB, n *fedNodeT) (*tls.Config, crypto.Signer) {
+	tb.Helper()
+	cfg, err := federation.ClientTLSConfig(n.files.CA, n.files.Cert, n.files.Key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key, err := federation.LoadSigner(n.files.Key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg, key
+}
+
 // peerCall sends a request to a node's peer listener with tlsCfg and a
 // caller assertion signed by key (none if nil).
 func peerCall(tb testing.TB, n *fedNodeT, tlsCfg *tls.Config, caller federation.Caller, key crypto.Signer, path string) (int, []byte, error) {
@@ -539,14 +554,7 @@ func TestFederationPeerRefusals(t *testing.T) {
 	co, ec := nodes["CO"], nodes["EC"]
 	pid := must(t, co.do("POST", "/fhir/Patient", co.hw, childJSON("Luis", "Mendoza", "2024-02-02", "V-2")), 201).JSON(t)["id"].(string)
 	must(t, co.do("POST", "/fhir/Consent", co.hw, consentJSON(pid, "active", "permit")), 201)
-	ecTLS, err := federation.ClientTLSConfig(ec.files.CA, ec.files.Cert, ec.files.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ecKey, err := federation.LoadSigner(ec.files.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecTLS, ecKey := peerCredentials(t, ec)
 	caller := federation.Caller{Subject: "hw-1", Role: "health-worker", From: "EC", Purpose: federation.PurposeTreatment}
 
 	// EC, properly: allowed.
