@@ -1,9 +1,7 @@
 package mongo_test
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,12 +17,7 @@ import (
 func TestEachPersonLeavesCacheAlone(t *testing.T) {
 	t.Parallel()
 	a := mongotest.NewStore(t, "CO")
-	prefix := strings.TrimSuffix(a.DatabaseName("CO"), "co")
-	b, err := recmongo.Open(t.Context(), recmongo.Config{URI: mongotest.URI(), SQLiteDir: mongotest.Dir(), DBPrefix: prefix, Countries: []records.Country{"CO"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close(context.Background()) })
+	b := secondStore(t, a, recmongo.Config{})
 	ctx := t.Context()
 	const n = 20
 	for i := range n {

@@ -2,7 +2,6 @@ package mongo_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -21,12 +20,7 @@ import (
 func TestNutritionDeltaRoundTrip(t *testing.T) {
 	t.Parallel()
 	a := mongotest.NewStore(t, "CO")
-	prefix := strings.TrimSuffix(a.DatabaseName("CO"), "co")
-	b, err := recmongo.Open(t.Context(), recmongo.Config{URI: mongotest.URI(), SQLiteDir: mongotest.Dir(), DBPrefix: prefix, Countries: []records.Country{"CO"}, CacheBytes: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close(context.Background()) })
+	b := secondStore(t, a, recmongo.Config{CacheBytes: -1})
 	ctx := t.Context()
 	if err := a.Insert(ctx, "CO", newPerson("p1")); err != nil {
 		t.Fatal(err)

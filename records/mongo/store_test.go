@@ -91,18 +91,28 @@ func TestAppend(t *testing.T) {
 	}
 }
 
+// secondStore opens another store on a's CO database with cfg's other
+// settings, as a second replica on the same server; it is closed at
+// cleanup.
+func secondStore(t *testing.T, a *recmongo.Store, cfg recmongo.Config) *recmongo.Store {
+	t.Helper()
+	cfg.URI, cfg.SQLiteDir, cfg.Countries = mongotest.URI(), mongotest.Dir(), []records.Country{"CO"}
+	cfg.DBPrefix = strings.TrimSuffix(a.DatabaseName("CO"), "co")
+	b, err := recmongo.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) })
+	return b
+}
+
 // Two stores on one database (as two replicas on one server) appending to
 // one record at once: every acknowledged commit is in the record, once,
 // and the versions are 1..n without a gap, read from either store.
 func TestAppendTwoStores(t *testing.T) {
 	t.Parallel()
 	a := mongotest.NewStore(t, "CO")
-	prefix := strings.TrimSuffix(a.DatabaseName("CO"), "co")
-	b, err := recmongo.Open(t.Context(), recmongo.Config{URI: mongotest.URI(), SQLiteDir: mongotest.Dir(), DBPrefix: prefix, Countries: []records.Country{"CO"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close(context.Background()) })
+	b := secondStore(t, a, recmongo.Config{})
 	ctx := t.Context()
 	if err := a.Insert(ctx, "CO", newPerson("p1")); err != nil {
 		t.Fatal(err)
