@@ -1,13 +1,11 @@
 package web
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,25 +38,6 @@ func TestShell(t *testing.T) {
 	}
 }
 
-// TestShellSize: the shell, gzip-compressed file by file as served, stays
-// within 250 KB. It logs the size (README quotes it).
-func TestShellSize(t *testing.T) {
-	var raw, gz int
-	for _, p := range Shell {
-		b, _ := io.ReadAll(get(t, "/app/"+p).Body)
-		raw += len(b)
-		var buf bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		w.Write(b)
-		w.Close()
-		gz += buf.Len()
-	}
-	t.Logf("app shell: %d files, %d bytes, %d bytes gzip", len(Shell), raw, gz)
-	if gz > 250<<10 {
-		t.Errorf("app shell is %d bytes compressed, over 250 KB", gz)
-	}
-}
-
 // TestMessages: every text key the app's HTML and scripts name literally is
 // in every catalogue, so no string shown is left untranslated, and the
 // service worker caches exactly the shell.
@@ -86,6 +65,12 @@ func TestMessages(t *testing.T) {
 	for _, p := range Shell {
 		if p != "sw.js" && !strings.Contains(string(sw), `"/app/`+p+`"`) {
 			t.Errorf("sw.js does not cache /app/%s", p)
+		}
+	}
+	// and Shell lists every file sw.js caches (api's TestAppShellBudget weighs Shell)
+	for _, m := range regexp.MustCompile(`"/app/([^"]*)"`).FindAllStringSubmatch(string(sw), -1) {
+		if !slices.Contains(Shell, m[1]) {
+			t.Errorf("sw.js caches /app/%s, which Shell does not list", m[1])
 		}
 	}
 }

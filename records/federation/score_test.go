@@ -3,6 +3,7 @@ package federation
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -274,6 +275,27 @@ func TestFold(t *testing.T) {
 	} {
 		if got := fold(tt.in); got != tt.want {
 			t.Errorf("fold(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestEvidenceLevels: every level Score and Rank give is in EvidenceLevels.
+func TestEvidenceLevels(t *testing.T) {
+	levels := EvidenceLevels()
+	for _, want := range []string{"given:exact", "given:phonetic", "family:exact2", "family:typo1", "birthdate:swapped", "sex:differ", "mother:subset", "identifier:agree", "rule:twins", "rule:second", "rule:ambiguous"} {
+		if !slices.Contains(levels, want) {
+			t.Errorf("EvidenceLevels lacks %s: %v", want, levels)
+		}
+	}
+	q := Person{Names: []Name{{Given: []string{"Ana", "María"}, Family: []string{"Pérez", "Gómez"}}}, BirthDate: "2024-03-05", Sex: "female"}
+	for _, c := range []Person{
+		{Names: []Name{{Given: []string{"Ana"}, Family: []string{"Peres"}}}, BirthDate: "2024-05-03", Sex: "male"},
+		{Names: []Name{{Given: []string{"Anna", "Maria"}, Family: []string{"Perez", "Gomes"}}}, BirthDate: "2024-03", Sex: "female"},
+	} {
+		for _, e := range Score(q, c).Evidence {
+			if !slices.Contains(levels, e.Field+":"+e.Level) {
+				t.Errorf("Score gave %s:%s, not in EvidenceLevels", e.Field, e.Level)
+			}
 		}
 	}
 }

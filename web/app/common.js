@@ -24,6 +24,7 @@ const C = (() => {
     const s = msgs[key];
     return s === undefined ? key : format(s, args);
   }
+  function has(key) { return Object.prototype.hasOwnProperty.call(msgs, key); }
   async function loadLang(l) {
     if (!LANGS.includes(l)) l = "es";
     const r = await fetch("/app/messages/" + l + ".json");
@@ -104,6 +105,8 @@ const C = (() => {
     sel.value = lang;
     sel.addEventListener("change", () => loadLang(sel.value).then(() => document.dispatchEvent(new Event("langchange"))));
   }
-  function countryName(cc) { const k = "country." + cc; return msgs[k] ? msgs[k] : cc; }
-  return { LANGS, t, loadLang, applyI18n, token, claims, countries, signIn, signOut, validToken, api, ApiError, el, say, errorText, langSelect, countryName, lang: () => lang };
+  function countryName(cc) { return has("country." + cc) ? t("country." + cc) : cc; }
+  // num writes a number the way the language does (a decimal comma in es, pt, fr).
+  function num(v) { return Number(v).toLocaleString(lang, { maximumFractionDigits: 2 }); }
+  return { LANGS, t, has, num, loadLang, applyI18n, token, claims, countries, signIn, signOut, validToken, api, ApiError, el, say, errorText, langSelect, countryName, lang: () => lang };
 })();

@@ -10,7 +10,7 @@
     severity: ["critical", "high", "medium", "low"].map((k) => [k, "severity." + k]),
     status: ["open", "acknowledged", "referred", "admitted", "resolved", "closed"].map((k) => [k, "status." + k]),
     age_band: ["infant_u6m", "child_6_59m", "over_5", "plw"].map((k) => [k, "age_band." + k]),
-    sex: [["female", "app.female"], ["male", "app.male"]],
+    sex: [["female", "app.gender.female"], ["male", "app.gender.male"]],
   };
   const SETTABLE = ["open", "acknowledged", "referred", "admitted", "closed"];
   let next = "";
