@@ -50,6 +50,7 @@ func keyFamilies() map[string][]string {
 		"status.": {nutrition.StatusOpen, nutrition.StatusAcknowledged, nutrition.StatusReferred, nutrition.StatusAdmitted,
 			nutrition.StatusResolved, nutrition.StatusClosed},
 		"age_band.": {nutrition.AgeBandInfant, nutrition.AgeBandChild, nutrition.AgeBandOver5, nutrition.AgeBandPLW, nutrition.AgeBandUnknown},
+		"lead.var.": {nutrition.HeapWeight, nutrition.HeapLength, nutrition.HeapMUAC},
 		// the referral choices of app.js (C.countryName falls back to the code)
 		"country.": {"CO", "EC", "PE", "BR", "PA", "VE", "CL", "AR", "BO", "MX", "GT", "HN", "CR"},
 	}
