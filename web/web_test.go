@@ -74,3 +74,25 @@ func TestMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestPreloadCatalogue: the pages ask the browser to fetch, with their
+// scripts, the catalogue of the language Accept-Language prefers.
+func TestPreloadCatalogue(t *testing.T) {
+	for accept, want := range map[string]string{"": "es", "pt-BR,pt;q=0.9": "pt", "en-US,en;q=0.9": "en", "de": "es"} {
+		for _, page := range []string{"/app/", "/app/lead/"} {
+			req := httptest.NewRequest("GET", page, nil)
+			req.Header.Set("Accept-Language", accept)
+			rec := httptest.NewRecorder()
+			Handler().ServeHTTP(rec, req)
+			if got := rec.Header().Get("Link"); got != "</app/messages/"+want+".json>; rel=preload; as=fetch; crossorigin=anonymous" {
+				t.Errorf("%s, Accept-Language %q: Link %q", page, accept, got)
+			}
+			if rec.Header().Get("Vary") != "Accept-Language" {
+				t.Errorf("%s: Vary %q", page, rec.Header().Get("Vary"))
+			}
+		}
+	}
+	if got := get(t, "/app/app.js").Header.Get("Link"); got != "" {
+		t.Errorf("app.js: Link %q", got)
+	}
+}
