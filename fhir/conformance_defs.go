@@ -192,10 +192,11 @@ var standardParams = map[string]string{
 	"Condition.recorded-date":       "Condition-recorded-date",
 	"Condition.verification-status": "Condition-verification-status",
 
-	"Flag.subject":   "Flag-subject",
-	"Flag.patient":   "clinical-patient",
-	"Flag.date":      "clinical-date",
-	"Flag.encounter": "clinical-encounter",
+	"Flag.subject":    "Flag-subject",
+	"Flag.patient":    "clinical-patient",
+	"Flag.date":       "clinical-date",
+	"Flag.encounter":  "clinical-encounter",
+	"Flag.identifier": "Flag-identifier",
 
 	"Procedure.subject":   "Procedure-subject",
 	"Procedure.patient":   "clinical-patient",
