@@ -237,10 +237,19 @@ func ipsFit(typ, section string, m map[string]any) string {
 // ipsRender renders r for the summary (see ipsFit) and returns the profile
 // it claims ("" for none, and then the plain rendering).
 func ipsRender(r records.Resource, section string) ([]byte, string, error) {
-	if r.Type != "Patient" && r.Type != "Condition" && r.Type != "Procedure" && r.Type != "Observation" {
+	observation := r.Type == "Observation" && (section == SectionResults || section == SectionPregnancy)
+	if r.Type != "Patient" && r.Type != "Condition" && r.Type != "Procedure" && !observation {
 		b, err := Render(r)
 		return b, "", err
 	}
+	if r.Type == "Condition" {
+		return conditionRender(r)
+	}
+	return ipsRenderMap(r, section)
+}
+
+// ipsRenderMap is ipsRender by decoding r's body, fitting and encoding it.
+func ipsRenderMap(r records.Resource, section string) ([]byte, string, error) {
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.UseNumber()
 	var m map[string]any
@@ -269,4 +278,39 @@ func ipsRender(r records.Resource, section string) ([]byte, string, error) {
 	r.Body = body
 	b, err := Render(r)
 	return b, profile, err
+}
+
+// conditionRender is ipsRender of a Condition, the commonest entry, without
+// re-encoding it (a Condition gets no data-absent-reason): the profile goes
+// into the meta Render writes. A body that has a meta.profile of its own
+// takes the general path.
+func conditionRender(r records.Resource) ([]byte, string, error) {
+	var v struct {
+		ClinicalStatus *docConcept   `json:"clinicalStatus"`
+		Code           *docConcept   `json:"code"`
+		Subject        *docReference `json:"subject"`
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, "", fmt.Errorf("summary %s/%s: %w", r.Type, r.ID, err)
+	}
+	b, err := Render(r)
+	if err != nil {
+		return nil, "", err
+	}
+	filled := func(c *docConcept) bool { return c != nil && (len(c.Coding) > 0 || c.Text != "") }
+	if !filled(v.ClinicalStatus) || !filled(v.Code) || v.Subject == nil || v.Subject.Reference == "" {
+		return b, "", nil
+	}
+	const meta = `,"meta":{`
+	head := `{"resourceType":"Condition","id":`
+	i := bytes.Index(b, []byte(meta))
+	// the meta Render writes comes right after the id (an id has no ',' or '{')
+	if !bytes.HasPrefix(b, []byte(head)) || i < len(head) || bytes.ContainsAny(b[len(head):i], ",{") || bytes.Contains(r.Body, []byte(`"profile"`)) {
+		return ipsRenderMap(r, "")
+	}
+	out := make([]byte, 0, len(b)+len(ProfileIPSCondition)+16)
+	out = append(out, b[:i+len(meta)]...)
+	out = append(out, `"profile":["`+ProfileIPSCondition+`"],`...)
+	out = append(out, b[i+len(meta):]...)
+	return out, ProfileIPSCondition, nil
 }
