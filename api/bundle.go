@@ -86,10 +86,11 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		return fhir.TransactionResponse(b, applied)
 	}}
 	var (
-		rs      []records.Resource
-		paths   []string
-		pending = map[string]bool{}
-		persons = map[string]bool{}
+		rs         []records.Resource
+		paths      []string
+		pending    = map[string]bool{}
+		persons    = map[string]bool{}
+		firstEntry int // the first entry written: the person the transaction is about
 	)
 	// Every server-owned entry is named at once, so a client fixes them in
 	// one round trip.
@@ -115,7 +116,11 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		r.Type, r.ID = e.Type, e.ID
 		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
 		if !persons[e.PersonID] && len(persons) == 1 {
-			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d]", i), Reason: fhir.TransactionOnePerson}
+			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d]", i),
+				Reason: fmt.Sprintf("this entry belongs to another person's record than Bundle.entry[%d]: %s", firstEntry, fhir.TransactionOnePerson)}
+		}
+		if len(persons) == 0 {
+			firstEntry = i
 		}
 		persons[e.PersonID] = true
 		w.PersonID = e.PersonID

@@ -153,18 +153,44 @@ func TestTransactionManyPersonsRefused(t *testing.T) {
 		`{"resource":` + weightJSON(b, "2025-01-01", 8, "kg") + `,"request":{"method":"POST","url":"Observation"}}]}`
 	r := e.do("POST", "/fhir", e.hw, body)
 	wantOutcome(t, r, http.StatusUnprocessableEntity, "invalid", "Bundle.entry[2]")
-	for _, want := range []string{"must touch one person", "batch"} {
-		if !strings.Contains(string(r.Body), want) {
-			t.Errorf("outcome does not say %q: %s", want, r.Body)
+	var oo struct {
+		Issue []struct{ Diagnostics string }
+	}
+	if err := json.Unmarshal(r.Body, &oo); err != nil || len(oo.Issue) != 1 {
+		t.Fatalf("outcome %s: %v", r.Body, err)
+	}
+	for _, want := range []string{"another person's record than Bundle.entry[0]", "must touch one person", "atomicity across several persons' records is not supported", "send a batch Bundle"} {
+		if !strings.Contains(oo.Issue[0].Diagnostics, want) {
+			t.Errorf("outcome does not say %q: %s", want, oo.Issue[0].Diagnostics)
 		}
 	}
 	if n, err := e.srv.records.Count(t.Context(), "CO", records.Query{Type: "Observation"}); err != nil || n != 0 {
 		t.Errorf("%d Observations stored (%v), want 0", n, err)
 	}
 	wantOutcome(t, e.do("POST", "/fhir", e.hw, twoPersonTxn()), http.StatusUnprocessableEntity, "invalid", "Bundle.entry[1]")
-	cs := string(must(t, e.do("GET", "/fhir/metadata", "", ""), http.StatusOK).Body)
-	if !strings.Contains(cs, fhir.TransactionDoc) || !strings.Contains(cs, fhir.BatchDoc) {
-		t.Errorf("CapabilityStatement does not document transaction and batch")
+	var cs struct {
+		Rest []struct {
+			Documentation string
+			Interaction   []struct{ Code, Documentation string }
+		}
+	}
+	if err := json.Unmarshal(must(t, e.do("GET", "/fhir/metadata", "", ""), http.StatusOK).Body, &cs); err != nil || len(cs.Rest) != 1 {
+		t.Fatalf("CapabilityStatement: %v", err)
+	}
+	docs := map[string]string{}
+	for _, in := range cs.Rest[0].Interaction {
+		docs[in.Code] = in.Documentation
+	}
+	if docs["transaction"] != fhir.TransactionDoc || docs["batch"] != fhir.BatchDoc || cs.Rest[0].Documentation != fhir.RestDoc {
+		t.Errorf("CapabilityStatement does not document transaction, batch and the server: %+v", cs.Rest[0])
+	}
+	for doc, want := range map[string]string{
+		docs["transaction"]:      "Transactions across several persons' records are not supported",
+		cs.Rest[0].Documentation: "transactions across persons are not supported (422), batch Bundles write many persons",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("CapabilityStatement does not say %q: %s", want, doc)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -18,15 +19,16 @@ type summaryDoc struct {
 		Resource struct {
 			ResourceType string `json:"resourceType"`
 			ID           string `json:"id"`
+			Meta         struct{ Profile []string }
+			Code         *ipsCode `json:"code"`
+			Medication   *ipsCode `json:"medicationCodeableConcept"`
+			DerivedFrom  []struct{ Reference string }
 			Section      []struct {
 				Code struct {
 					Coding []struct{ Code string }
 				}
-				Text        struct{ Div string }
-				Entry       []struct{ Reference string }
-				EmptyReason *struct {
-					Coding []struct{ System, Code string }
-				}
+				Text  struct{ Div string }
+				Entry []struct{ Reference string }
 			}
 		} `json:"resource"`
 	}
@@ -48,19 +50,32 @@ func summary(t *testing.T, e *env, method, path, token, body string) summaryDoc 
 	return d
 }
 
+// ipsCode is a CodeableConcept of a summary entry.
+type ipsCode struct {
+	Coding []struct{ System, Code string }
+}
+
+// absent returns the code of an IPS "no information" concept, "" for any other.
+func (c *ipsCode) absent() string {
+	if c != nil && len(c.Coding) > 0 && c.Coding[0].System == fhir.AbsentUnknownSystem {
+		return c.Coding[0].Code
+	}
+	return ""
+}
+
 // sections returns the entries' resource types of each section by code,
-// "empty:<reason>" for a section with an emptyReason.
+// "Type:<code>" for an entry coded "no information" (fhir.AbsentUnknownSystem).
 func (d summaryDoc) sections() map[string][]string {
 	types := map[string]string{}
 	for _, e := range d.Entry {
 		types[e.FullURL] = e.Resource.ResourceType
+		if a := cmp.Or(e.Resource.Code.absent(), e.Resource.Medication.absent()); a != "" {
+			types[e.FullURL] += ":" + a
+		}
 	}
 	out := map[string][]string{}
 	for _, s := range d.Entry[0].Resource.Section {
 		code := s.Code.Coding[0].Code
-		if s.EmptyReason != nil {
-			out[code] = []string{"empty:" + s.EmptyReason.Coding[0].Code}
-		}
 		for _, en := range s.Entry {
 			out[code] = append(out[code], types[en.Reference])
 		}
@@ -71,8 +86,10 @@ func (d summaryDoc) sections() map[string][]string {
 // A child seen on three visits (healthy, moderate, then severe wasting by
 // MUAC), given RUTF and counselled: the summary lists the severe wasting
 // as a problem and the moderate one as past illness, the MUACs as vital
-// signs, the z-scores as results, the RUTF and the counselling; allergies
-// are unavailable. The POST answers the same, the per-country path too,
+// signs, the z-scores as results, the counselling, and a
+// MedicationStatement derived from the RUTF administration; allergies say
+// "no information". Every entry but the vital signs and the Encounters
+// claims its IPS profile. The POST answers the same, the per-country path too,
 // and the read is audited under the child.
 func TestSummarySevereWasting(t *testing.T) {
 	t.Parallel()
@@ -92,8 +109,8 @@ func TestSummarySevereWasting(t *testing.T) {
 	d := summary(t, n.env, "GET", "/fhir/Patient/"+pid+"/$summary", n.hw, "")
 	got := d.sections()
 	want := map[string][]string{
-		fhir.SectionMedications: {"MedicationAdministration"},
-		fhir.SectionAllergies:   {"empty:unavailable"},
+		fhir.SectionMedications: {"MedicationStatement"},
+		fhir.SectionAllergies:   {"AllergyIntolerance:no-allergy-info"},
 		fhir.SectionProblems:    {"Condition"},
 		fhir.SectionProcedures:  {"Procedure"},
 		fhir.SectionVitalSigns:  {"Observation", "Observation", "Observation"},
@@ -132,6 +149,21 @@ func TestSummarySevereWasting(t *testing.T) {
 	if d.Entry[1].Resource.ResourceType != "Patient" || d.Entry[1].Resource.ID != pid || d.Entry[2].Resource.ResourceType != "Device" {
 		t.Errorf("entries 1 and 2: %+v %+v, want the Patient and the author Device", d.Entry[1].Resource, d.Entry[2].Resource)
 	}
+	claims := map[string]int{}
+	for _, e := range d.Entry {
+		for _, p := range e.Resource.Meta.Profile {
+			claims[e.Resource.ResourceType+" "+strings.TrimPrefix(p, "http://hl7.org/fhir/uv/ips/StructureDefinition/")]++
+		}
+		if e.Resource.ResourceType == "MedicationStatement" && (len(e.Resource.DerivedFrom) != 1 || !strings.Contains(e.Resource.DerivedFrom[0].Reference, "/MedicationAdministration/")) {
+			t.Errorf("MedicationStatement not derived from the administration: %+v", e.Resource.DerivedFrom)
+		}
+	}
+	for _, want := range []string{"Composition Composition-uv-ips", "Patient Patient-uv-ips", "MedicationStatement MedicationStatement-uv-ips",
+		"AllergyIntolerance AllergyIntolerance-uv-ips", "Condition Condition-uv-ips", "Procedure Procedure-uv-ips", "Observation Observation-results-uv-ips"} {
+		if claims[want] == 0 {
+			t.Errorf("no %s in %v", want, claims)
+		}
+	}
 
 	p := summary(t, n.env, "POST", "/countries/CO/fhir/Patient/"+pid+"/$summary", n.hw, `{"resourceType":"Parameters"}`)
 	if !slices.Equal(p.sections()[fhir.SectionProblems], []string{"Condition"}) || !strings.HasPrefix(p.Entry[1].FullURL, "http://example.com/countries/CO/fhir/Patient/") {
@@ -145,18 +177,19 @@ func TestSummarySevereWasting(t *testing.T) {
 	}
 }
 
-// A record with nothing but the Patient: the required sections are there
-// with emptyReason unavailable, the document holds the Composition, the
-// Patient and the author.
+// A record with nothing but the Patient: the required sections are there,
+// each with one entry coded "no information" (no emptyReason, which the IPS
+// forbids); the document holds the Composition, the Patient, the author
+// and those three entries.
 func TestSummaryEmptyRecord(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pid := e.createPatient("Rojas", "Ana", "summary-empty")
 	d := summary(t, e, "GET", "/fhir/Patient/"+pid+"/$summary", e.hw, "")
 	want := map[string][]string{
-		fhir.SectionMedications: {"empty:unavailable"},
-		fhir.SectionAllergies:   {"empty:unavailable"},
-		fhir.SectionProblems:    {"empty:unavailable"},
+		fhir.SectionMedications: {"MedicationStatement:no-medication-info"},
+		fhir.SectionAllergies:   {"AllergyIntolerance:no-allergy-info"},
+		fhir.SectionProblems:    {"Condition:no-problem-info"},
 	}
 	got := d.sections()
 	if len(got) != len(want) {
@@ -171,7 +204,7 @@ func TestSummaryEmptyRecord(t *testing.T) {
 	for _, en := range d.Entry {
 		types = append(types, en.Resource.ResourceType)
 	}
-	if !slices.Equal(types, []string{"Composition", "Patient", "Device"}) {
+	if !slices.Equal(types, []string{"Composition", "Patient", "Device", "MedicationStatement", "AllergyIntolerance", "Condition"}) {
 		t.Errorf("entries %q", types)
 	}
 }

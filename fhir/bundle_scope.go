@@ -14,9 +14,20 @@ const (
 
 	// TransactionDoc documents the transaction interaction.
 	TransactionDoc = "All or nothing, on one person's record only: every entry must belong to one Patient's compartment " +
-		"(the Patient itself, or resources whose subject is that Patient). A transaction that touches a second person is " +
-		"422 (OperationOutcome with the entry as expression) and stores nothing. POST (with ifNoneExist), PUT (also " +
-		"conditional) and DELETE; a retry of the same Bundle (same identifier or bytes) replays the first answer."
+		"(the Patient itself, or resources whose subject is that Patient). Transactions across several persons' records are " +
+		"not supported: the store commits one person's record at a time and has no multi-record transactions, so it could " +
+		"not apply them all or nothing. Such a transaction is 422 (OperationOutcome, code invalid, whose expression is the " +
+		"first entry of a second person and whose diagnostics say to use a batch) and stores nothing; send a batch, or one " +
+		"transaction per person. POST (with ifNoneExist), PUT (also conditional) and DELETE; a retry of the same Bundle " +
+		"(same identifier or bytes) replays the first answer."
+
+	// RestDoc is CapabilityStatement.rest.documentation: what a client
+	// must know of the server's writes before it sends any.
+	RestDoc = "FHIR R4 over JSON. Writes are per person: a person's record (the Patient and the resources whose subject " +
+		"is that Patient) changes atomically, and a transaction Bundle may touch one person's record only; transactions " +
+		"across persons are not supported (422), batch Bundles write many persons (each entry on its own). The nutrition " +
+		"results derived from measurements (z-scores, conditions, alerts, episodes) are computed by the server: clients " +
+		"cannot write them (alerts and episodes change through /alerts and /episodes)."
 
 	// BatchDoc documents the batch interaction.
 	BatchDoc = "The way to write many persons at once: each entry succeeds or fails on its own, answered in order. " +

@@ -40,11 +40,12 @@ type (
 		URL         string `json:"url,omitempty"`
 	}
 	capRest struct {
-		Mode        string           `json:"mode"`
-		Security    *capSecurity     `json:"security,omitempty"`
-		Resource    []capResource    `json:"resource"`
-		Interaction []capInteraction `json:"interaction"`
-		Operation   []capOperation   `json:"operation,omitempty"`
+		Mode          string           `json:"mode"`
+		Documentation string           `json:"documentation,omitempty"`
+		Security      *capSecurity     `json:"security,omitempty"`
+		Resource      []capResource    `json:"resource"`
+		Interaction   []capInteraction `json:"interaction"`
+		Operation     []capOperation   `json:"operation,omitempty"`
 	}
 	capSecurity struct {
 		Extension   []capExtension `json:"extension,omitempty"`
@@ -160,7 +161,7 @@ func Capability(o CapabilityOptions) []byte {
 	if conf == nil {
 		conf = NewConformance("")
 	}
-	rest := capRest{Mode: "server", Interaction: []capInteraction{
+	rest := capRest{Mode: "server", Documentation: RestDoc, Interaction: []capInteraction{
 		{Code: "transaction", Documentation: TransactionDoc},
 		{Code: "batch", Documentation: BatchDoc},
 	}}

@@ -11,7 +11,24 @@ import (
 // The rules and Keys of each resource type.
 
 func (p *parser) patient(r *r4.Patient) error {
-	for _, id := range r.Identifier {
+	p.identifiers(r.Identifier)
+	p.names(r.Name)
+	bd, err := p.date(r.BirthDate, "Patient.birthDate", true)
+	p.note(err)
+	p.add("birthdate", bd)
+	_, err = p.date(r.DeceasedDateTime, "Patient.deceasedDateTime", false)
+	p.note(err)
+	if r.Gender != nil {
+		p.add("gender", r.Gender.Code())
+	}
+	p.addresses(r.Address)
+	return nil
+}
+
+// identifiers adds the identifier keys: "system|value" and, under
+// identifier:code, the value alone (NormalizeIdentifier).
+func (p *parser) identifiers(ids []r4.Identifier) {
+	for _, id := range ids {
 		if id.Value == nil {
 			continue
 		}
@@ -26,17 +43,6 @@ func (p *parser) patient(r *r4.Patient) error {
 		p.add("identifier", sys+"|"+v)
 		p.add("identifier:code", v)
 	}
-	p.names(r.Name)
-	bd, err := p.date(r.BirthDate, "Patient.birthDate", true)
-	p.note(err)
-	p.add("birthdate", bd)
-	_, err = p.date(r.DeceasedDateTime, "Patient.deceasedDateTime", false)
-	p.note(err)
-	if r.Gender != nil {
-		p.add("gender", r.Gender.Code())
-	}
-	p.addresses(r.Address)
-	return nil
 }
 
 // addresses adds the address keys: each part normalised whole and by
@@ -318,6 +324,7 @@ func (p *parser) medicationAdministration(r *r4.MedicationAdministration) error 
 
 func (p *parser) flag(r *r4.Flag) error {
 	p.note(p.subject(&r.Subject, "Flag.subject"))
+	p.identifiers(r.Identifier)
 	p.add("status", r.Status.Code())
 	p.tokens("code", &r.Code)
 	p.tokens("category", ptrs(r.Category)...)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,8 +18,6 @@ import (
 const (
 	// LOINCPatientSummary codes Composition.type of an IPS.
 	LOINCPatientSummary = "60591-5"
-	// ListEmptyReasonSystem codes Composition.section.emptyReason.
-	ListEmptyReasonSystem = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
 	// SummaryTitle is Composition.title of an IPS.
 	SummaryTitle = "International Patient Summary"
 )
@@ -44,7 +43,7 @@ type SummaryOptions struct {
 }
 
 // sectionDef is one IPS section: which resources of the record go in it,
-// and what its narrative says when it is empty.
+// and what its narrative says when the record has nothing for it.
 type sectionDef struct {
 	code, display, title string
 	required             bool
@@ -53,17 +52,18 @@ type sectionDef struct {
 }
 
 // sections are the IPS sections Summary fills, in document order: the
-// required ones first (always present, with emptyReason when empty), then
+// required ones first (always present, with a "no information" entry when
+// the record has nothing for them), then
 // those present only when the record has something for them.
 var sections = []sectionDef{
 	{SectionMedications, "History of Medication use Narrative", "Medication Summary", true,
-		"No medication administrations are recorded in this record.",
+		"No information about medications: no medication administration is recorded in this record.",
 		func(r records.Resource, _ *brief) bool { return r.Type == "MedicationAdministration" }},
 	{SectionAllergies, "Allergies and adverse reactions Document", "Allergies and Intolerances", true,
 		"No information about allergies or intolerances: this service does not record them.",
 		func(records.Resource, *brief) bool { return false }},
 	{SectionProblems, "Problem list - Reported", "Problem List", true,
-		"No active problems are recorded in this record.",
+		"No information about problems: no active problem is recorded in this record.",
 		func(r records.Resource, b *brief) bool { return r.Type == "Condition" && !b.resolved() }},
 	{SectionProcedures, "History of Procedures Document", "History of Procedures", false, "",
 		func(r records.Resource, _ *brief) bool { return r.Type == "Procedure" }},
@@ -81,16 +81,23 @@ var sections = []sectionDef{
 
 // Summary returns the International Patient Summary of the current record
 // rs of person personID (records.Service.Everything: Patient first) as a
-// FHIR R4 document Bundle: a Composition (LOINC 60591-5, final, authored
-// by a Device standing for this node) with a section for medications,
-// allergies and problems (emptyReason "unavailable" when the record holds
-// none) and one for every other kind of data the record holds, then the
-// Patient, the Device, every resource a section names and every resource
-// of the record those refer to. Stored resources have their absolute URL
-// as fullUrl, the Composition and the Device a urn:uuid; every reference
-// of the Composition is the fullUrl of an entry. It also returns the
-// stored resources included (for the audit). ErrNotFound if rs holds no
-// Patient personID.
+// FHIR R4 document Bundle conforming to the IPS 1.1.0 profiles it claims:
+// a Composition (LOINC 60591-5, final, authored by a Device standing for
+// this node) with a section for medications, allergies and problems and
+// one for every other kind of data the record holds, then the Patient, the
+// Device, every resource a section names and every resource of the record
+// those refer to, then the resources the summary writes: a
+// MedicationStatement derived from each MedicationAdministration (the
+// medications section lists those), and for a required section the record
+// has nothing for, one entry coded "no information" from
+// AbsentUnknownSystem (the IPS way, not emptyReason). Entered-in-error
+// resources are left out. Stored resources have their absolute URL as
+// fullUrl, the others a urn:uuid; every reference of the Composition is
+// the fullUrl of an entry. meta.profile names the IPS profile of each
+// entry that has what the profile requires (ipsFit), of the Composition
+// and Bundle when every section has the entries the Composition profile
+// requires. It also returns the stored resources included (for the
+// audit). ErrNotFound if rs holds no Patient personID.
 func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, []records.Resource, error) {
 	byRef := make(map[string]records.Resource, len(rs))
 	for _, r := range rs {
@@ -103,6 +110,14 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 		return nil, nil, fmt.Errorf("summary %s: no Patient: %w", personID, records.ErrNotFound)
 	}
 	fullURL := func(r records.Resource) string { return o.Base + "/" + r.Type + "/" + r.ID }
+	urlOf := func(ref string) string {
+		if r, ok := byRef[ref]; ok {
+			return fullURL(r)
+		}
+		return ""
+	}
+	patientURL := fullURL(patient)
+	now := o.Now.UTC().Format(time.RFC3339)
 	included := []records.Resource{patient}
 	seen := map[string]bool{"Patient/" + personID: true}
 	include := func(r records.Resource) {
@@ -120,11 +135,16 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 		}
 		briefs[k] = b
 	}
-	var secs []docSection
+	var (
+		secs      []docSection
+		gen       []generated
+		sectionOf = map[string]string{} // "Type/id" -> the section code listing it
+		profileOf = map[string]string{} // fullUrl -> IPS profile claimed
+	)
 	for _, def := range sections {
 		var in []records.Resource
 		for _, r := range rs {
-			if b := briefs[r.Type+"/"+r.ID]; b != nil && def.holds(r, b) {
+			if b := briefs[r.Type+"/"+r.ID]; b != nil && !b.errored && def.holds(r, b) {
 				in = append(in, r)
 			}
 		}
@@ -133,14 +153,32 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 		}
 		sec := docSection{Title: def.title, Code: loinc(def.code, def.display)}
 		if len(in) == 0 {
-			sec.EmptyReason = &docConcept{Coding: []docCoding{{System: ListEmptyReasonSystem, Code: "unavailable", Display: "Unavailable"}}}
+			g, err := absentOf(def.code, personID, patientURL)
+			if err != nil {
+				return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
+			}
+			gen = append(gen, g)
+			profileOf[g.fullURL] = g.profile
+			sec.Entry = []docReference{{Reference: g.fullURL}}
 			sec.Text = narrative("<p>" + html.EscapeString(def.empty) + "</p>")
 		} else {
 			rows := make([]*brief, len(in))
 			for i, r := range in {
 				include(r)
-				rows[i] = briefs[r.Type+"/"+r.ID]
-				sec.Entry = append(sec.Entry, docReference{Reference: fullURL(r)})
+				k := r.Type + "/" + r.ID
+				rows[i] = briefs[k]
+				sectionOf[k] = def.code
+				if def.code != SectionMedications {
+					sec.Entry = append(sec.Entry, docReference{Reference: fullURL(r)})
+					continue
+				}
+				g, err := statementOf(r, patientURL, now, urlOf)
+				if err != nil {
+					return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
+				}
+				gen = append(gen, g)
+				profileOf[g.fullURL] = g.profile
+				sec.Entry = append(sec.Entry, docReference{Reference: g.fullURL})
 			}
 			sec.Text = narrative(table(rows))
 		}
@@ -156,9 +194,19 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 			}
 		}
 	}
+	bodies := make([][]byte, len(included))
+	for i, r := range included {
+		b, profile, err := ipsRender(r, sectionOf[r.Type+"/"+r.ID])
+		if err != nil {
+			return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
+		}
+		bodies[i] = b
+		if profile != "" {
+			profileOf[fullURL(r)] = profile
+		}
+	}
 
 	deviceID, compID := uuid.NewString(), uuid.NewString()
-	now := o.Now.UTC().Format(time.RFC3339)
 	comp := composition{
 		ResourceType: "Composition",
 		ID:           compID,
@@ -166,11 +214,21 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 		Identifier:   docIdentifier{System: "urn:ietf:rfc:3986", Value: "urn:uuid:" + compID},
 		Status:       "final",
 		Type:         loinc(LOINCPatientSummary, "Patient summary Document"),
-		Subject:      docReference{Reference: fullURL(patient)},
+		Subject:      docReference{Reference: patientURL},
 		Date:         now,
 		Author:       []docReference{{Reference: "urn:uuid:" + deviceID}},
 		Title:        SummaryTitle,
 		Section:      secs,
+	}
+	doc := document{
+		ResourceType: "Bundle",
+		Identifier:   docIdentifier{System: "urn:ietf:rfc:3986", Value: "urn:uuid:" + uuid.NewString()},
+		Type:         "document",
+		Timestamp:    now,
+	}
+	if profileOf[patientURL] == ProfileIPSPatient && sectionsConform(secs, profileOf) {
+		comp.Meta = &docMeta{Profile: []string{ProfileIPSComposition}}
+		doc.Meta = &docMeta{Profile: []string{ProfileIPSBundle}}
 	}
 	dev := device{ResourceType: "Device", ID: deviceID, DeviceName: []deviceName{{"Contigo", "model-name"}, {"Contigo node " + string(o.Country), "user-friendly-name"}}}
 	if o.Version != "" {
@@ -186,12 +244,7 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 	}
 	// The entries are written as they are: Render's output is valid,
 	// compact JSON, which the encoder would check and compact again.
-	head, err := marshalDoc(document{
-		ResourceType: "Bundle",
-		Identifier:   docIdentifier{System: "urn:ietf:rfc:3986", Value: "urn:uuid:" + uuid.NewString()},
-		Type:         "document",
-		Timestamp:    now,
-	})
+	head, err := marshalDoc(doc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
 	}
@@ -210,17 +263,40 @@ func Summary(rs []records.Resource, personID string, o SummaryOptions) ([]byte, 
 	}
 	entry("urn:uuid:"+compID, cb)
 	for i, r := range included {
-		b, err := Render(r)
-		if err != nil {
-			return nil, nil, fmt.Errorf("summary %s: %w", personID, err)
-		}
-		entry(fullURL(r), b)
+		entry(fullURL(r), bodies[i])
 		if i == 0 { // the author right after the Patient
 			entry("urn:uuid:"+deviceID, db)
 		}
 	}
+	for _, g := range gen {
+		entry(g.fullURL, g.body)
+	}
 	buf.WriteString("]}")
 	return buf.Bytes(), included, nil
+}
+
+// sectionProfiles are the IPS profiles Composition-uv-ips requires at least
+// one entry of in a section (the sections' 1..* entry slices).
+var sectionProfiles = map[string]string{
+	SectionAllergies:   ProfileIPSAllergyIntolerance,
+	SectionProblems:    ProfileIPSCondition,
+	SectionPastIllness: ProfileIPSCondition,
+	SectionProcedures:  ProfileIPSProcedure,
+}
+
+// sectionsConform reports whether every section of secs has an entry of
+// the profile sectionProfiles requires for it (profileOf: by fullUrl).
+func sectionsConform(secs []docSection, profileOf map[string]string) bool {
+	for _, s := range secs {
+		want, ok := sectionProfiles[s.Code.Coding[0].Code]
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(s.Entry, func(e docReference) bool { return profileOf[e.Reference] == want }) {
+			return false
+		}
+	}
+	return true
 }
 
 // marshalDoc encodes v without escaping <, > and & (narratives hold XHTML).

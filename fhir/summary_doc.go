@@ -16,6 +16,7 @@ import (
 type (
 	document struct {
 		ResourceType string        `json:"resourceType"`
+		Meta         *docMeta      `json:"meta,omitempty"`
 		Identifier   docIdentifier `json:"identifier"`
 		Type         string        `json:"type"`
 		Timestamp    string        `json:"timestamp"`
@@ -41,15 +42,15 @@ type (
 		Div    string `json:"div"`
 	}
 	docSection struct {
-		Title       string         `json:"title"`
-		Code        docConcept     `json:"code"`
-		Text        docNarrative   `json:"text"`
-		Entry       []docReference `json:"entry,omitempty"`
-		EmptyReason *docConcept    `json:"emptyReason,omitempty"`
+		Title string         `json:"title"`
+		Code  docConcept     `json:"code"`
+		Text  docNarrative   `json:"text"`
+		Entry []docReference `json:"entry"`
 	}
 	composition struct {
 		ResourceType string         `json:"resourceType"`
 		ID           string         `json:"id"`
+		Meta         *docMeta       `json:"meta,omitempty"`
 		Text         docNarrative   `json:"text"`
 		Identifier   docIdentifier  `json:"identifier"`
 		Status       string         `json:"status"`
@@ -80,6 +81,7 @@ type (
 type brief struct {
 	date, label, value, status string
 	codes                      []string // "system|code" of code and category
+	errored                    bool     // entered in error: left out of the summary
 }
 
 // vitalSignCodes are the LOINC codes of the measurements the vital signs
@@ -115,6 +117,7 @@ func briefOf(r records.Resource) (*brief, error) {
 		Medication     *docConcept  `json:"medicationCodeableConcept"`
 		Status         string       `json:"status"`
 		ClinicalStatus *docConcept  `json:"clinicalStatus"`
+		Verification   *docConcept  `json:"verificationStatus"`
 		ValueQuantity  *struct {
 			Value json.Number `json:"value"`
 			Unit  string      `json:"unit"`
@@ -127,7 +130,12 @@ func briefOf(r records.Resource) (*brief, error) {
 	if err := json.Unmarshal(r.Body, &v); err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", r.Type, r.ID, err)
 	}
-	b := &brief{status: v.Status}
+	b := &brief{status: v.Status, errored: v.Status == "entered-in-error"}
+	if v.Verification != nil {
+		for _, c := range v.Verification.Coding {
+			b.errored = b.errored || c.Code == "entered-in-error"
+		}
+	}
 	if d := r.Keys["date"]; len(d) > 0 {
 		b.date = d[0]
 	}

@@ -273,6 +273,12 @@ step('$summary (GET and POST)', async () => {
     for (const s of comp.section) {
       for (const e of s.entry || []) assert(urls.has(e.reference), how + ': entry in the Bundle', e.reference);
     }
+    const ips = 'http://hl7.org/fhir/uv/ips/StructureDefinition/';
+    assert((b.meta?.profile || []).includes(ips + 'Bundle-uv-ips') && (comp.meta?.profile || []).includes(ips + 'Composition-uv-ips'), how + ': claims the IPS Bundle and Composition profiles', b.meta, comp.meta);
+    assert((subject.meta?.profile || []).includes(ips + 'Patient-uv-ips'), how + ': the Patient claims Patient-uv-ips', subject.meta);
+    for (const s of comp.section) assert(!s.emptyReason && (s.entry || []).length > 0, how + ': section ' + s.code.coding[0].code + ' has entries and no emptyReason', s);
+    const meds = comp.section.find((s) => s.code.coding[0].code === '10160-0');
+    for (const e of meds.entry) assert(urls.get(e.reference).resourceType === 'MedicationStatement', how + ': medications are MedicationStatements', e.reference);
     const vitals = comp.section.find((s) => s.code.coding[0].code === '8716-3');
     assert(vitals && vitals.entry.length >= 2, how + ': the weights are vital signs', vitals);
   };
