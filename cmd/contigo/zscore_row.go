@@ -284,7 +284,6 @@ func (p *zscoreRow) parseAge(rec *zRecord, m *growth.Measurement, in *growth.Cla
 	return 0, ""
 }
 
-
 func score(r *growth.Result, ind growth.Indicator) (float64, bool) {
 	s := r.Scores[ind]
 	return s.Z, s.OK
