@@ -303,11 +303,26 @@ func appendZ(b []byte, s growth.Score) []byte {
 		return strconv.AppendFloat(b, z, 'f', 2, 64)
 	}
 	k := int64(math.Round(z * 100))
-	if k < 0 {
-		b, k = append(b, '-'), -k
-	} // k == 0 writes "0.00", never "-0.00"
-	b = strconv.AppendInt(b, k/100, 10)
-	return append(b, '.', byte('0'+k%100/10), byte('0'+k%10))
+	neg := k < 0 // k == 0 writes "0.00", never "-0.00"
+	if neg {
+		k = -k
+	}
+	// The digits, from the last: two decimals, the point, the integer part.
+	var d [24]byte
+	i := len(d) - 3
+	d[i], d[i+1], d[i+2] = '.', byte('0'+k%100/10), byte('0'+k%10)
+	for k /= 100; ; k /= 10 {
+		i--
+		d[i] = byte('0' + k%10)
+		if k < 10 {
+			break
+		}
+	}
+	if neg {
+		i--
+		d[i] = '-'
+	}
+	return append(b, d[i:]...)
 }
 
 // appendFlag appends 1 or 0, or nothing where anthro's flag is NA. A z-score
