@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 
@@ -164,57 +165,41 @@ func runZscore(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 // zscoreStream converts CSV from in to out, one row at a time.
 func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules) int {
-	r := csv.NewReader(bufio.NewReaderSize(in, 1<<16))
-	r.ReuseRecord = true
-	r.FieldsPerRecord = -1 // checked per row, so that a short row is reported, not fatal
+	r := newZReader(in)
 	w := bufio.NewWriterSize(stdout, 1<<16)
-
-	header, err := r.Read()
-	if err != nil {
-		if err == io.EOF {
-			err = errors.New("empty input: no header line")
-		}
-		fmt.Fprintf(stderr, "contigo zscore: header: %v\n", err)
-		return 2
+	p, _, code := zscoreHeader(r, w, stderr, rules)
+	if p == nil {
+		return code
 	}
-	p, err := newZscoreRow(header, rules)
-	if err != nil {
-		fmt.Fprintf(stderr, "contigo zscore: line 1, %v\n", err)
-		return 2
-	}
-	w.Write(p.headerLine())
 
 	status := 0
+	var rec zRecord
+	var line []byte
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
 			fmt.Fprintf(stderr, "contigo zscore: interrupted: %v\n", context.Cause(ctx))
 			status = 1
 			break
 		}
-		rec, err := r.Read()
+		err := r.read(&rec)
 		if err == io.EOF {
 			break
 		}
-		var line []byte
 		if perr, ok := errors.AsType[*csv.ParseError](err); ok {
-			// The record cannot be read: keep the row count, with empty fields.
-			// ParseError.Column counts bytes, not fields, so no column name.
-			fmt.Fprintf(stderr, "line %d: malformed CSV at byte %d: %v\n", perr.Line, perr.Column, perr.Err)
-			line, status = p.badLine(nil), 1
+			stderr.Write(appendMalformed(nil, perr))
+			line, status = p.appendBad(line[:0], nil), 1
 		} else if err != nil {
 			w.Flush()
 			fmt.Fprintf(stderr, "contigo zscore: read: %v\n", err)
 			return 2
-		} else if col, name, reason := p.process(rec); reason != "" {
-			lineNo, _ := r.FieldPos(max(col, 0))
-			if name == "" {
-				fmt.Fprintf(stderr, "line %d: %s\n", lineNo, reason)
-			} else {
-				fmt.Fprintf(stderr, "line %d, column %s: %s\n", lineNo, name, reason)
-			}
-			line, status = p.badLine(rec), 1
 		} else {
-			line = p.out
+			var col int
+			var name, reason string
+			line, col, name, reason = p.appendLine(line[:0], &rec)
+			if reason != "" {
+				stderr.Write(appendBadRow(nil, rec.lineOf(max(col, 0)), name, reason))
+				status = 1
+			}
 		}
 		if _, err := w.Write(line); err != nil {
 			fmt.Fprintf(stderr, "contigo zscore: write: %v\n", err)
@@ -228,8 +213,47 @@ func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, r
 	return status
 }
 
+// zscoreHeader reads the header line from r and writes the output's header
+// line to w. It returns the row converter and the header's fields, or nil
+// and the exit status after reporting why on stderr.
+func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules) (*zscoreRow, []string, int) {
+	var rec zRecord
+	err := r.read(&rec)
+	if err != nil {
+		if err == io.EOF {
+			err = errors.New("empty input: no header line")
+		}
+		fmt.Fprintf(stderr, "contigo zscore: header: %v\n", err)
+		return nil, nil, 2
+	}
+	header := rec.strings()
+	p, err := newZscoreRow(header, rules)
+	if err != nil {
+		fmt.Fprintf(stderr, "contigo zscore: line 1, %v\n", err)
+		return nil, nil, 2
+	}
+	w.Write(p.headerLine())
+	return p, header, 0
+}
+
+// appendMalformed appends the message for a record that is not valid CSV.
+// ParseError.Column counts bytes, not fields, so there is no column name.
+func appendMalformed(b []byte, perr *csv.ParseError) []byte {
+	return fmt.Appendf(b, "line %d: malformed CSV at byte %d: %v\n", perr.Line, perr.Column, perr.Err)
+}
+
+// appendBadRow appends the message for a bad row: the line, the column's
+// name if any, and the reason.
+func appendBadRow(b []byte, line int, name, reason string) []byte {
+	b = append(append(b, "line "...), strconv.Itoa(line)...)
+	if name != "" {
+		b = append(append(b, ", column "...), name...)
+	}
+	return append(append(append(b, ": "...), reason...), '\n')
+}
+
 // appendCSVField appends s to dst, quoted as encoding/csv's Writer quotes it.
-func appendCSVField(dst []byte, s string) []byte {
+func appendCSVField[T string | []byte](dst []byte, s T) []byte {
 	if !csvNeedsQuotes(s) {
 		return append(dst, s...)
 	}
@@ -244,11 +268,11 @@ func appendCSVField(dst []byte, s string) []byte {
 }
 
 // csvNeedsQuotes follows encoding/csv's fieldNeedsQuotes for a comma separator.
-func csvNeedsQuotes(s string) bool {
-	if s == "" {
+func csvNeedsQuotes[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
-	if s == `\.` {
+	if string(s) == `\.` {
 		return true
 	}
 	for i := 0; i < len(s); i++ {
@@ -257,6 +281,9 @@ func csvNeedsQuotes(s string) bool {
 			return true
 		}
 	}
-	r, _ := utf8.DecodeRuneInString(s)
+	if s[0] < utf8.RuneSelf {
+		return unicode.IsSpace(rune(s[0]))
+	}
+	r, _ := utf8.DecodeRuneInString(string(s[:min(len(s), utf8.UTFMax)]))
 	return unicode.IsSpace(r)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 
 	"contigo/growth"
@@ -19,16 +18,16 @@ import (
 const zBatchRows = 512
 
 // zBatch is a run of consecutive input records and, once a worker has
-// processed it, their output lines and messages.
+// processed it, their output lines and messages. Its buffers are reused
+// from batch to batch.
 type zBatch struct {
-	recs  [][]string // the records, copied out of the csv.Reader
-	n     int        // records in use
-	lines [][]int    // per record: the line of each field when the record spans lines, else one entry
-	perr  []*csv.ParseError
-	out   []byte // output lines, in order
-	msgs  []byte // messages for standard error, in order
-	bad   bool   // some row was bad: exit status 1
-	done  chan struct{}
+	recs []zRecord         // the records read
+	perr []*csv.ParseError // per record: why it is not valid CSV, or nil
+	n    int               // records in use
+	out  []byte            // output lines, in order
+	msgs []byte            // messages for standard error, in order
+	bad  bool              // some row was bad: exit status 1
+	done chan struct{}
 }
 
 // zscoreParallel does what zscoreStream does, with the rows processed by
@@ -38,25 +37,12 @@ type zBatch struct {
 // zscoreStream. At most 2*workers+2 batches exist at a time, so memory does
 // not grow with the input.
 func zscoreParallel(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules, workers int) int {
-	r := csv.NewReader(bufio.NewReaderSize(in, 1<<16))
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true // zBatch.add copies the fields
+	r := newZReader(in)
 	w := bufio.NewWriterSize(stdout, 1<<16)
-
-	header, err := r.Read()
-	if err != nil {
-		if err == io.EOF {
-			err = errors.New("empty input: no header line")
-		}
-		fmt.Fprintf(stderr, "contigo zscore: header: %v\n", err)
-		return 2
+	p0, header, code := zscoreHeader(r, w, stderr, rules)
+	if p0 == nil {
+		return code
 	}
-	p0, err := newZscoreRow(header, rules)
-	if err != nil {
-		fmt.Fprintf(stderr, "contigo zscore: line 1, %v\n", err)
-		return 2
-	}
-	w.Write(p0.headerLine())
 
 	inFlight := 2*workers + 2
 	free := make(chan *zBatch, inFlight)
@@ -116,19 +102,23 @@ read:
 				eof = true
 				break
 			}
-			rec, err := r.Read()
+			if b.n == len(b.recs) {
+				b.recs = append(b.recs, zRecord{})
+				b.perr = append(b.perr, nil)
+			}
+			err := r.read(&b.recs[b.n])
+			b.perr[b.n] = nil
 			if err == io.EOF {
 				eof = true
 				break
 			}
 			if perr, ok := errors.AsType[*csv.ParseError](err); ok {
-				b.add(nil, nil, perr)
+				b.perr[b.n] = perr
 			} else if err != nil {
 				fatal, status, eof = fmt.Sprintf("contigo zscore: read: %v\n", err), 2, true
 				break
-			} else {
-				b.add(rec, r, nil)
 			}
+			b.n++
 			rows++
 		}
 		work <- b
@@ -167,63 +157,22 @@ func (b *zBatch) reset() {
 	b.n, b.out, b.msgs, b.bad = 0, b.out[:0], b.msgs[:0], false
 }
 
-// add appends one record (rec, with its field lines from r) or its parse
-// error.
-func (b *zBatch) add(rec []string, r *csv.Reader, perr *csv.ParseError) {
-	if b.n == len(b.recs) {
-		b.recs = append(b.recs, nil)
-		b.lines = append(b.lines, nil)
-		b.perr = append(b.perr, nil)
-	}
-	i := b.n
-	b.n++
-	b.perr[i] = perr
-	b.recs[i] = append(b.recs[i][:0], rec...)
-	lines := b.lines[i][:0]
-	if perr == nil && len(rec) > 0 {
-		first, _ := r.FieldPos(0)
-		last, _ := r.FieldPos(len(rec) - 1)
-		lines = append(lines, first)
-		if last != first { // a quoted field spans lines: keep every field's
-			for f := 1; f < len(rec); f++ {
-				l, _ := r.FieldPos(f)
-				lines = append(lines, l)
-			}
-		}
-	}
-	b.lines[i] = lines
-}
-
-// line returns the line of field col (or of the record for col < 0) of
-// record i.
-func (b *zBatch) line(i, col int) int {
-	l := b.lines[i]
-	if col <= 0 || len(l) == 1 {
-		return l[0]
-	}
-	return l[col]
-}
-
 // process computes the output of every record with p, as zscoreStream's
 // loop does for one.
 func (b *zBatch) process(p *zscoreRow) {
 	for i := range b.n {
 		if perr := b.perr[i]; perr != nil {
-			b.msgs = fmt.Appendf(b.msgs, "line %d: malformed CSV at byte %d: %v\n", perr.Line, perr.Column, perr.Err)
-			b.out, b.bad = append(b.out, p.badLine(nil)...), true
+			b.msgs = appendMalformed(b.msgs, perr)
+			b.out, b.bad = p.appendBad(b.out, nil), true
 			continue
 		}
-		rec := b.recs[i]
-		if col, name, reason := p.process(rec); reason != "" {
-			lineNo := b.line(i, max(col, 0))
-			b.msgs = append(append(b.msgs, "line "...), strconv.Itoa(lineNo)...)
-			if name != "" {
-				b.msgs = append(append(b.msgs, ", column "...), name...)
-			}
-			b.msgs = append(append(append(b.msgs, ": "...), reason...), '\n')
-			b.out, b.bad = append(b.out, p.badLine(rec)...), true
-			continue
+		rec := &b.recs[i]
+		var col int
+		var name, reason string
+		b.out, col, name, reason = p.appendLine(b.out, rec)
+		if reason != "" {
+			b.msgs = appendBadRow(b.msgs, rec.lineOf(max(col, 0)), name, reason)
+			b.bad = true
 		}
-		b.out = append(b.out, p.out...)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"contigo/growth"
@@ -104,16 +105,77 @@ func benchZscore(b *testing.B, n, workers int) {
 }
 
 // BenchmarkZscoreParallel compares the sequential converter (workers=1)
-// with the parallel one on 100,000 rows held in memory. The 1 and 10
-// million row runs are in the README (ZSCORE_BENCH_ROWS sets the size).
+// with the parallel one on 100,000 rows held in memory.
 func BenchmarkZscoreParallel(b *testing.B) {
-	n := 100_000
-	if s := os.Getenv("ZSCORE_BENCH_ROWS"); s != "" {
-		fmt.Sscan(s, &n)
-	}
+	const n = 100_000
 	for _, w := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("rows=%d/workers=%d", n, w), func(b *testing.B) { benchZscore(b, n, w) })
 	}
+}
+
+// BenchmarkZscoreMillions streams 1 and 10 million generated rows (the
+// README's file, made on the fly, so the input takes no memory) through 1
+// and 2 workers, reporting rows per second and the process's peak resident
+// memory, which must not grow with the row count. Run it alone:
+// go test ./cmd/contigo -run '^$' -bench ZscoreMillions -benchtime 1x
+func BenchmarkZscoreMillions(b *testing.B) {
+	rules := growth.DefaultRules()
+	for _, n := range []int{1_000_000, 10_000_000} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("rows=%d/workers=%d", n, w), func(b *testing.B) {
+				for b.Loop() {
+					code := 0
+					if w <= 1 {
+						code = zscoreStream(b.Context(), &rowGenerator{n: n}, io.Discard, io.Discard, &rules)
+					} else {
+						code = zscoreParallel(b.Context(), &rowGenerator{n: n}, io.Discard, io.Discard, &rules, w)
+					}
+					if code != 0 {
+						b.Fatalf("exit %d", code)
+					}
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+				var ru syscall.Rusage
+				if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+					b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB")
+				}
+			})
+		}
+	}
+}
+
+// rowGenerator reads as the README's generated file of n rows (the awk
+// command in section "contigo zscore on every core"), made line by line.
+type rowGenerator struct {
+	n, i    int
+	pending []byte
+}
+
+// Read implements io.Reader.
+func (g *rowGenerator) Read(p []byte) (int, error) {
+	for len(g.pending) < len(p) && g.i <= g.n {
+		if g.i == 0 {
+			g.pending = append(g.pending, "id,sex,age_days,weight,lenhei,measure,headc,armc,triskin,subskin,oedema,site\n"...)
+		} else {
+			k := g.i - 1
+			g.pending = strconv.AppendInt(g.pending, int64(k), 10)
+			g.pending = append(g.pending, ',', byte('1'+k%2), ',')
+			g.pending = strconv.AppendInt(g.pending, int64(k%2200), 10)
+			g.pending = append(g.pending, ',')
+			g.pending = strconv.AppendFloat(g.pending, 3+float64(k%150)/10, 'f', 1, 64)
+			g.pending = append(g.pending, ',')
+			g.pending = strconv.AppendFloat(g.pending, 50+float64(k%700)/10, 'f', 1, 64)
+			g.pending = append(g.pending, ",l,44.1,13.4,8.2,6.1,n,CO-"...)
+			g.pending = append(strconv.AppendInt(g.pending, int64(k%50), 10), '\n')
+		}
+		g.i++
+	}
+	if len(g.pending) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, g.pending)
+	g.pending = g.pending[:copy(g.pending, g.pending[n:])]
+	return n, nil
 }
 
 // TestAppendZ: the hundredths printer writes strconv's 'f', 2 bytes for

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"strconv"
@@ -41,13 +42,12 @@ var (
 	numResultCols = 2*len(young) + 2*len(older) + len(classes)
 )
 
-// zscoreRow turns one input record into one output line. Its buffers are
-// reused from row to row, so a run allocates nothing per row.
+// zscoreRow turns one input record into one output line, allocating
+// nothing for a good row.
 type zscoreRow struct {
 	header []string
 	col    [numInputCols]int // index in the record, or -1
 	rules  *growth.Rules
-	out    []byte // the last line built, with its newline
 }
 
 // newZscoreRow maps the header's names to input columns. It returns an error
@@ -98,36 +98,42 @@ func (p *zscoreRow) headerLine() []byte {
 	return append(b, '\n')
 }
 
-// field returns the trimmed text of input column c, or "" when absent.
-func (p *zscoreRow) field(rec []string, c int) string {
+// field returns the trimmed text of input column c, or nothing when absent.
+func (p *zscoreRow) field(rec *zRecord, c int) []byte {
 	if i := p.col[c]; i >= 0 {
-		return strings.TrimSpace(rec[i])
+		return bytes.TrimSpace(rec.field(i))
 	}
-	return ""
+	return nil
 }
 
 // missing reports whether s means "not measured".
-func missing(s string) bool { return s == "" || s == "NA" }
+func missing(s []byte) bool { return len(s) == 0 || string(s) == "NA" }
 
-// process computes the results for rec into p.out. On a bad row it returns
-// the index of the offending column in rec (-1 if none), its name ("" for
-// the row as a whole) and the reason.
-func (p *zscoreRow) process(rec []string) (col int, name, reason string) {
-	if len(rec) != len(p.header) {
-		return -1, "", "has " + strconv.Itoa(len(rec)) + " fields, the header has " + strconv.Itoa(len(p.header))
+// isLetter reports whether s is the lower-case ASCII letter c in either
+// case, as strings.EqualFold(s, string(c)) does for the letters the codes
+// use (no other rune folds to f, h, l, m, n or y).
+func isLetter(s []byte, c byte) bool { return len(s) == 1 && s[0]|0x20 == c }
+
+// appendLine appends the output line of rec to dst. On a bad row the line
+// has rec's fields and empty results, and appendLine also returns the index
+// of the offending column in rec (-1 if none), its name ("" for the row as
+// a whole) and the reason.
+func (p *zscoreRow) appendLine(dst []byte, rec *zRecord) (line []byte, col int, name, reason string) {
+	if rec.nfields() != len(p.header) {
+		return p.appendBad(dst, rec), -1, "", "has " + strconv.Itoa(rec.nfields()) + " fields, the header has " + strconv.Itoa(len(p.header))
 	}
 	m := growth.NewMeasurement()
 	var in growth.ClassInput
 	if c, why := p.parse(rec, &m, &in); why != "" {
 		if p.col[c] >= 0 {
-			return p.col[c], p.header[p.col[c]], why
+			return p.appendBad(dst, rec), p.col[c], p.header[p.col[c]], why
 		}
-		return -1, inputColNames[c], why
+		return p.appendBad(dst, rec), -1, inputColNames[c], why
 	}
 	res, err := growth.Assess(&m)
 	if err != nil {
 		// parse rejects everything Assess does; keep a message just in case.
-		return -1, "", err.Error()
+		return p.appendBad(dst, rec), -1, "", err.Error()
 	}
 	in.WHZ, in.HasWHZ = score(&res, growth.WeightForLenHei)
 	in.WAZ, in.HasWAZ = score(&res, growth.WeightForAge)
@@ -135,7 +141,7 @@ func (p *zscoreRow) process(rec []string) (col int, name, reason string) {
 	in.BAZ, in.HasBAZ = score(&res, growth.BMIForAge)
 	cl := growth.Classify(in, p.rules)
 
-	b := p.passThrough(p.out[:0], rec)
+	b := p.passThrough(dst, rec)
 	for _, ind := range young {
 		b = appendZ(append(b, ','), res.Scores[ind])
 	}
@@ -157,18 +163,17 @@ func (p *zscoreRow) process(rec []string) (col int, name, reason string) {
 	b = appendClass(b, cl.Underweight != growth.SeverityNA, cl.Underweight.String())
 	b = appendClass(b, cl.Overweight != growth.WeightNA, cl.Overweight.String())
 	b = appendClass(b, true, cl.ExtraBand)
-	p.out = append(b, '\n')
-	return 0, "", ""
+	return append(b, '\n'), 0, "", ""
 }
 
 // parse reads rec's known columns into m and in. On a bad value it returns
 // the column (one of the col constants) and the reason.
-func (p *zscoreRow) parse(rec []string, m *growth.Measurement, in *growth.ClassInput) (int, string) {
+func (p *zscoreRow) parse(rec *zRecord, m *growth.Measurement, in *growth.ClassInput) (int, string) {
 	switch s := p.field(rec, colSex); {
 	case missing(s):
-	case s == "1" || strings.EqualFold(s, "m"):
+	case string(s) == "1" || isLetter(s, 'm'):
 		m.Sex = growth.Male
-	case s == "2" || strings.EqualFold(s, "f"):
+	case string(s) == "2" || isLetter(s, 'f'):
 		m.Sex = growth.Female
 	default:
 		return colSex, "unknown sex (want 1, 2, m or f)"
@@ -195,9 +200,9 @@ func (p *zscoreRow) parse(rec []string, m *growth.Measurement, in *growth.ClassI
 	}
 	switch s := p.field(rec, colMeasure); {
 	case missing(s):
-	case strings.EqualFold(s, "l"):
+	case isLetter(s, 'l'):
 		m.Position = growth.Lying
-	case strings.EqualFold(s, "h"):
+	case isLetter(s, 'h'):
 		m.Position = growth.Standing
 	default:
 		return colMeasure, "unknown measure (want l, h or empty)"
@@ -205,15 +210,15 @@ func (p *zscoreRow) parse(rec []string, m *growth.Measurement, in *growth.ClassI
 	switch s := p.field(rec, colOedema); {
 	case missing(s):
 		in.Oedema = growth.OedemaUnknown
-	case strings.EqualFold(s, "y") || s == "1":
+	case isLetter(s, 'y') || string(s) == "1":
 		in.Oedema = growth.OedemaPresent
-	case strings.EqualFold(s, "n") || s == "2":
+	case isLetter(s, 'n') || string(s) == "2":
 		in.Oedema = growth.OedemaAbsent
-	case s == "+":
+	case string(s) == "+":
 		in.Oedema = growth.OedemaGrade1
-	case s == "++":
+	case string(s) == "++":
 		in.Oedema = growth.OedemaGrade2
-	case s == "+++":
+	case string(s) == "+++":
 		in.Oedema = growth.OedemaGrade3
 	default:
 		return colOedema, "unknown oedema (want y, n, +, ++, +++ or empty)"
@@ -228,7 +233,7 @@ func (p *zscoreRow) parse(rec []string, m *growth.Measurement, in *growth.ClassI
 }
 
 // parseAge reads age_days, else age_months, else birth_date and visit_date.
-func (p *zscoreRow) parseAge(rec []string, m *growth.Measurement, in *growth.ClassInput) (int, string) {
+func (p *zscoreRow) parseAge(rec *zRecord, m *growth.Measurement, in *growth.ClassInput) (int, string) {
 	if s := p.field(rec, colAgeDays); !missing(s) {
 		v, ok := parseNumber(s)
 		if !ok {
@@ -262,11 +267,11 @@ func (p *zscoreRow) parseAge(rec []string, m *growth.Measurement, in *growth.Cla
 	case missing(bs):
 		return colBirth, "missing while visit_date is given"
 	}
-	birth, err := time.Parse(time.DateOnly, bs)
+	birth, err := time.Parse(time.DateOnly, string(bs))
 	if err != nil {
 		return colBirth, "not a date YYYY-MM-DD"
 	}
-	visit, err := time.Parse(time.DateOnly, vs)
+	visit, err := time.Parse(time.DateOnly, string(vs))
 	if err != nil {
 		return colVisit, "not a date YYYY-MM-DD"
 	}
@@ -277,12 +282,6 @@ func (p *zscoreRow) parseAge(rec []string, m *growth.Measurement, in *growth.Cla
 	m.Age, m.AgeUnit = days, growth.Days
 	in.AgeMonths, in.HasAge = growth.AgeMonthsFromDays(days), true
 	return 0, ""
-}
-
-// parseNumber parses a finite decimal number.
-func parseNumber(s string) (float64, bool) {
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
 }
 
 func score(r *growth.Result, ind growth.Indicator) (float64, bool) {
@@ -304,11 +303,26 @@ func appendZ(b []byte, s growth.Score) []byte {
 		return strconv.AppendFloat(b, z, 'f', 2, 64)
 	}
 	k := int64(math.Round(z * 100))
-	if k < 0 {
-		b, k = append(b, '-'), -k
-	} // k == 0 writes "0.00", never "-0.00"
-	b = strconv.AppendInt(b, k/100, 10)
-	return append(b, '.', byte('0'+k%100/10), byte('0'+k%10))
+	neg := k < 0 // k == 0 writes "0.00", never "-0.00"
+	if neg {
+		k = -k
+	}
+	// The digits, from the last: two decimals, the point, the integer part.
+	var d [24]byte
+	i := len(d) - 3
+	d[i], d[i+1], d[i+2] = '.', byte('0'+k%100/10), byte('0'+k%10)
+	for k /= 100; ; k /= 10 {
+		i--
+		d[i] = byte('0' + k%10)
+		if k < 10 {
+			break
+		}
+	}
+	if neg {
+		i--
+		d[i] = '-'
+	}
+	return append(b, d[i:]...)
 }
 
 // appendFlag appends 1 or 0, or nothing where anthro's flag is NA. A z-score
@@ -331,25 +345,33 @@ func appendClass(b []byte, ok bool, name string) []byte {
 	return b
 }
 
-// passThrough appends the input fields of rec, padded or cut to the header.
-func (p *zscoreRow) passThrough(b []byte, rec []string) []byte {
+// passThrough appends the input fields of rec (nil for none), padded or cut
+// to the header.
+func (p *zscoreRow) passThrough(b []byte, rec *zRecord) []byte {
+	n := 0
+	if rec != nil {
+		n = rec.nfields()
+		if rec.verbatim && n == len(p.header) {
+			return append(b, rec.buf...)
+		}
+	}
 	for i := range p.header {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if i < len(rec) {
-			b = appendCSVField(b, rec[i])
+		if i < n {
+			b = appendCSVField(b, rec.field(i))
 		}
 	}
 	return b
 }
 
-// badLine returns the output line of a bad row: its input, empty results.
-func (p *zscoreRow) badLine(rec []string) []byte {
-	b := p.passThrough(p.out[:0], rec)
+// appendBad appends the output line of a bad row: its input (nil for
+// none), empty results.
+func (p *zscoreRow) appendBad(dst []byte, rec *zRecord) []byte {
+	b := p.passThrough(dst, rec)
 	for range numResultCols {
 		b = append(b, ',')
 	}
-	p.out = append(b, '\n')
-	return p.out
+	return append(b, '\n')
 }

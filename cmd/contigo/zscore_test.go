@@ -529,10 +529,13 @@ func BenchmarkZscoreRow(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := strings.Split("17,2,400,8.4,73.1,l,44.1,13.4,8.2,6.1,n", ",")
+	var rec zRecord
+	rec.split([]byte("17,2,400,8.4,73.1,l,44.1,13.4,8.2,6.1,n"), 2)
+	var line []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, reason := p.process(rec); reason != "" {
+		var reason string
+		if line, _, _, reason = p.appendLine(line[:0], &rec); reason != "" {
 			b.Fatal(reason)
 		}
 	}
