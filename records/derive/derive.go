@@ -137,7 +137,7 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 	if cmd == nil && len(ids) == 0 && !ivs && (!patient || len(after.Nutrition) == 0) {
 		return nil, nil // nothing the engine reads: no decoding on the common path
 	}
-	st, err := h.states.get(after, h.State)
+	st, prev, err := h.states.get(after, h.State)
 	if err != nil {
 		return nil, err
 	}
@@ -186,12 +186,12 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 		}
 		events = append(events, ev...)
 	}
-	b, err := json.Marshal(st)
+	enc, err := encodeState(&st, prev)
 	if err != nil {
-		return nil, fmt.Errorf("nutrition: encode state: %w", err)
+		return nil, err
 	}
-	after.Nutrition = b
-	h.states.put(after.Country, after.ID, b, st)
+	after.Nutrition = enc.raw
+	h.states.put(after.Country, after.ID, enc, st)
 	if since {
 		have := derivedOf(after)
 		derived, want, err := fhir.DeriveSince(after.ID, &old, &st, vs.Sources, func(id string) bool { _, ok := have[id]; return ok }, now)

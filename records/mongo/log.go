@@ -292,9 +292,11 @@ func (s *Store) follow(ctx context.Context, cc records.Country, e *entry, idOf f
 		if err != nil || !ok {
 			return grew, err
 		}
+		n := len(e.p.Resources)
 		if err := apply(e.p, &d); err != nil {
 			return grew, err
 		}
+		e.resources += resourcesSize(e.p.Resources[n:])
 		then(&d)
 		grew = true
 	}
