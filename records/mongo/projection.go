@@ -100,12 +100,15 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 	if err != nil {
 		return err
 	}
-	if ps, ok := splitState(p.Nutrition); ok {
+	ps, scan, ok := splitStateFrom(p.Nutrition, s.splits.get(cc, p.ID))
+	if ok {
 		if d.Pages, err = s.writePages(ctx, cc, p.ID, &ps); err != nil {
 			return fmt.Errorf("nutrition projection: %w", err)
 		}
 		d.Nutrition, d.Splice, d.Tail = string(ps.head), ps.splice, ps.tail
+		scan.ids = d.Pages
 	}
+	s.splits.put(cc, p.ID, scan)
 	if err := replaceByID(ctx, c, p.ID, d); err != nil {
 		return fmt.Errorf("nutrition projection of %s: %w", p.ID, err)
 	}
