@@ -163,6 +163,11 @@ func checkScratch(t *testing.T, n *nenv, pid string, step int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stored state is byte for byte what encoding/json writes for it,
+	// although a visit encodes only the assessments it added.
+	if b, err := json.Marshal(st); err != nil || !bytes.Equal(b, p.Nutrition) {
+		t.Fatalf("step %d: stored state is not its own encoding (%v):\n%s\nre-encoded\n%s", step, err, p.Nutrition, b)
+	}
 	vs, err := fhir.ReadVisits(p)
 	if err != nil {
 		t.Fatal(err)

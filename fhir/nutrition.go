@@ -259,7 +259,10 @@ func IsNutritionInput(r records.Resource) bool {
 // mm, weight in g kg, length in mm cm. A visit is a woman's (subject plw)
 // when it holds a pregnancy or breastfeeding status. Visits with nothing
 // measured are left out.
-func ReadVisits(p *records.Person) (Visits, error) {
+func ReadVisits(p *records.Person) (Visits, error) { return ReadVisitsOf(p, p.Latest()) }
+
+// ReadVisitsOf is ReadVisits for a caller that has p.Latest() already.
+func ReadVisitsOf(p *records.Person, latest []records.Resource) (Visits, error) {
 	out := Visits{Sources: map[string][]string{}}
 	var pt patientIn
 	if r, ok := p.Patient(); ok && !r.Deleted {
@@ -281,7 +284,6 @@ func ReadVisits(p *records.Person) (Visits, error) {
 	}
 	visits := map[string]*visit{}
 	var order []string
-	latest := p.Latest()
 	encounters := map[string]records.Resource{}
 	for _, r := range latest {
 		if r.Type == "Encounter" {

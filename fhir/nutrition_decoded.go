@@ -2,8 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
-	"hash/fnv"
-	"strconv"
+	"hash/maphash"
 	"sync"
 
 	"contigo/records"
@@ -14,27 +13,35 @@ import (
 // write decodes only the resources the write added: a visit's cost does not
 // grow with the number of earlier visits. Only a speed-up: an entry is
 // found only for the very same bytes, and is never changed.
-var decoded = &decodeCache{obs: map[string]*obsIn{}, sites: map[string]string{}}
+var decoded = &decodeCache{obs: map[decodeID]*obsIn{}, sites: map[decodeID]string{}, seed: maphash.MakeSeed()}
 
 // decodeCacheSize bounds the entries kept; past it the cache starts over.
 const decodeCacheSize = 200_000
 
 type decodeCache struct {
 	mu    sync.Mutex
-	obs   map[string]*obsIn
-	sites map[string]string
+	obs   map[decodeID]*obsIn
+	sites map[decodeID]string
+	seed  maphash.Seed
 }
 
-func decodeKey(r records.Resource) string {
-	h := fnv.New64a()
-	h.Write(r.Body)
-	return r.Type + "/" + r.ID + "/" + strconv.FormatInt(r.Version, 10) + "/" + strconv.FormatUint(h.Sum64(), 36)
+// decodeID names one version of one resource with its body: the body's
+// length and a 64-bit hash of it (maphash: fast, and seeded per process).
+type decodeID struct {
+	typ, id string
+	version int64
+	size    int
+	hash    uint64
+}
+
+func (c *decodeCache) key(r records.Resource) decodeID {
+	return decodeID{typ: r.Type, id: r.ID, version: r.Version, size: len(r.Body), hash: maphash.Bytes(c.seed, r.Body)}
 }
 
 // observation returns r decoded; the result is shared and must not be
 // changed.
 func (c *decodeCache) observation(r records.Resource) (*obsIn, error) {
-	k := decodeKey(r)
+	k := c.key(r)
 	c.mu.Lock()
 	o, ok := c.obs[k]
 	c.mu.Unlock()
@@ -47,7 +54,7 @@ func (c *decodeCache) observation(r records.Resource) (*obsIn, error) {
 	}
 	c.mu.Lock()
 	if len(c.obs) >= decodeCacheSize {
-		c.obs = map[string]*obsIn{}
+		c.obs = map[decodeID]*obsIn{}
 	}
 	c.obs[k] = o
 	c.mu.Unlock()
@@ -56,7 +63,7 @@ func (c *decodeCache) observation(r records.Resource) (*obsIn, error) {
 
 // site returns the site of Encounter r ("" if its body does not decode).
 func (c *decodeCache) site(r records.Resource) string {
-	k := decodeKey(r)
+	k := c.key(r)
 	c.mu.Lock()
 	s, ok := c.sites[k]
 	c.mu.Unlock()
@@ -69,7 +76,7 @@ func (c *decodeCache) site(r records.Resource) string {
 	}
 	c.mu.Lock()
 	if len(c.sites) >= decodeCacheSize {
-		c.sites = map[string]string{}
+		c.sites = map[decodeID]string{}
 	}
 	c.sites[k] = s
 	c.mu.Unlock()

@@ -184,10 +184,13 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 		c.Nutrition = append([]byte{}, next.Nutrition...)
 		c.PrevNutrition = cur.Nutrition
 	}
-	next.Resources, next.Txns = cur.Resources, cur.Txns
+	// Apply c to the record as read: its resources are next's first ones,
+	// followed in next's own array (which cur does not share) by c's, which
+	// Apply's append writes back in place instead of copying the history.
+	next.Resources, next.Txns = next.Resources[:len(cur.Resources)], cur.Txns
 	next.Version, next.Created, next.Updated = cur.Version, cur.Created, cur.Updated
-	next.Resources = slices.Clip(next.Resources)
 	next.Apply(c)
+	next.Resources = slices.Clip(next.Resources)
 	// The commit must not race the request's deadline: once it starts, it
 	// runs to its end on a context of its own, and a write that committed
 	// is answered as such, late if need be.

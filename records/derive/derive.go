@@ -137,7 +137,7 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 	if cmd == nil && len(ids) == 0 && !ivs && (!patient || len(after.Nutrition) == 0) {
 		return nil, nil // nothing the engine reads: no decoding on the common path
 	}
-	st, err := h.states.get(after, h.State)
+	st, prev, err := h.states.get(after, h.State)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,8 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 		}
 	}
 	rs := h.cfg.Rules.For(string(after.Country))
-	vs, err := fhir.ReadVisits(after)
+	latest := after.Latest() // once for the visits and the derived resources
+	vs, err := fhir.ReadVisitsOf(after, latest)
 	if err != nil {
 		return nil, err
 	}
@@ -186,14 +187,14 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 		}
 		events = append(events, ev...)
 	}
-	b, err := json.Marshal(st)
+	enc, err := encodeState(&st, prev)
 	if err != nil {
-		return nil, fmt.Errorf("nutrition: encode state: %w", err)
+		return nil, err
 	}
-	after.Nutrition = b
-	h.states.put(after.Country, after.ID, b, st)
+	after.Nutrition = enc.raw
+	h.states.put(after.Country, after.ID, enc, st)
 	if since {
-		have := derivedOf(after)
+		have := derivedOf(latest)
 		derived, want, err := fhir.DeriveSince(after.ID, &old, &st, vs.Sources, func(id string) bool { _, ok := have[id]; return ok }, now)
 		if err != nil {
 			return nil, err
@@ -206,7 +207,7 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 		return nil, err
 	}
 	h.count(after.Country, &st, events)
-	return derivedChanges(after, derived), nil
+	return derivedChanges(latest, derived), nil
 }
 
 // assess runs the engine on the visits: Validate for every visit holding a
@@ -301,12 +302,12 @@ func (h *Hook) count(cc records.Country, st *nutrition.State, events []nutrition
 	}
 }
 
-// derivedChanges returns the changes that make p's derived resources equal
-// want: creates, updates of those whose body or keys differ, deletes of
-// those no longer derived.
-func derivedChanges(p *records.Person, want []records.Resource) []records.Change {
+// derivedChanges returns the changes that make the derived resources among
+// latest (a record's current resources) equal want: creates, updates of
+// those whose body or keys differ, deletes of those no longer derived.
+func derivedChanges(latest []records.Resource, want []records.Resource) []records.Change {
 	have := map[string]records.Resource{}
-	for _, r := range p.Latest() {
+	for _, r := range latest {
 		if fhir.IsDerived(r.ID) && r.Type != "Patient" {
 			have[r.Type+"/"+r.ID] = r
 		}
@@ -330,10 +331,11 @@ func derivedChanges(p *records.Person, want []records.Resource) []records.Change
 	return out
 }
 
-// derivedOf returns p's current derived resources by id.
-func derivedOf(p *records.Person) map[string]records.Resource {
+// derivedOf returns the derived resources among latest (a record's current
+// resources) by id.
+func derivedOf(latest []records.Resource) map[string]records.Resource {
 	have := map[string]records.Resource{}
-	for _, r := range p.Latest() {
+	for _, r := range latest {
 		if fhir.IsDerived(r.ID) && r.Type != "Patient" {
 			have[r.ID] = r
 		}

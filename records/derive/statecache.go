@@ -14,11 +14,11 @@ import (
 // bytes equal the record's state, byte for byte.
 type stateCache struct {
 	mu sync.Mutex
-	m  map[string]stateEntry
+	m  map[string]*stateEntry
 }
 
 type stateEntry struct {
-	raw []byte
+	enc encodedState // enc.raw is the state's JSON
 	st  nutrition.State
 }
 
@@ -26,25 +26,28 @@ type stateEntry struct {
 const stateCacheSize = 512
 
 // get returns the state of p, from the cache when it holds p's bytes, else
-// decoded by decode.
-func (c *stateCache) get(p *records.Person, decode func(*records.Person) (nutrition.State, error)) (nutrition.State, error) {
+// decoded by decode; prev is the cache entry used (nil if none), whose
+// encoding the next encodeState may reuse. Neither prev nor its state may
+// be modified.
+func (c *stateCache) get(p *records.Person, decode func(*records.Person) (nutrition.State, error)) (_ nutrition.State, prev *stateEntry, _ error) {
 	k := string(p.Country) + "/" + p.ID
 	c.mu.Lock()
 	e, ok := c.m[k]
 	c.mu.Unlock()
-	if ok && len(p.Nutrition) > 0 && bytes.Equal(e.raw, p.Nutrition) {
-		return e.st.Clone(), nil
+	if ok && len(p.Nutrition) > 0 && bytes.Equal(e.enc.raw, p.Nutrition) {
+		return e.st.Clone(), e, nil
 	}
-	return decode(p)
+	st, err := decode(p)
+	return st, nil, err
 }
 
-// put remembers st as the state whose encoding is raw.
-func (c *stateCache) put(cc records.Country, id string, raw []byte, st nutrition.State) {
+// put remembers st as the state whose encoding is enc.
+func (c *stateCache) put(cc records.Country, id string, enc encodedState, st nutrition.State) {
 	k := string(cc) + "/" + id
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]stateEntry{}
+		c.m = map[string]*stateEntry{}
 	}
 	if _, ok := c.m[k]; !ok && len(c.m) >= stateCacheSize {
 		for old := range c.m { // evict one at random
@@ -52,5 +55,5 @@ func (c *stateCache) put(cc records.Country, id string, raw []byte, st nutrition
 			break
 		}
 	}
-	c.m[k] = stateEntry{raw: raw, st: st.Clone()}
+	c.m[k] = &stateEntry{enc: enc, st: st.Clone()}
 }

@@ -14,6 +14,10 @@ type entry struct {
 	tail int64
 	open []commitDoc
 	size int64
+	// resources is the heap estimate of p.Resources (resourcesSize),
+	// kept up to date as commits are applied (follow), so that caching a
+	// record does not walk its history.
+	resources int64
 }
 
 // person returns p for a caller that must not modify it: appending to its
@@ -39,16 +43,7 @@ func (e *entry) clone() *entry {
 // so that the cache's limit bounds the heap it takes, not only the FHIR
 // JSON in it.
 func (e *entry) heapSize() int64 {
-	size := int64(256 + len(e.p.Nutrition))
-	for _, r := range e.p.Resources {
-		size += 160 + int64(len(r.Type)+len(r.ID)+len(r.Body))
-		for k, vs := range r.Keys {
-			size += 64 + int64(len(k))
-			for _, v := range vs {
-				size += 16 + int64(len(v))
-			}
-		}
-	}
+	size := int64(256+len(e.p.Nutrition)) + e.resources
 	for _, t := range e.p.Txns {
 		size += 64 + int64(len(t.Key)+len(t.Response))
 	}
@@ -56,6 +51,22 @@ func (e *entry) heapSize() int64 {
 		size += 256 + int64(len(d.Nutrition))
 		for _, r := range d.Resources {
 			size += 16 + int64(len(r))
+		}
+	}
+	return size
+}
+
+// resourcesSize estimates the heap rs holds: the bodies, and the search
+// keys (a map per resource), with rough per-object overheads.
+func resourcesSize(rs []records.Resource) int64 {
+	var size int64
+	for _, r := range rs {
+		size += 160 + int64(len(r.Type)+len(r.ID)+len(r.Body))
+		for k, vs := range r.Keys {
+			size += 64 + int64(len(k))
+			for _, v := range vs {
+				size += 16 + int64(len(v))
+			}
 		}
 	}
 	return size

@@ -36,9 +36,11 @@ type headDoc struct {
 // idxEntry is the element of headDoc.Idx for value v of key on typ.
 func idxEntry(typ, key, v string) string { return typ + "|" + key + "|" + v }
 
-func headOf(p *records.Person) (headDoc, error) {
+// headOf returns the head of p, whose current resources are latest
+// (p.Latest()).
+func headOf(p *records.Person, latest []records.Resource) (headDoc, error) {
 	d := headDoc{ID: p.ID, Version: p.Version, Created: p.Created.UTC(), Updated: p.Updated.UTC(), Types: []string{}, Idx: []string{}}
-	for _, r := range p.Latest() {
+	for _, r := range latest {
 		if !slices.Contains(d.Types, r.Type) {
 			d.Types = append(d.Types, r.Type)
 		}
@@ -94,7 +96,8 @@ func replaceByID(ctx context.Context, c *mongo.Collection, id string, d any) err
 // writers left for versions up to the projected one.
 func (s *Store) project(ctx context.Context, cc records.Country, e *entry) error {
 	for range 16 {
-		h, err := headOf(e.p)
+		latest := e.p.Latest() // once for the head, the projection and the flag cache
+		h, err := headOf(e.p, latest)
 		if err != nil {
 			return fmt.Errorf("project %s: %w", e.p.ID, err)
 		}
@@ -102,7 +105,7 @@ func (s *Store) project(ctx context.Context, cc records.Country, e *entry) error
 			return fmt.Errorf("project %s: head: %w", e.p.ID, err)
 		}
 		s.indexHead(cc, &h)
-		if err := s.writeProjection(ctx, cc, e.p); err != nil {
+		if err := s.writeProjection(ctx, cc, e.p, latest); err != nil {
 			return fmt.Errorf("project %s: %w", e.p.ID, err)
 		}
 		_, newer, err := s.getCommit(ctx, cc, commitID(e.p.ID, e.p.Version+1))

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -129,9 +130,11 @@ func toCommitDoc(c *records.Commit) (commitDoc, error) {
 		d.Bytes += int64(len(c.Txn.Response))
 	}
 	if c.Nutrition != nil {
-		d.Nutrition, d.HasNutrition = string(c.Nutrition), true
+		d.HasNutrition = true
 		if pre, suf, ok := nutritionDelta(c.PrevNutrition, c.Nutrition); ok {
 			d.Nutrition, d.NutDelta, d.NutPrefix, d.NutSuffix = string(c.Nutrition[pre:len(c.Nutrition)-suf]), true, int64(pre), int64(suf)
+		} else {
+			d.Nutrition = string(c.Nutrition)
 		}
 		d.Bytes += int64(len(d.Nutrition))
 	}
@@ -292,9 +295,11 @@ func (s *Store) follow(ctx context.Context, cc records.Country, e *entry, idOf f
 		if err != nil || !ok {
 			return grew, err
 		}
+		n := len(e.p.Resources)
 		if err := apply(e.p, &d); err != nil {
 			return grew, err
 		}
+		e.resources += resourcesSize(e.p.Resources[n:])
 		then(&d)
 		grew = true
 	}
@@ -334,22 +339,58 @@ func (s *Store) Append(ctx context.Context, cc records.Country, c *records.Commi
 		}
 		time.Sleep(time.Duration(100*(try+1)) * time.Millisecond)
 	}
-	s.afterCommit(ctx, cc, c.PersonID)
+	s.afterCommit(ctx, cc, c.PersonID, c, &d)
 	return nil
 }
 
 // afterCommit brings the derived documents of person id up to its latest
 // commit: the segment, the head (search) and the nutrition projection. A
-// failure leaves the intent in place for Reconcile.
-func (s *Store) afterCommit(ctx context.Context, cc records.Country, id string) {
-	e, err := s.load(ctx, cc, id)
-	if err != nil {
-		return
+// failure leaves the intent in place for Reconcile. c, if not nil, is the
+// commit this process just stored as d.
+func (s *Store) afterCommit(ctx context.Context, cc records.Country, id string, c *records.Commit, d *commitDoc) {
+	var e *entry
+	if c != nil {
+		e = s.extendCached(cc, c, d)
+	}
+	if e == nil {
+		var err error
+		if e, err = s.load(ctx, cc, id); err != nil {
+			return
+		}
 	}
 	s.segment(ctx, cc, e)
 	if err := s.project(ctx, cc, e); err != nil {
 		return
 	}
+}
+
+// extendCached returns the cached record of c's person with c applied, when
+// the cache holds the version c follows; nil otherwise. c is in the log as d
+// (this process inserted it), so this is what reading d would give, without
+// the read, and without patching the whole nutrition state: c holds it.
+// Newer commits are looked for by project, as after any load.
+func (s *Store) extendCached(cc records.Country, c *records.Commit, d *commitDoc) *entry {
+	e := s.cache.get(cc, c.PersonID)
+	if e == nil || e.p.Version != c.Version-1 {
+		return nil
+	}
+	own := *d
+	if own.NutDelta && !bytes.Equal(e.p.Nutrition, c.PrevNutrition) {
+		return nil // the delta was taken from another state: read the log
+	}
+	// The state is c's, not patched or copied from d.
+	own.Nutrition, own.NutDelta, own.NutPrefix, own.NutSuffix = "", false, 0, 0
+	n := len(e.p.Resources)
+	if err := apply(e.p, &own); err != nil {
+		return nil
+	}
+	if d.HasNutrition {
+		e.p.Nutrition = c.Nutrition
+	}
+	e.resources += resourcesSize(e.p.Resources[n:])
+	e.open = append(e.open, *d)
+	s.cache.put(cc, e)
+	return e
 }
 
 // segment copies the commits after the last segment into a new segment

@@ -48,7 +48,7 @@ func (s *Store) Insert(ctx context.Context, cc records.Country, p *records.Perso
 		s.done(ctx, cc, p.ID, d.Last)
 		return fmt.Errorf("insert person %s: %w", p.ID, mapErr(err))
 	}
-	s.afterCommit(ctx, cc, p.ID)
+	s.afterCommit(ctx, cc, p.ID, nil, nil)
 	return nil
 }
 
@@ -65,7 +65,7 @@ func (s *Store) InsertMany(ctx context.Context, cc records.Country, ps []*record
 			return fmt.Errorf("insert person %s: %w", p.ID, err)
 		}
 		docs[i] = d
-		h, err := headOf(p)
+		h, err := headOf(p, p.Latest())
 		if err != nil {
 			return fmt.Errorf("insert person %s: %w", p.ID, err)
 		}

@@ -54,9 +54,11 @@ type projDoc struct {
 // projected reports whether p has a projection: it has a nutrition state.
 func projected(p *records.Person) bool { return len(p.Nutrition) > 0 }
 
-func projectionOf(p *records.Person) (projDoc, error) {
+// projectionOf returns the projection of p, whose current resources are
+// latest (p.Latest()).
+func projectionOf(p *records.Person, latest []records.Resource) (projDoc, error) {
 	d := projDoc{ID: p.ID, Version: p.Version, Nutrition: string(p.Nutrition), Flags: []string{}, Fidx: []string{}}
-	for _, r := range p.Latest() {
+	for _, r := range latest {
 		if r.Type != "Flag" {
 			continue
 		}
@@ -84,8 +86,8 @@ type projState struct {
 
 // writeProjection writes the projection of p (or deletes it if p has no
 // nutrition state), last writer wins: project() writes again when a newer
-// commit appeared meanwhile.
-func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *records.Person) error {
+// commit appeared meanwhile. latest is p.Latest().
+func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *records.Person, latest []records.Resource) error {
 	c := s.coll(cc, nutritionColl)
 	if !projected(p) {
 		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}}); err != nil {
@@ -94,20 +96,23 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 		s.cacheFlags(cc, p.ID, -1, nil)
 		return nil
 	}
-	d, err := projectionOf(p)
+	d, err := projectionOf(p, latest)
 	if err != nil {
 		return err
 	}
-	if ps, ok := splitState(p.Nutrition); ok {
+	ps, scan, ok := splitStateFrom(p.Nutrition, s.splits.get(cc, p.ID))
+	if ok {
 		if d.Pages, err = s.writePages(ctx, cc, p.ID, &ps); err != nil {
 			return fmt.Errorf("nutrition projection: %w", err)
 		}
 		d.Nutrition, d.Splice, d.Tail = string(ps.head), ps.splice, ps.tail
+		scan.ids = d.Pages
 	}
+	s.splits.put(cc, p.ID, scan)
 	if err := replaceByID(ctx, c, p.ID, d); err != nil {
 		return fmt.Errorf("nutrition projection of %s: %w", p.ID, err)
 	}
-	s.cacheFlags(cc, p.ID, p.Version, flagsOf(p))
+	s.cacheFlags(cc, p.ID, p.Version, flagsOf(latest))
 	return nil
 }
 
@@ -270,7 +275,7 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 		if !projected(p) {
 			continue
 		}
-		d, err := projectionOf(p)
+		d, err := projectionOf(p, p.Latest())
 		if err != nil {
 			continue
 		}
@@ -288,7 +293,7 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 	}
 	for _, p := range ps {
 		if projected(p) {
-			s.cacheFlags(cc, p.ID, p.Version, flagsOf(p))
+			s.cacheFlags(cc, p.ID, p.Version, flagsOf(p.Latest()))
 		}
 	}
 }

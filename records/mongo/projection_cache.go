@@ -32,10 +32,11 @@ type cachedFlags struct {
 	flags   []records.Resource // Body nil
 }
 
-// flagsOf returns the current Flag resources of p without bodies.
-func flagsOf(p *records.Person) []records.Resource {
+// flagsOf returns the Flag resources of latest (a record's current
+// resources) without bodies.
+func flagsOf(latest []records.Resource) []records.Resource {
 	var out []records.Resource
-	for _, r := range p.Latest() {
+	for _, r := range latest {
 		if r.Type == "Flag" {
 			r.Body = nil
 			out = append(out, r)

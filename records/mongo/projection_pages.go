@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"contigo/records"
@@ -53,6 +54,8 @@ type pagedState struct {
 	// tail reports whether assessments follow the pages in head (a comma
 	// joins them on reassembly).
 	tail bool
+	// ids are the page ids known already ("" where not: pageID).
+	ids []string
 }
 
 // splitState pages the assessments of a nutrition state (the JSON of
@@ -61,17 +64,131 @@ type pagedState struct {
 // nothing to page or the text is not laid out as expected: then the state
 // is kept whole.
 func splitState(state []byte) (ps pagedState, ok bool) {
+	ps, _, ok = splitStateFrom(state, nil)
+	return ps, ok
+}
+
+// splitScan is what splitting one state found: the state, where its
+// assessments open, where each assessment starts and ends, and the ids of
+// its pages. A person's next state shares a prefix with it (a visit appends
+// an assessment), so splitStateFrom scans the next state only from the last
+// assessment before the first byte that differs, and keeps the ids of the
+// pages that lie before it: splitting costs what changed, not the history.
+type splitScan struct {
+	state        []byte
+	open         int
+	starts, ends []int
+	ids          []string
+}
+
+// splitCache keeps the splitScan of the nutrition state each person was
+// projected with lately (splitStateFrom). Only a speed-up: a scan is used
+// for the bytes its state shares with the state being split, compared byte
+// for byte.
+type splitCache struct {
+	mu    sync.Mutex
+	m     map[string]*splitScan
+	bytes int
+}
+
+// Limits of splitCache: the states it keeps are mostly those the record
+// cache holds too.
+const (
+	splitCacheEntries = 256
+	splitCacheBytes   = 32 << 20
+)
+
+func (c *splitCache) get(cc records.Country, id string) *splitScan {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[cacheKey(cc, id)]
+}
+
+// put remembers scan (nil: forget) as the latest of person id.
+func (c *splitCache) put(cc records.Country, id string, scan *splitScan) {
+	k := cacheKey(cc, id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.m[k]; old != nil {
+		c.bytes -= len(old.state)
+		delete(c.m, k)
+	}
+	if scan == nil || len(scan.state) > splitCacheBytes/4 {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]*splitScan{}
+	}
+	for k2, o := range c.m { // evict at random
+		if len(c.m) < splitCacheEntries && c.bytes+len(scan.state) <= splitCacheBytes {
+			break
+		}
+		c.bytes -= len(o.state)
+		delete(c.m, k2)
+	}
+	c.m[k] = scan
+	c.bytes += len(scan.state)
+}
+
+// splitStateFrom is splitState, reusing what splitting prev (nil if none)
+// found for the bytes that state shares with prev.state; scan is what it
+// found for state.
+func splitStateFrom(state []byte, prev *splitScan) (ps pagedState, scan *splitScan, ok bool) {
 	key := []byte(`"assessments":[`)
 	open := bytes.Index(state, key)
 	if open < 0 {
-		return ps, false
+		return ps, nil, false
 	}
 	open += len(key) // first byte inside the array
+	from, kept := open, 0
 	var starts, ends []int
+	if prev != nil && prev.open == open {
+		same := commonPrefix(prev.state, state)
+		for i := len(prev.ends) - 1; i >= 0; i-- {
+			if e := prev.ends[i]; e < same && state[e] == ',' {
+				kept = i + 1
+				from = e + 1
+				break
+			}
+		}
+		starts = append(starts, prev.starts[:kept]...)
+		ends = append(ends, prev.ends[:kept]...)
+	}
+	starts, ends, end, ok := scanAssessments(state, from, starts, ends)
+	if !ok {
+		return ps, nil, false
+	}
+	scan = &splitScan{state: state, open: open, starts: starts, ends: ends}
+	full := len(starts) / pageSize
+	if end < 0 || full == 0 {
+		return ps, scan, false
+	}
+	for k := range full {
+		ps.pages = append(ps.pages, state[starts[k*pageSize]:ends[k*pageSize+pageSize-1]])
+		if prev != nil && k < len(prev.ids) && k*pageSize+pageSize <= kept {
+			ps.ids = append(ps.ids, prev.ids[k]) // the same bytes as prev's page
+		} else {
+			ps.ids = append(ps.ids, "")
+		}
+	}
+	cut := end // no tail: the pages end where the array does
+	if n := full * pageSize; n < len(starts) {
+		cut, ps.tail = starts[n], true
+	}
+	ps.splice = open
+	ps.head = append(append([]byte{}, state[:open]...), state[cut:]...)
+	return ps, scan, true
+}
+
+// scanAssessments scans the assessments array of state from byte from (the
+// array's first byte, or the byte after a comma that ends an element),
+// appending the start and end (the comma or closing bracket) of each
+// element to starts and ends; end is the closing bracket (-1 if none).
+func scanAssessments(state []byte, from int, starts, ends []int) (_, _ []int, end int, ok bool) {
 	depth, start, inStr, esc := 0, -1, false, false
-	end := -1
+	end = -1
 scan:
-	for i := open; i < len(state); i++ {
+	for i := from; i < len(state); i++ {
 		c := state[i]
 		if inStr {
 			switch {
@@ -106,29 +223,30 @@ scan:
 		case ',':
 			if depth == 0 {
 				if start < 0 {
-					return ps, false // an empty element: not JSON
+					return nil, nil, -1, false // an empty element: not JSON
 				}
 				starts, ends = append(starts, start), append(ends, i)
 				start = -1
 			}
 		case ' ', '\n', '\t', '\r':
-			return ps, false // not encoding/json's compact text
+			return nil, nil, -1, false // not encoding/json's compact text
 		}
 	}
-	full := len(starts) / pageSize
-	if end < 0 || full == 0 {
-		return ps, false
+	return starts, ends, end, true
+}
+
+// commonPrefix returns how many leading bytes a and b share.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	const chunk = 4096
+	i := 0
+	for i+chunk <= n && bytes.Equal(a[i:i+chunk], b[i:i+chunk]) {
+		i += chunk
 	}
-	for k := range full {
-		ps.pages = append(ps.pages, state[starts[k*pageSize]:ends[k*pageSize+pageSize-1]])
+	for i < n && a[i] == b[i] {
+		i++
 	}
-	cut := end // no tail: the pages end where the array does
-	if n := full * pageSize; n < len(starts) {
-		cut, ps.tail = starts[n], true
-	}
-	ps.splice = open
-	ps.head = append(append([]byte{}, state[:open]...), state[cut:]...)
-	return ps, true
+	return i
 }
 
 // joinState is the inverse of splitState.
@@ -155,6 +273,10 @@ func pageID(person string, k int, items []byte) string {
 func (s *Store) writePages(ctx context.Context, cc records.Country, id string, ps *pagedState) ([]string, error) {
 	ids := make([]string, len(ps.pages))
 	for k, items := range ps.pages {
+		if k < len(ps.ids) && ps.ids[k] != "" {
+			ids[k] = ps.ids[k]
+			continue
+		}
 		ids[k] = pageID(id, k, items)
 	}
 	var old projDoc
