@@ -309,7 +309,7 @@ func (s *Server) handleMatch(c echo.Context) error {
 	}
 	var entries []searchEntry
 	for _, cc := range local {
-		es, err := s.matchLocal(c, cc, query, onlyCertain, fromPeer)
+		es, err := s.matchLocal(c, cc, query, onlyCertain, fromPeer, count)
 		if err != nil {
 			return err
 		}
@@ -338,8 +338,13 @@ func (s *Server) handleMatch(c echo.Context) error {
 	return writeSearchset(c, self, entries, int64(len(entries)), issues)
 }
 
-// matchLocal scores the candidates of country cc for query.
-func (s *Server) matchLocal(c echo.Context, cc records.Country, query federation.Person, onlyCertain, fromPeer bool) ([]searchEntry, error) {
+// matchLocal scores the candidates of country cc for query and returns
+// the best count of them, by score (stable: ties keep the order of
+// federation.Rank). handleMatch keeps the best count of all countries, by
+// score and stably, so no other candidate of cc could be in its answer:
+// their records are not read (for the Consent, when a peer asks) nor
+// rendered.
+func (s *Server) matchLocal(c echo.Context, cc records.Country, query federation.Person, onlyCertain, fromPeer bool, count int) ([]searchEntry, error) {
 	ctx := c.Request().Context()
 	found := map[string]records.Resource{}
 	for _, q := range federation.CandidateQueries(query) {
@@ -377,11 +382,14 @@ func (s *Server) matchLocal(c echo.Context, cc records.Country, query federation
 		p.Country, p.ID = cc, id
 		cands = append(cands, p)
 	}
+	ranked := federation.Rank(query, cands)
+	if onlyCertain {
+		ranked = slices.DeleteFunc(ranked, func(m federation.Ranked) bool { return m.Grade != federation.Certain })
+	}
+	// Rank orders by weight, and a rule may set a score out of that order.
+	slices.SortStableFunc(ranked, func(a, b federation.Ranked) int { return cmp.Compare(b.Score, a.Score) })
 	var out []searchEntry
-	for _, m := range federation.Rank(query, cands) {
-		if onlyCertain && m.Grade != federation.Certain {
-			continue
-		}
+	for _, m := range ranked[:min(count, len(ranked))] {
 		stub := false
 		if fromPeer {
 			ok, err := s.consentOf(ctx, cc, m.Candidate.ID)

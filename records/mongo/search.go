@@ -150,6 +150,19 @@ func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Que
 		}
 		return nil
 	}
+	if entries, ok := pgEntries(q); ok && q.Type == "Patient" && s.pg != nil && s.pg.hosts(cc) {
+		// As below: a head is checked on its Patient.
+		err := s.pg.patients(ctx, cc, entries, func(raw string) {
+			r, err := decodeResource(raw)
+			if err == nil && !r.Deleted && records.Match(r, q.Conds) {
+				fn(r)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("search Patient: %w", err)
+		}
+		return nil
+	}
 	var ids []string
 	err := s.eachHeadOf(ctx, cc, headFilters(q, s.ferret), func(h *headDoc) bool {
 		if q.Type != "Patient" {

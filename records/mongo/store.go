@@ -73,6 +73,7 @@ type Store struct {
 	client   *mongo.Client
 	embedded *embedded // nil unless Open started the embedded engine
 	ferret   bool      // the server is FerretDB: only _id filters use an index
+	pg       *pgHeads  // Patient heads read from PostgreSQL (FerretDB-PostgreSQL with PostgreSQLURL), else nil
 	prefix   string
 	dataDir  string
 	dur      *prometheus.HistogramVec
@@ -169,6 +170,13 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 			return fmt.Errorf("country %s: %w", cc, err)
 		}
 	}
+	if s.ferret && sqliteDir == "" && cfg.PostgreSQLURL != "" && len(cfg.Countries) > 0 {
+		pg, err := openPGHeads(ctx, cfg.PostgreSQLURL, cfg.Countries, s.dbName)
+		if err != nil {
+			return err
+		}
+		s.pg = pg
+	}
 	return nil
 }
 
@@ -264,6 +272,9 @@ func (s *Store) Close(ctx context.Context) error {
 	var errs []error
 	if s.proj.stopWarm != nil {
 		s.proj.stopWarm()
+	}
+	if s.pg != nil {
+		s.pg.close()
 	}
 	if s.client != nil {
 		errs = append(errs, s.client.Disconnect(ctx))

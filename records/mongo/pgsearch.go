@@ -1,0 +1,232 @@
+package mongo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"contigo/records"
+)
+
+// pgHeads reads the heads of Patient searches straight from PostgreSQL on
+// FerretDB-PostgreSQL (when Config.PostgreSQLURL is given), in one
+// statement per search.
+//
+// Why: FerretDB v1.24 pushes down only a top-level equality (never $in or
+// $or), so a search whose condition has several values (the candidate
+// search of $match: 20 to 30 blocking keys) is one FerretDB query per
+// value (headFilters), and FerretDB decodes every document it reads from
+// its JSON form (sjson) and re-encodes it as BSON: at 100,000 persons that
+// was most of a $match (measured in docs/architecture-notes.md, "Storage").
+// Here one statement asks for all values at once (a UNION ALL of
+// `_jsonb->'idx' @> v`), which PostgreSQL serves from the GIN index
+// postgresIndexes adds (a bitmap scan per value; TestPostgresHeadSearch checks
+// the plan), and returns only the current Patient of each head, a string
+// field of the document.
+//
+// It reads the same committed rows FerretDB would, with the same read
+// committed isolation, and the filter only narrows: the store checks every
+// condition again on the decoded Patient, as on every engine. It depends
+// on FerretDB v1's storage (documents in the _jsonb column, strings as
+// JSON strings, tables named in _ferretdb_database_metadata), as
+// pgindex.go does; TestPostgresHeadSearch compares it with FerretDB's own
+// answer.
+type pgHeads struct {
+	pool   *pgxpool.Pool
+	tables map[records.Country]string // the persons table of each country, schema-qualified and quoted
+}
+
+// openPGHeads connects to the PostgreSQL database at pgURL and finds the
+// persons table of each country's database (dbName).
+func openPGHeads(ctx context.Context, pgURL string, countries []records.Country, dbName func(records.Country) string) (*pgHeads, error) {
+	cfg, err := pgxpool.ParseConfig(pgURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgresql heads: %w", err)
+	}
+	cfg.MaxConns = parallelFilters
+	// Each statement is planned with its values (an unnamed statement): a
+	// cached generic plan cannot know how few heads a key selects and
+	// reads the whole table. The setting is a second guard, for any
+	// prepared statement.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// A search reads a few hundred rows by index: starting parallel
+	// workers for it costs more than it saves (measured: 384 ms instead of
+	// tens at 100,000 persons on a busy machine).
+	cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgresql heads: %w", err)
+	}
+	h := &pgHeads{pool: pool, tables: map[records.Country]string{}}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgresql heads: connect: %w", err)
+	}
+	defer conn.Release()
+	for _, cc := range countries {
+		db := dbName(cc)
+		tables, err := pgTables(ctx, conn.Conn(), db)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgresql heads of %s: %w", db, err)
+		}
+		t, ok := tables[personsColl]
+		if !ok {
+			pool.Close()
+			return nil, fmt.Errorf("postgresql heads of %s: no table for collection %s", db, personsColl)
+		}
+		h.tables[cc] = pgx.Identifier{db, t}.Sanitize()
+	}
+	return h, nil
+}
+
+// close closes the connections.
+func (h *pgHeads) close() { h.pool.Close() }
+
+// headSQL returns the statement of patients on table for n values: the
+// _id and current Patient of the heads whose idx holds the JSON string $i,
+// for each i from 1 to n, as a UNION ALL of one containment each (a head
+// that holds several comes several times). Each branch is planned alone,
+// and PostgreSQL serves a single containment from the GIN index as it does
+// FerretDB's own lookups; an OR of them all, planned as one condition,
+// adds up the GIN scans' estimated costs and at 100,000 heads reads the
+// table instead (and an @> ANY(array) is never served by a GIN index).
+func headSQL(table string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, `SELECT _jsonb->>'_id', _jsonb->>'patient' FROM %s WHERE _jsonb->'idx' @> $%d::jsonb`, table, i+1)
+	}
+	return b.String()
+}
+
+// jsonArgs returns entries as JSON strings, the arguments of headSQL.
+func jsonArgs(entries []string) []any {
+	out := make([]any, len(entries))
+	for i, e := range entries {
+		b, _ := json.Marshal(e) // a string always marshals
+		out[i] = string(b)
+	}
+	return out
+}
+
+// hosts reports whether the persons table of country cc is known.
+func (h *pgHeads) hosts(cc records.Country) bool {
+	_, ok := h.tables[cc]
+	return ok
+}
+
+// patients calls fn with the current Patient (resourceDoc JSON) of every
+// head of country cc whose idx holds one of entries, each head once (in
+// the order of entries).
+func (h *pgHeads) patients(ctx context.Context, cc records.Country, entries []string, fn func(string)) error {
+	rows, err := h.pool.Query(ctx, headSQL(h.tables[cc], len(entries)), jsonArgs(entries)...)
+	if err != nil {
+		return fmt.Errorf("postgresql heads: %w", pgErr(err))
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id, patient *string
+		if err := rows.Scan(&id, &patient); err != nil {
+			return fmt.Errorf("postgresql heads: %w", err)
+		}
+		if id == nil || seen[*id] {
+			continue
+		}
+		seen[*id] = true
+		if patient != nil && *patient != "" {
+			fn(*patient)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgresql heads: %w", pgErr(err))
+	}
+	return nil
+}
+
+// pgErr marks an error of PostgreSQL other than the end of the request's
+// context as the database being unavailable, as mapErr does for the
+// MongoDB driver's.
+func pgErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", records.ErrUnavailable, err)
+}
+
+// explain returns PostgreSQL's plan of the statement of patients; with
+// noSeqScan, as planned with sequential scans disabled (on a small table
+// the planner reads the table, rightly, and the test wants to know whether
+// the index can serve the statement).
+func (h *pgHeads) explain(ctx context.Context, cc records.Country, entries []string, noSeqScan bool) (_ string, err error) {
+	tx, err := h.pool.Begin(ctx)
+	if err != nil {
+		return "", fmt.Errorf("explain: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if noSeqScan {
+		if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", fmt.Errorf("explain: %w", err)
+		}
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+headSQL(h.tables[cc], len(entries)), jsonArgs(entries)...)
+	if err != nil {
+		return "", fmt.Errorf("explain: %w", err)
+	}
+	defer rows.Close()
+	var plan string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", fmt.Errorf("explain: %w", err)
+		}
+		plan += line + "\n"
+	}
+	return plan, rows.Err()
+}
+
+// pgEntries returns the idx entries of the equality condition of Patient
+// query q with the fewest values, which the heads of every match hold one
+// of; ok is false if q has no equality condition with values (then the
+// search reads every head, as on FerretDB).
+func pgEntries(q records.Query) (entries []string, ok bool) {
+	best := -1
+	for i, c := range q.Conds {
+		if c.Op != records.OpEq || len(c.Values) == 0 {
+			continue
+		}
+		if best < 0 || len(c.Values) < len(q.Conds[best].Values) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	for _, v := range q.Conds[best].Values {
+		entries = append(entries, idxEntry(q.Type, q.Conds[best].Key, v))
+	}
+	return entries, true
+}
+
+// ExplainHeadSearch returns PostgreSQL's plan of the statement a Patient
+// search of q in country cc runs on FerretDB-PostgreSQL, for tests that
+// check an index serves it (with noSeqScan, planned with sequential scans
+// disabled: whether the index can serve it at all); an error if the store
+// does not read heads from PostgreSQL or q has no equality condition.
+func (s *Store) ExplainHeadSearch(ctx context.Context, cc records.Country, q records.Query, noSeqScan bool) (string, error) {
+	entries, ok := pgEntries(q)
+	if s.pg == nil || !ok {
+		return "", fmt.Errorf("explain: the store does not read Patient heads from PostgreSQL for this query")
+	}
+	return s.pg.explain(ctx, cc, entries, noSeqScan)
+}

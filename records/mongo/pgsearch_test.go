@@ -1,0 +1,95 @@
+package mongo_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"contigo/records"
+	recmongo "contigo/records/mongo"
+	"contigo/records/mongo/mongotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestPostgresHeadSearch: on FerretDB-PostgreSQL, Patient searches read
+// the heads straight from PostgreSQL in one statement (pgsearch.go); they
+// find exactly what FerretDB's own queries find (a second store on the same
+// databases without the PostgreSQL URL), including keys with quotes and
+// backslashes, a record whose Patient changed, and a deleted Patient; and
+// PostgreSQL serves the statement from the GIN index on idx.
+func TestPostgresHeadSearch(t *testing.T) {
+	t.Parallel()
+	if mongotest.Engine() != mongotest.EnginePostgres {
+		t.Skip("reads PostgreSQL: postgres engine only")
+	}
+	ctx := t.Context()
+	a := mongotest.NewStore(t, "CO")
+	var ps []*records.Person
+	for i := range 30 {
+		p := newPerson(fmt.Sprintf("p%02d", i))
+		p.Resources[0].Keys["match"] = []string{fmt.Sprintf("gf:n%d|f%d", i%4, i%5), fmt.Sprintf("gd:n%d|2024-01-%02d", i%4, 1+i%7)}
+		p.Resources[0].Keys["family"] = []string{fmt.Sprintf("f%d", i%5), `o"brien\x`}
+		ps = append(ps, p)
+	}
+	if err := a.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	changed := patient("p01", 2, "urn:co|p01")
+	changed.Keys["match"] = []string{"gf:other|f9"}
+	gone := patient("p02", 2)
+	gone.Deleted = true
+	for _, c := range []*records.Commit{
+		{PersonID: "p01", Version: 2, At: t0, Resources: []records.Resource{changed}},
+		{PersonID: "p02", Version: 2, At: t0, Resources: []records.Resource{gone}},
+	} {
+		if err := a.Append(ctx, "CO", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := secondStore(t, a, recmongo.Config{}) // no PostgreSQL URL: FerretDB's queries
+	if _, err := b.ExplainHeadSearch(ctx, "CO", records.Query{Type: "Patient", Conds: []records.Cond{{Key: "family", Values: []string{"f1"}}}}, true); err == nil {
+		t.Fatal("the store without a PostgreSQL URL reads heads from PostgreSQL")
+	}
+	match := func(vs ...string) records.Cond { return records.Cond{Key: "match", Values: vs} }
+	for _, tt := range []struct {
+		name  string
+		conds []records.Cond
+		want  int
+	}{
+		{"one key", []records.Cond{match("gf:n0|f0")}, 2},
+		{"blocking keys", []records.Cond{match("gf:n1|f1", "gf:n2|f2", "gd:n3|2024-01-04", "gf:other|f9", "gf:none|f0")}, 4},
+		{"the old key of a changed Patient", []records.Cond{match("gf:n1|f1")}, 1},
+		{"the new key", []records.Cond{match("gf:other|f9")}, 1},
+		{"deleted", []records.Cond{{Key: "_id", Values: []string{"p02"}}}, 0},
+		{"quotes and backslashes", []records.Cond{{Key: "family", Values: []string{`o"brien\x`}}, {Key: "family", Values: []string{"f0", "f1"}}}, 11},
+		{"with a range", []records.Cond{match("gf:n1|f1", "gf:n2|f2"), {Key: "_id", Op: records.OpGe, Values: []string{"p10"}}}, 2},
+		{"no value", []records.Cond{match()}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := records.Query{Type: "Patient", Conds: tt.conds, Count: records.MaxCount}
+			got, err := a.Search(ctx, "CO", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := b.Search(ctx, "CO", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(ids(want.Resources), ids(got.Resources)); diff != "" {
+				t.Errorf("PostgreSQL and FerretDB differ (-FerretDB +PostgreSQL):\n%s", diff)
+			}
+			if len(got.Resources) != tt.want {
+				t.Errorf("found %v, want %d", ids(got.Resources), tt.want)
+			}
+		})
+	}
+	plan, err := a.ExplainHeadSearch(ctx, "CO", records.Query{Type: "Patient", Conds: []records.Cond{match("gf:n1|f1", "gf:n2|f2", "gd:n3|2024-01-04")}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan:\n%s", plan)
+	if !strings.Contains(plan, "_contigo_idx") || strings.Contains(plan, "Seq Scan") {
+		t.Errorf("the head search does not use the GIN index on idx:\n%s", plan)
+	}
+}
