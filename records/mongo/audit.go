@@ -1,8 +1,10 @@
 package mongo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"contigo/records"
@@ -68,21 +70,22 @@ func (s *Store) Audit(ctx context.Context, cc records.Country, id string) (_ rec
 // descending), one page of q.Count (default 50, at most 1000), and the
 // cursor of the next page ("" on the last). Since is inclusive, Until
 // exclusive. ErrMalformed if q.After is not a cursor.
+//
+// By patient, the entries that name the person (person) and those among
+// whose disclosed persons it is (persons) are two queries, each a
+// top-level equality that FerretDB pushes down to SQL (an $or of both is
+// evaluated in Go over the whole table) and an index serves: on MongoDB
+// person_1_t_-1__id_-1 and persons_1_t_-1, on FerretDB-PostgreSQL the GIN
+// indexes of pgindex.go. Each returns its newest page; the union of the
+// two, newest first, holds the page.
 func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQuery) (_ []records.AuditEntry, _ string, err error) {
 	defer s.observe("audits", time.Now(), &err)
-	and := bson.A{}
-	filter := bson.D{}
-	if q.PersonID != "" {
-		and = append(and, bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: "person", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}},
-			bson.D{{Key: "persons", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}},
-		}}})
-	}
+	var rest []bson.E
 	if !q.Since.IsZero() {
-		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}}})
+		rest = append(rest, bson.E{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}})
 	}
 	if !q.Until.IsZero() {
-		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}}})
+		rest = append(rest, bson.E{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}})
 	}
 	if q.After != "" {
 		c, err := records.ParseCursor(q.After)
@@ -93,24 +96,36 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 		if err != nil {
 			return nil, "", fmt.Errorf("audits: bad cursor: %w", records.ErrMalformed)
 		}
-		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+		rest = append(rest, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: t}}}},
 			bson.D{{Key: "t", Value: bson.D{{Key: "$eq", Value: t}}}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
-		}}})
+		}})
 	}
-	if len(and) > 0 {
-		filter = append(filter, bson.E{Key: "$and", Value: and})
+	filters := []bson.D{pushdown(rest)}
+	if q.PersonID != "" {
+		filters = []bson.D{
+			pushdown(append([]bson.E{{Key: "person", Value: q.PersonID}}, rest...)),
+			pushdown(append([]bson.E{{Key: "persons", Value: q.PersonID}}, rest...)),
+		}
 	}
 	n := records.Query{Count: q.Count}.PageSize()
-	opts := options.Find().SetSort(bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(n + 1))
-	cur, err := s.coll(cc, auditColl).Find(ctx, filter, opts)
-	if err != nil {
-		return nil, "", fmt.Errorf("audits: %w", mapErr(err))
-	}
 	var docs []auditDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, "", fmt.Errorf("audits: %w", mapErr(err))
+	seen := map[string]bool{}
+	for _, f := range filters {
+		got, err := s.findAudits(ctx, cc, f, n+1)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, d := range got {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				docs = append(docs, d)
+			}
+		}
 	}
+	slices.SortFunc(docs, func(a, b auditDoc) int {
+		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(b.ID, a.ID))
+	})
 	out := make([]records.AuditEntry, 0, min(n, len(docs)))
 	for i := 0; i < len(docs) && i < n; i++ {
 		out = append(out, fromAuditDoc(docs[i]))
@@ -121,4 +136,18 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 		next = records.Cursor{Values: []string{last.Time.UTC().Format(records.TimeFormat)}, ID: last.ID}.String()
 	}
 	return out, next, nil
+}
+
+// findAudits returns the newest limit audit entries matching filter.
+func (s *Store) findAudits(ctx context.Context, cc records.Country, filter bson.D, limit int) ([]auditDoc, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	cur, err := s.coll(cc, auditColl).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("audits: %w", mapErr(err))
+	}
+	var docs []auditDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("audits: %w", mapErr(err))
+	}
+	return docs, nil
 }

@@ -25,13 +25,12 @@ import (
 // scalars and for membership in arrays (idx, fidx) alike. The planner
 // matches FerretDB's parameterised key (_jsonb->$1) because the statement
 // is planned with its parameter values (custom plans); TestPostgresIndexes
-// checks the plan. The audit has none beyond _id: it is searched by
-// patient through an $or of person and persons (one entry names every
-// person a request disclosed), which FerretDB does not push down, so an
-// index there would cost every audit write and serve no read.
+// checks the plan. The audit is searched by patient as two equalities,
+// on person and on persons (Store.Audits).
 var pgIndexed = map[string][]string{
 	personsColl:   {"idx", "types"},
 	nutritionColl: {"fidx"},
+	auditColl:     {"person", "persons"},
 }
 
 // postgresIndexes adds the GIN indexes of pgIndexed (and of _id, for every

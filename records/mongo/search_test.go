@@ -198,6 +198,18 @@ func TestAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Entries that disclosed several persons name them in Persons (a8
+	// names p1 in both fields: it is listed once).
+	for _, e := range []records.AuditEntry{
+		{ID: "a7", Time: base.Add(4 * time.Second), Persons: []string{"p2", "p1"}},
+		{ID: "a8", Time: base.Add(4 * time.Second), PersonID: "p1", Persons: []string{"p1", "p3"}},
+		{ID: "a9", Time: base.Add(5 * time.Second), Persons: []string{"p3"}},
+	} {
+		e.Actor, e.Action, e.Interaction, e.Outcome = "hw1", "R", "search-type", 200
+		if err := s.AppendAudit(ctx, "CO", e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.AppendAudit(ctx, "CO", records.AuditEntry{ID: "a0"}); !errors.Is(err, records.ErrConflict) {
 		t.Errorf("duplicate audit id: got %v, want ErrConflict", err)
 	}
@@ -213,8 +225,12 @@ func TestAudit(t *testing.T) {
 		q    records.AuditQuery
 		want []string
 	}{
-		{"all newest first", records.AuditQuery{Count: 3}, []string{"a6", "a5", "a4", "a3", "a2", "a1", "a0"}},
-		{"person", records.AuditQuery{PersonID: "p1", Count: 2}, []string{"a6", "a4", "a2", "a0"}},
+		{"all newest first", records.AuditQuery{Count: 3}, []string{"a9", "a8", "a7", "a6", "a5", "a4", "a3", "a2", "a1", "a0"}},
+		{"person", records.AuditQuery{PersonID: "p1", Count: 2}, []string{"a8", "a7", "a6", "a4", "a2", "a0"}},
+		{"person one page", records.AuditQuery{PersonID: "p1", Count: 10}, []string{"a8", "a7", "a6", "a4", "a2", "a0"}},
+		{"person in persons only", records.AuditQuery{PersonID: "p3", Count: 1}, []string{"a9", "a8"}},
+		{"person window", records.AuditQuery{PersonID: "p1", Since: base.Add(2 * time.Second), Until: base.Add(5 * time.Second), Count: 3},
+			[]string{"a8", "a7", "a6", "a4"}},
 		{"window", records.AuditQuery{Since: base.Add(time.Second), Until: base.Add(3 * time.Second)}, []string{"a5", "a4", "a3", "a2"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
