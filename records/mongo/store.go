@@ -66,7 +66,7 @@ type Config struct {
 }
 
 // storeCollections are the collections of each country's database.
-var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl}
+var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl, digestColl}
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
