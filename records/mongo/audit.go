@@ -47,6 +47,7 @@ func (s *Store) AppendAudit(ctx context.Context, cc records.Country, e records.A
 	if _, err := s.coll(cc, auditColl).InsertOne(ctx, d); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.ID, mapErr(err))
 	}
+	s.indexAudit(cc, &d)
 	return nil
 }
 
@@ -77,7 +78,8 @@ func (s *Store) Audit(ctx context.Context, cc records.Country, id string) (_ rec
 // evaluated in Go over the whole table) and an index serves: on MongoDB
 // person_1_t_-1__id_-1 and persons_1_t_-1, on FerretDB-PostgreSQL the GIN
 // indexes of pgindex.go. Each returns its newest page; the union of the
-// two, newest first, holds the page.
+// two, newest first, holds the page. On the embedded engine, which pushes
+// down only _id, the in-process audit index (audit_index.go) finds them.
 func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQuery) (_ []records.AuditEntry, _ string, err error) {
 	defer s.observe("audits", time.Now(), &err)
 	var rest []bson.E
@@ -87,6 +89,7 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 	if !q.Until.IsZero() {
 		rest = append(rest, bson.E{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}})
 	}
+	var after *records.Cursor
 	if q.After != "" {
 		c, err := records.ParseCursor(q.After)
 		if err != nil || len(c.Values) != 1 {
@@ -96,6 +99,7 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 		if err != nil {
 			return nil, "", fmt.Errorf("audits: bad cursor: %w", records.ErrMalformed)
 		}
+		after = &c
 		rest = append(rest, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: t}}}},
 			bson.D{{Key: "t", Value: bson.D{{Key: "$eq", Value: t}}}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
@@ -110,6 +114,12 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 	}
 	n := records.Query{Count: q.Count}.PageSize()
 	var docs []auditDoc
+	if q.PersonID != "" && s.exclusive() {
+		filters = nil // the embedded engine's audit index (audit_index.go)
+		if docs, err = s.indexedAudits(ctx, cc, q.PersonID, q, after, n+1); err != nil {
+			return nil, "", err
+		}
+	}
 	seen := map[string]bool{}
 	for _, f := range filters {
 		got, err := s.findAudits(ctx, cc, f, n+1)

@@ -1,6 +1,7 @@
 package mongo_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -186,11 +187,45 @@ func TestSearchPagingSparse(t *testing.T) {
 	}
 }
 
+// TestAudit runs on the shared path (a store on a server) and on the
+// embedded engine's own store, whose audit index is kept by AppendAudit
+// and, after a restart, loaded from the stored entries.
 func TestAudit(t *testing.T) {
 	t.Parallel()
-	s := mongotest.NewStore(t)
+	t.Run("shared", func(t *testing.T) {
+		t.Parallel()
+		s := mongotest.NewStore(t)
+		appendAudits(t, s)
+		checkAudits(t, s)
+	})
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		ctx := context.Background()
+		open := func() *recmongo.Store {
+			s, err := recmongo.Open(ctx, recmongo.Config{DataDir: dir, Countries: []records.Country{"CO"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		s := open()
+		appendAudits(t, s)
+		checkAudits(t, s)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s = open()
+		defer s.Close(ctx)
+		checkAudits(t, s)
+	})
+}
+
+var auditBase = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func appendAudits(t *testing.T, s *recmongo.Store) {
 	ctx := t.Context()
-	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	base := auditBase
 	for i := range 7 {
 		e := records.AuditEntry{ID: fmt.Sprintf("a%d", i), Time: base.Add(time.Duration(i/2) * time.Second), Actor: "hw1",
 			Action: "R", Interaction: "read", PersonID: []string{"p1", "p2"}[i%2], Outcome: 200}
@@ -213,6 +248,10 @@ func TestAudit(t *testing.T) {
 	if err := s.AppendAudit(ctx, "CO", records.AuditEntry{ID: "a0"}); !errors.Is(err, records.ErrConflict) {
 		t.Errorf("duplicate audit id: got %v, want ErrConflict", err)
 	}
+}
+
+func checkAudits(t *testing.T, s *recmongo.Store) {
+	ctx, base := t.Context(), auditBase
 	e, err := s.Audit(ctx, "CO", "a3")
 	if err != nil || e.PersonID != "p2" || !e.Time.Equal(base.Add(time.Second)) {
 		t.Errorf("audit a3: %+v, %v", e, err)

@@ -79,6 +79,7 @@ type Store struct {
 	cache    *recordCache // records read or written lately (cache.go)
 	proj     projState    // the embedded engine's flag cache (projection_cache.go)
 	pindex   patientIndex // the embedded engine's Patient search index
+	aindex   auditIndex   // the embedded engine's audit index by person
 }
 
 var _ records.Store = (*Store)(nil)
