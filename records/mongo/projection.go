@@ -155,7 +155,8 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 		dv, dok := digests[id]
 		delete(have, id)
 		delete(digests, id)
-		if projected(e.p) == ok && v == e.p.Version && projected(e.p) == dok && dv == e.p.Version {
+		digested := projected(e.p) == dok && (!dok || dv == e.p.Version)
+		if projected(e.p) == ok && v == e.p.Version && digested {
 			continue
 		}
 		if err := s.project(ctx, cc, e); err != nil {
