@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -53,16 +54,12 @@ func (s *Server) handleIndicators(c echo.Context) error {
 		return &records.FieldError{Field: "by", Reason: "want month, admin_area, sex, age_band or population_group", Kind: records.ErrMalformed}
 	}
 	cc := country(c)
-	var states []nutrition.State
-	err = eachState(c.Request().Context(), s.records.Store(), cc, func(_ string, st *nutrition.State) error {
-		states = append(states, *st)
-		return nil
-	})
+	rs := s.nut.rules.For(string(cc))
+	facts, err := indicatorFacts(c.Request().Context(), s.records.Store(), cc)
 	if err != nil {
 		return err
 	}
-	rs := s.nut.rules.For(string(cc))
-	rows, err := nutrition.Indicators(states, rs, from, to, by)
+	rows, err := nutrition.IndicatorsOf(facts, rs, from, to, by)
 	if err != nil {
 		return err
 	}
@@ -81,4 +78,33 @@ func (s *Server) handleIndicators(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, IndicatorReport{Country: string(cc), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
 		By: by, RuleSet: rs.Ref(""), Rows: rows})
+}
+
+// indicatorDigests is implemented by stores that keep an indicator digest
+// beside each nutrition state (records/mongo.Store).
+type indicatorDigests interface {
+	EachIndicatorDigest(ctx context.Context, cc records.Country, fn func(id string, digest []byte) error) error
+}
+
+// indicatorFacts returns the indicator facts of every nutrition state of
+// cc: from the stored digests (a few hundred bytes a person) when the
+// store keeps them, else from the states.
+func indicatorFacts(ctx context.Context, store records.Store, cc records.Country) ([]nutrition.Facts, error) {
+	var facts []nutrition.Facts
+	if ds, ok := store.(indicatorDigests); ok {
+		err := ds.EachIndicatorDigest(ctx, cc, func(_ string, b []byte) error {
+			f, err := nutrition.ParseDigest(b)
+			if err != nil {
+				return err
+			}
+			facts = append(facts, f)
+			return nil
+		})
+		return facts, err
+	}
+	err := eachState(ctx, store, cc, func(_ string, st *nutrition.State) error {
+		facts = append(facts, nutrition.FactsOf(st))
+		return nil
+	})
+	return facts, err
 }

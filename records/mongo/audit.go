@@ -1,8 +1,10 @@
 package mongo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"contigo/records"
@@ -45,6 +47,7 @@ func (s *Store) AppendAudit(ctx context.Context, cc records.Country, e records.A
 	if _, err := s.coll(cc, auditColl).InsertOne(ctx, d); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.ID, mapErr(err))
 	}
+	s.indexAudit(cc, &d)
 	return nil
 }
 
@@ -68,22 +71,25 @@ func (s *Store) Audit(ctx context.Context, cc records.Country, id string) (_ rec
 // descending), one page of q.Count (default 50, at most 1000), and the
 // cursor of the next page ("" on the last). Since is inclusive, Until
 // exclusive. ErrMalformed if q.After is not a cursor.
+//
+// By patient, the entries that name the person (person) and those among
+// whose disclosed persons it is (persons) are two queries, each a
+// top-level equality that FerretDB pushes down to SQL (an $or of both is
+// evaluated in Go over the whole table) and an index serves: on MongoDB
+// person_1_t_-1__id_-1 and persons_1_t_-1, on FerretDB-PostgreSQL the GIN
+// indexes of pgindex.go. Each returns its newest page; the union of the
+// two, newest first, holds the page. On the embedded engine, which pushes
+// down only _id, the in-process audit index (audit_index.go) finds them.
 func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQuery) (_ []records.AuditEntry, _ string, err error) {
 	defer s.observe("audits", time.Now(), &err)
-	and := bson.A{}
-	filter := bson.D{}
-	if q.PersonID != "" {
-		and = append(and, bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: "person", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}},
-			bson.D{{Key: "persons", Value: bson.D{{Key: "$eq", Value: q.PersonID}}}},
-		}}})
-	}
+	var rest []bson.E
 	if !q.Since.IsZero() {
-		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}}})
+		rest = append(rest, bson.E{Key: "t", Value: bson.D{{Key: "$gte", Value: q.Since.UTC()}}})
 	}
 	if !q.Until.IsZero() {
-		and = append(and, bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}}})
+		rest = append(rest, bson.E{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}})
 	}
+	var after *records.Cursor
 	if q.After != "" {
 		c, err := records.ParseCursor(q.After)
 		if err != nil || len(c.Values) != 1 {
@@ -93,24 +99,43 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 		if err != nil {
 			return nil, "", fmt.Errorf("audits: bad cursor: %w", records.ErrMalformed)
 		}
-		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+		after = &c
+		rest = append(rest, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: t}}}},
 			bson.D{{Key: "t", Value: bson.D{{Key: "$eq", Value: t}}}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
-		}}})
+		}})
 	}
-	if len(and) > 0 {
-		filter = append(filter, bson.E{Key: "$and", Value: and})
+	filters := []bson.D{pushdown(rest)}
+	if q.PersonID != "" {
+		filters = []bson.D{
+			pushdown(append([]bson.E{{Key: "person", Value: q.PersonID}}, rest...)),
+			pushdown(append([]bson.E{{Key: "persons", Value: q.PersonID}}, rest...)),
+		}
 	}
 	n := records.Query{Count: q.Count}.PageSize()
-	opts := options.Find().SetSort(bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(n + 1))
-	cur, err := s.coll(cc, auditColl).Find(ctx, filter, opts)
-	if err != nil {
-		return nil, "", fmt.Errorf("audits: %w", mapErr(err))
-	}
 	var docs []auditDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, "", fmt.Errorf("audits: %w", mapErr(err))
+	if q.PersonID != "" && s.exclusive() {
+		filters = nil // the embedded engine's audit index (audit_index.go)
+		if docs, err = s.indexedAudits(ctx, cc, q.PersonID, q, after, n+1); err != nil {
+			return nil, "", err
+		}
 	}
+	seen := map[string]bool{}
+	for _, f := range filters {
+		got, err := s.findAudits(ctx, cc, f, n+1)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, d := range got {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				docs = append(docs, d)
+			}
+		}
+	}
+	slices.SortFunc(docs, func(a, b auditDoc) int {
+		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(b.ID, a.ID))
+	})
 	out := make([]records.AuditEntry, 0, min(n, len(docs)))
 	for i := 0; i < len(docs) && i < n; i++ {
 		out = append(out, fromAuditDoc(docs[i]))
@@ -121,4 +146,18 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 		next = records.Cursor{Values: []string{last.Time.UTC().Format(records.TimeFormat)}, ID: last.ID}.String()
 	}
 	return out, next, nil
+}
+
+// findAudits returns the newest limit audit entries matching filter.
+func (s *Store) findAudits(ctx context.Context, cc records.Country, filter bson.D, limit int) ([]auditDoc, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "t", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	cur, err := s.coll(cc, auditColl).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("audits: %w", mapErr(err))
+	}
+	var docs []auditDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("audits: %w", mapErr(err))
+	}
+	return docs, nil
 }

@@ -94,7 +94,7 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 			return fmt.Errorf("nutrition projection of %s: %w", p.ID, mapErr(err))
 		}
 		s.cacheFlags(cc, p.ID, -1, nil)
-		return nil
+		return s.writeDigest(ctx, cc, p)
 	}
 	d, err := projectionOf(p, latest)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 		return fmt.Errorf("nutrition projection of %s: %w", p.ID, err)
 	}
 	s.cacheFlags(cc, p.ID, p.Version, flagsOf(latest))
-	return nil
+	return s.writeDigest(ctx, cc, p)
 }
 
 // ReconcileNutrition is Reconcile: kept for callers of the nutrition
@@ -142,6 +142,10 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 	if err != nil {
 		return 0, fmt.Errorf("rebuild nutrition projection: %w", err)
 	}
+	digests, err := s.digestVersions(ctx, cc)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild nutrition projection: %w", err)
+	}
 	var ids []string
 	if err := s.eachHead(ctx, cc, bson.D{}, func(h *headDoc) bool { ids = append(ids, h.ID); return true }); err != nil {
 		return 0, fmt.Errorf("rebuild nutrition projection: %w", err)
@@ -153,8 +157,11 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 			return n, fmt.Errorf("rebuild nutrition projection: %w", err)
 		}
 		v, ok := have[id]
+		dv, dok := digests[id]
 		delete(have, id)
-		if projected(e.p) == ok && v == e.p.Version {
+		delete(digests, id)
+		digested := projected(e.p) == dok && (!dok || dv == e.p.Version)
+		if projected(e.p) == ok && v == e.p.Version && digested {
 			continue
 		}
 		if err := s.project(ctx, cc, e); err != nil {
@@ -167,6 +174,11 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 			return n, fmt.Errorf("rebuild nutrition projection: %w", mapErr(err))
 		}
 		n++
+	}
+	for id := range digests { // and so does the digest
+		if _, err := s.coll(cc, digestColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+			return n, fmt.Errorf("rebuild nutrition projection: %w", mapErr(err))
+		}
 	}
 	if err := s.dropUnlistedPages(ctx, cc); err != nil {
 		return n, fmt.Errorf("rebuild nutrition projection: %w", err)
@@ -189,6 +201,9 @@ func (s *Store) setupProjection(ctx context.Context, cc records.Country) error {
 		}
 	case err != nil:
 		return fmt.Errorf("nutrition projection marker: %w", err)
+	}
+	if err := s.setupDigests(ctx, cc); err != nil {
+		return err
 	}
 	_, err = s.ReconcileNutrition(ctx, cc)
 	return err
@@ -291,6 +306,7 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 	for lo := 0; lo < len(models); lo += batch {
 		_, _ = s.coll(cc, nutritionColl).BulkWrite(ctx, models[lo:min(lo+batch, len(models))], options.BulkWrite().SetOrdered(false))
 	}
+	s.digestMany(ctx, cc, ps)
 	for _, p := range ps {
 		if projected(p) {
 			s.cacheFlags(cc, p.ID, p.Version, flagsOf(p.Latest()))

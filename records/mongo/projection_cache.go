@@ -203,6 +203,7 @@ func (s *Store) warmFlagCache(countries []records.Country) {
 		for _, cc := range countries {
 			_ = s.loadFlagCache(ctx, cc) // on failure the next search loads it
 			_ = s.loadPatients(ctx, cc)
+			_ = s.loadAuditIndex(ctx, cc)
 		}
 	}()
 }

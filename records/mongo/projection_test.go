@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"contigo/records"
+	recmongo "contigo/records/mongo"
 	"contigo/records/mongo/mongotest"
+	"contigo/records/nutrition"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -63,5 +65,52 @@ func TestNutritionProjectionInsertManyReplace(t *testing.T) {
 	}
 	if n, err := s.ReconcileNutrition(ctx, "CO"); err != nil || n != 0 {
 		t.Errorf("ReconcileNutrition: %d, %v", n, err)
+	}
+}
+
+// Each projection has an indicator digest, at its version; a data set
+// without digests (written before them) gets them at the next start.
+func TestIndicatorDigests(t *testing.T) {
+	t.Parallel()
+	s := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	state := func(v int) []byte {
+		return fmt.Appendf(nil, `{"assessments":[{"date":"2025-03-0%dT00:00:00Z","subject":"child","age_band":"child_6_59m","anthro_wasting":"severe_wasting","muac_mm":110}]}`, v)
+	}
+	a, b := assessed("dig1", 1), assessed("dig2", 1)
+	a.Nutrition, b.Nutrition = state(1), state(1)
+	if err := s.InsertMany(ctx, "CO", []*records.Person{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, "CO", &records.Commit{PersonID: "dig1", Version: 2, At: t0, Nutrition: state(2)}); err != nil {
+		t.Fatal(err)
+	}
+	digests := func(s *recmongo.Store) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		if err := s.EachIndicatorDigest(ctx, "CO", func(id string, d []byte) error { out[id] = string(d); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got := digests(s)
+	f, err := nutrition.ParseDigest([]byte(got["dig1"]))
+	if len(got) != 2 || err != nil || len(f.Screens) != 1 || f.Screens[0].Date.Day() != 2 || f.Screens[0].Bits == 0 {
+		t.Fatalf("digests %v: dig1 %+v, %v", got, f, err)
+	}
+	// A data set from before the digests: no digests, no marker.
+	db := s.Client().Database(s.DatabaseName("CO"))
+	if _, err := db.Collection("nutrition_digests").DeleteMany(ctx, bson.D{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:nutrition-digests-v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(digests(s)) != 0 {
+		t.Fatal("digests left")
+	}
+	s2 := secondStore(t, s, recmongo.Config{})
+	if again := digests(s2); len(again) != 2 || again["dig1"] != got["dig1"] || again["dig2"] != got["dig2"] {
+		t.Errorf("after a start: %v, want %v", again, got)
 	}
 }

@@ -1,6 +1,7 @@
 package mongo_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -186,11 +187,45 @@ func TestSearchPagingSparse(t *testing.T) {
 	}
 }
 
+// TestAudit runs on the shared path (a store on a server) and on the
+// embedded engine's own store, whose audit index is kept by AppendAudit
+// and, after a restart, loaded from the stored entries.
 func TestAudit(t *testing.T) {
 	t.Parallel()
-	s := mongotest.NewStore(t)
+	t.Run("shared", func(t *testing.T) {
+		t.Parallel()
+		s := mongotest.NewStore(t)
+		appendAudits(t, s)
+		checkAudits(t, s)
+	})
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		ctx := context.Background()
+		open := func() *recmongo.Store {
+			s, err := recmongo.Open(ctx, recmongo.Config{DataDir: dir, Countries: []records.Country{"CO"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		s := open()
+		appendAudits(t, s)
+		checkAudits(t, s)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s = open()
+		defer s.Close(ctx)
+		checkAudits(t, s)
+	})
+}
+
+var auditBase = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func appendAudits(t *testing.T, s *recmongo.Store) {
 	ctx := t.Context()
-	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	base := auditBase
 	for i := range 7 {
 		e := records.AuditEntry{ID: fmt.Sprintf("a%d", i), Time: base.Add(time.Duration(i/2) * time.Second), Actor: "hw1",
 			Action: "R", Interaction: "read", PersonID: []string{"p1", "p2"}[i%2], Outcome: 200}
@@ -198,9 +233,25 @@ func TestAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Entries that disclosed several persons name them in Persons (a8
+	// names p1 in both fields: it is listed once).
+	for _, e := range []records.AuditEntry{
+		{ID: "a7", Time: base.Add(4 * time.Second), Persons: []string{"p2", "p1"}},
+		{ID: "a8", Time: base.Add(4 * time.Second), PersonID: "p1", Persons: []string{"p1", "p3"}},
+		{ID: "a9", Time: base.Add(5 * time.Second), Persons: []string{"p3"}},
+	} {
+		e.Actor, e.Action, e.Interaction, e.Outcome = "hw1", "R", "search-type", 200
+		if err := s.AppendAudit(ctx, "CO", e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.AppendAudit(ctx, "CO", records.AuditEntry{ID: "a0"}); !errors.Is(err, records.ErrConflict) {
 		t.Errorf("duplicate audit id: got %v, want ErrConflict", err)
 	}
+}
+
+func checkAudits(t *testing.T, s *recmongo.Store) {
+	ctx, base := t.Context(), auditBase
 	e, err := s.Audit(ctx, "CO", "a3")
 	if err != nil || e.PersonID != "p2" || !e.Time.Equal(base.Add(time.Second)) {
 		t.Errorf("audit a3: %+v, %v", e, err)
@@ -213,8 +264,12 @@ func TestAudit(t *testing.T) {
 		q    records.AuditQuery
 		want []string
 	}{
-		{"all newest first", records.AuditQuery{Count: 3}, []string{"a6", "a5", "a4", "a3", "a2", "a1", "a0"}},
-		{"person", records.AuditQuery{PersonID: "p1", Count: 2}, []string{"a6", "a4", "a2", "a0"}},
+		{"all newest first", records.AuditQuery{Count: 3}, []string{"a9", "a8", "a7", "a6", "a5", "a4", "a3", "a2", "a1", "a0"}},
+		{"person", records.AuditQuery{PersonID: "p1", Count: 2}, []string{"a8", "a7", "a6", "a4", "a2", "a0"}},
+		{"person one page", records.AuditQuery{PersonID: "p1", Count: 10}, []string{"a8", "a7", "a6", "a4", "a2", "a0"}},
+		{"person in persons only", records.AuditQuery{PersonID: "p3", Count: 1}, []string{"a9", "a8"}},
+		{"person window", records.AuditQuery{PersonID: "p1", Since: base.Add(2 * time.Second), Until: base.Add(5 * time.Second), Count: 3},
+			[]string{"a8", "a7", "a6", "a4"}},
 		{"window", records.AuditQuery{Since: base.Add(time.Second), Until: base.Add(3 * time.Second)}, []string{"a5", "a4", "a3", "a2"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,7 +66,7 @@ type Config struct {
 }
 
 // storeCollections are the collections of each country's database.
-var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl}
+var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl, digestColl}
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
@@ -81,6 +81,7 @@ type Store struct {
 	proj     projState    // the embedded engine's flag cache (projection_cache.go)
 	pindex   patientIndex // the embedded engine's Patient search index
 	splits   splitCache   // how the nutrition states written lately split into pages
+	aindex   auditIndex   // the embedded engine's audit index by person
 }
 
 var _ records.Store = (*Store)(nil)

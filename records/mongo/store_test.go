@@ -224,6 +224,7 @@ func TestPostgresIndexes(t *testing.T) {
 	for _, q := range [][2]string{
 		{"persons", "_id"}, {"persons", "idx"}, {"persons", "types"}, {"commits", "_id"},
 		{"claims", "_id"}, {"intents", "_id"}, {"nutrition", "fidx"}, {"audit", "_id"},
+		{"audit", "person"}, {"audit", "persons"},
 	} {
 		plan, err := recmongo.ExplainPostgreSQL(t.Context(), mongotest.PostgreSQLURL(), s.DatabaseName("CO"), q[0], q[1], "x")
 		if err != nil {

@@ -104,6 +104,16 @@ const (
 // month of the period has a row. It returns a *records.FieldError for an
 // unknown by or an empty period.
 func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]IndicatorRow, error) {
+	facts := make([]Facts, len(states))
+	for i := range states {
+		facts[i] = FactsOf(&states[i])
+	}
+	return IndicatorsOf(facts, rs, from, to, by)
+}
+
+// IndicatorsOf is Indicators over the Facts of the states (FactsOf, or
+// ParseDigest of their stored Digests).
+func IndicatorsOf(facts []Facts, rs *RuleSet, from, to time.Time, by string) ([]IndicatorRow, error) {
 	switch by {
 	case "", "all", ByMonth, ByAdminArea, BySex, ByAgeBand, ByPopGroup:
 	default:
@@ -132,26 +142,19 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 		}
 		marks = append(marks, mark{row, bits})
 	}
-	for si := range states {
-		s := &states[si]
+	for fi := range facts {
+		f := &facts[fi]
 		marks = marks[:0]
-		var sex, band, pop string
-		if n := len(s.Assessments); n > 0 {
-			sex, band, pop = s.Assessments[n-1].Sex, s.Assessments[n-1].AgeBand, s.Assessments[n-1].PopulationGroup
-		}
-		for ai := range s.Assessments {
-			a := &s.Assessments[ai]
-			if !in(a.Date) {
-				continue
-			}
-			if b := screenBits(a); b != 0 {
-				add(g.row(a.Date, a.AdminArea, a.Sex, a.AgeBand, a.PopulationGroup), b)
+		for ai := range f.Screens {
+			a := &f.Screens[ai]
+			if in(a.Date) {
+				add(g.row(a.Date, a.Area, a.Sex, a.AgeBand, a.Pop), a.Bits)
 			}
 		}
-		for ei := range s.Episodes {
-			ep := &s.Episodes[ei]
-			if in(ep.AdmissionDate) {
-				r := g.rows[g.row(ep.AdmissionDate, ep.AdminArea, ep.Sex, ep.AgeBand, ep.PopulationGroup)]
+		for ei := range f.Eps {
+			ep := &f.Eps[ei]
+			if in(ep.Admission) {
+				r := g.rows[g.row(ep.Admission, ep.Area, ep.Sex, ep.AgeBand, ep.Pop)]
 				r.Admissions[ep.Programme]++
 				r.AdmissionsTotal++
 				switch {
@@ -164,8 +167,8 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 					r.Relapses++
 				}
 			}
-			if !ep.Open() && in(ep.OutcomeDate) {
-				r := g.rows[g.row(ep.OutcomeDate, ep.AdminArea, ep.Sex, ep.AgeBand, ep.PopulationGroup)]
+			if !ep.Open && in(ep.OutcomeDate) {
+				r := g.rows[g.row(ep.OutcomeDate, ep.Area, ep.Sex, ep.AgeBand, ep.Pop)]
 				switch ep.Programme {
 				case ProgrammeOTP, ProgrammeInpatient:
 					r.ExitsSevere.count(ep.Outcome)
@@ -174,12 +177,12 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 				}
 			}
 		}
-		for ii := range s.Interventions {
-			iv := &s.Interventions[ii]
+		for ii := range f.Ivs {
+			iv := &f.Ivs[ii]
 			if !in(iv.Date) {
 				continue
 			}
-			row := g.row(iv.Date, iv.AdminArea, sex, band, pop)
+			row := g.row(iv.Date, iv.Area, f.Sex, f.AgeBand, f.Pop)
 			switch iv.Kind {
 			case InterventionRUTF, InterventionRUSF, InterventionSFF:
 				add(row, bitFood)

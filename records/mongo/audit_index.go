@@ -1,0 +1,148 @@
+package mongo
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"contigo/records"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// auditIndex is the embedded engine's equivalent of the audit's person
+// indexes: per person, the time and id of every entry that names it
+// (person or persons). FerretDB on SQLite evaluates every filter but {_id}
+// by decoding every document, so without it the audit of one patient reads
+// the whole audit. Entries are insert-only, so the index never goes stale
+// for an entry it holds; it is used only when this process holds the data
+// directory (exclusive), loaded by one scan at the first use (or the
+// warm-up after Open) and kept by AppendAudit. It is a cache of stored
+// entries: the page is read back by _id.
+type auditIndex struct {
+	mu      sync.Mutex
+	loading sync.Mutex
+	ccs     map[records.Country]*auditRefs
+}
+
+type auditRefs struct {
+	loaded bool
+	by     map[string][]auditRef // person id -> entries naming it, any order
+}
+
+type auditRef struct {
+	t  time.Time
+	id string
+}
+
+func (ix *auditIndex) country(cc records.Country) *auditRefs {
+	if ix.ccs == nil {
+		ix.ccs = map[records.Country]*auditRefs{}
+	}
+	a := ix.ccs[cc]
+	if a == nil {
+		a = &auditRefs{by: map[string][]auditRef{}}
+		ix.ccs[cc] = a
+	}
+	return a
+}
+
+// add records entry d (a loading scan and AppendAudit may both add one
+// entry: refs are deduplicated when read).
+func (ix *auditIndex) add(cc records.Country, d *auditDoc) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	a := ix.country(cc)
+	ref := auditRef{t: d.Time.UTC(), id: d.ID}
+	if d.PersonID != "" {
+		a.by[d.PersonID] = append(a.by[d.PersonID], ref)
+	}
+	for _, p := range d.Persons {
+		if p != d.PersonID {
+			a.by[p] = append(a.by[p], ref)
+		}
+	}
+}
+
+// indexAudit records d in the audit index when the store is exclusive.
+func (s *Store) indexAudit(cc records.Country, d *auditDoc) {
+	if s.exclusive() {
+		s.aindex.add(cc, d)
+	}
+}
+
+// loadAuditIndex reads every audit entry of cc into the index once.
+func (s *Store) loadAuditIndex(ctx context.Context, cc records.Country) error {
+	isLoaded := func() bool {
+		s.aindex.mu.Lock()
+		defer s.aindex.mu.Unlock()
+		return s.aindex.country(cc).loaded
+	}
+	if isLoaded() {
+		return nil
+	}
+	s.aindex.loading.Lock()
+	defer s.aindex.loading.Unlock()
+	if isLoaded() {
+		return nil
+	}
+	proj := bson.D{{Key: "t", Value: 1}, {Key: "person", Value: 1}, {Key: "persons", Value: 1}}
+	cur, err := s.coll(cc, auditColl).Find(ctx, bson.D{}, options.Find().SetProjection(proj))
+	if err != nil {
+		return fmt.Errorf("load audit index: %w", mapErr(err))
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var d auditDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("load audit index: %w", err)
+		}
+		s.aindex.add(cc, &d)
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("load audit index: %w", mapErr(err))
+	}
+	s.aindex.mu.Lock()
+	s.aindex.country(cc).loaded = true
+	s.aindex.mu.Unlock()
+	return nil
+}
+
+// indexedAudits returns the entries naming person that q selects, newest
+// first, at most limit, from the index (exclusive stores only): the refs
+// are filtered and sorted in memory, the entries read by _id.
+func (s *Store) indexedAudits(ctx context.Context, cc records.Country, person string, q records.AuditQuery, after *records.Cursor, limit int) ([]auditDoc, error) {
+	if err := s.loadAuditIndex(ctx, cc); err != nil {
+		return nil, err
+	}
+	s.aindex.mu.Lock()
+	refs := slices.Clone(s.aindex.country(cc).by[person])
+	s.aindex.mu.Unlock()
+	slices.SortFunc(refs, func(a, b auditRef) int { return cmp.Or(b.t.Compare(a.t), cmp.Compare(b.id, a.id)) })
+	refs = slices.CompactFunc(refs, func(a, b auditRef) bool { return a.id == b.id })
+	var out []auditDoc
+	for _, r := range refs {
+		if len(out) == limit {
+			break
+		}
+		if !q.Since.IsZero() && r.t.Before(q.Since) || !q.Until.IsZero() && !r.t.Before(q.Until) {
+			continue
+		}
+		if after != nil {
+			at, _ := time.Parse(records.TimeFormat, after.Values[0])
+			if !(r.t.Before(at) || r.t.Equal(at) && r.id < after.ID) {
+				continue
+			}
+		}
+		var d auditDoc
+		if err := s.coll(cc, auditColl).FindOne(ctx, bson.D{{Key: "_id", Value: r.id}}).Decode(&d); err != nil {
+			return nil, fmt.Errorf("audits: %s: %w", r.id, mapErr(err))
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
