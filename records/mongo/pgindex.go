@@ -171,6 +171,11 @@ func ExplainPostgreSQL(ctx context.Context, pgURL, db, coll, field, value string
 	if err != nil {
 		return "", fmt.Errorf("explain: %w", err)
 	}
+	return planOf(rows)
+}
+
+// planOf reads the lines of an EXPLAIN answer into one text.
+func planOf(rows pgx.Rows) (string, error) {
 	defer rows.Close()
 	var plan string
 	for rows.Next() {

@@ -183,16 +183,7 @@ func (h *pgHeads) explain(ctx context.Context, cc records.Country, entries []str
 	if err != nil {
 		return "", fmt.Errorf("explain: %w", err)
 	}
-	defer rows.Close()
-	var plan string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return "", fmt.Errorf("explain: %w", err)
-		}
-		plan += line + "\n"
-	}
-	return plan, rows.Err()
+	return planOf(rows)
 }
 
 // pgEntries returns the idx entries of the equality condition of Patient
