@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"contigo/records"
 )
@@ -103,12 +104,9 @@ func hasReference(v any) bool {
 func choiceType(m map[string]any, base string) []string {
 	var out []string
 	for k := range m {
-		name := k
-		if len(name) > 0 && name[0] == '_' {
-			name = name[1:]
-		}
-		if len(name) > len(base) && name[:len(base)] == base && name[len(base)] >= 'A' && name[len(base)] <= 'Z' && !slices.Contains(out, name[len(base):]) {
-			out = append(out, name[len(base):])
+		rest, ok := strings.CutPrefix(strings.TrimPrefix(k, "_"), base)
+		if ok && rest != "" && rest[0] >= 'A' && rest[0] <= 'Z' && !slices.Contains(out, rest) {
+			out = append(out, rest)
 		}
 	}
 	return out
