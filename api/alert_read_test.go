@@ -30,6 +30,24 @@ func flagIdentifier(tb testing.TB, body []byte) string {
 	return ""
 }
 
+// oneAlert records a child with one visit of severe wasting (MUAC 110 mm)
+// and returns the child's id, the canonical id of the one alert it raises
+// and the id of the alert's one Flag in the record.
+func (n *nenv) oneAlert() (pid, alertID, flagID string) {
+	n.t.Helper()
+	pid = n.person("male", "2024-06-01", "Arauca")
+	must(n.t, n.visit(pid, "2026-01-05", muacObs(110), oedemaObs("absent")), http.StatusOK)
+	page := n.alerts("")
+	if len(page.Alerts) != 1 {
+		n.t.Fatalf("%d alerts, want 1", len(page.Alerts))
+	}
+	flags := n.derived(pid, "Flag", fhir.AlertSystem)
+	if len(flags) != 1 {
+		n.t.Fatalf("%d record Flags, want 1", len(flags))
+	}
+	return pid, page.Alerts[0].ID, flags[0].ID
+}
+
 // One alert has one id everywhere: the /alerts row (JSON, CSV, FHIR), its
 // pseudonymous Flag, the identifier of the Flag in the record (read at
 // /fhir/Flag/{id} and in $everything, which is what peers get), GET and
@@ -37,14 +55,7 @@ func flagIdentifier(tb testing.TB, body []byte) string {
 func TestAlertOneID(t *testing.T) {
 	t.Parallel()
 	n := newNutEnv(t, nil)
-	pid := n.person("male", "2024-06-01", "Arauca")
-	must(t, n.visit(pid, "2026-01-05", muacObs(110), oedemaObs("absent")), http.StatusOK)
-
-	page := n.alerts("")
-	if len(page.Alerts) != 1 {
-		t.Fatalf("%d alerts, want 1", len(page.Alerts))
-	}
-	id := page.Alerts[0].ID
+	pid, id, flagID := n.oneAlert()
 
 	c := must(t, n.do("GET", "/alerts", n.lead, "", "Accept", "text/csv"), http.StatusOK)
 	rows, err := csv.NewReader(strings.NewReader(string(c.Body))).ReadAll()
@@ -64,11 +75,6 @@ func TestAlertOneID(t *testing.T) {
 		t.Errorf("pseudonymous Flag: identifier %q, fullUrl %q, want %s", got, b.Entry[0].FullURL, id)
 	}
 
-	flags := n.derived(pid, "Flag", fhir.AlertSystem)
-	if len(flags) != 1 {
-		t.Fatalf("%d record Flags, want 1", len(flags))
-	}
-	flagID := flags[0].ID
 	if flagID == id {
 		t.Fatalf("record Flag id %s is the pseudonymous id", flagID)
 	}

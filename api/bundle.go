@@ -86,11 +86,10 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		return fhir.TransactionResponse(b, applied)
 	}}
 	var (
-		rs         []records.Resource
-		paths      []string
-		pending    = map[string]bool{}
-		persons    = map[string]bool{}
-		firstEntry int // the first entry written: the person the transaction is about
+		rs      []records.Resource
+		paths   []string
+		pending = map[string]bool{}
+		first   = -1 // the first entry written: its person (w.PersonID) is the transaction's
 	)
 	// Every server-owned entry is named at once, so a client fixes them in
 	// one round trip.
@@ -115,15 +114,12 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 		r := e.Resource
 		r.Type, r.ID = e.Type, e.ID
 		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
-		if !persons[e.PersonID] && len(persons) == 1 {
+		if first < 0 {
+			first, w.PersonID = i, e.PersonID
+		} else if e.PersonID != w.PersonID {
 			return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d]", i),
-				Reason: fmt.Sprintf("this entry belongs to another person's record than Bundle.entry[%d]: %s", firstEntry, fhir.TransactionOnePerson)}
+				Reason: fmt.Sprintf("this entry belongs to another person's record than Bundle.entry[%d]: %s", first, fhir.TransactionOnePerson)}
 		}
-		if len(persons) == 0 {
-			firstEntry = i
-		}
-		persons[e.PersonID] = true
-		w.PersonID = e.PersonID
 		switch e.Method {
 		case http.MethodPost:
 			if r.Type == "Patient" {

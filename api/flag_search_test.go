@@ -1,9 +1,9 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,40 +16,14 @@ import (
 func TestFlagSearchByIdentifier(t *testing.T) {
 	t.Parallel()
 	n := newNutEnv(t, nil)
-	pid := n.person("male", "2024-06-01", "Arauca")
-	must(t, n.visit(pid, "2026-01-05", muacObs(110), oedemaObs("absent")), http.StatusOK)
-	page := n.alerts("")
-	if len(page.Alerts) != 1 {
-		t.Fatalf("%d alerts, want 1", len(page.Alerts))
-	}
-	id := page.Alerts[0].ID
-	flags := n.derived(pid, "Flag", fhir.AlertSystem)
-	if len(flags) != 1 {
-		t.Fatalf("%d record Flags, want 1", len(flags))
-	}
+	_, id, flagID := n.oneAlert()
 	search := func(value string) []string {
 		t.Helper()
-		var b struct {
-			Total int
-			Entry []struct {
-				Resource struct{ ResourceType, ID string }
-			}
-		}
-		r := must(t, n.do("GET", "/fhir/Flag?identifier="+url.QueryEscape(value), n.hw, ""), http.StatusOK)
-		if err := json.Unmarshal(r.Body, &b); err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, e := range b.Entry {
-			if e.Resource.ResourceType == "Flag" {
-				ids = append(ids, e.Resource.ID)
-			}
-		}
-		return ids
+		return entryIDs(must(t, n.do("GET", "/fhir/Flag?identifier="+url.QueryEscape(value), n.hw, ""), http.StatusOK).JSON(t))
 	}
 	for _, q := range []string{fhir.AlertIDSystem + "|" + id, id} {
-		if got := search(q); len(got) != 1 || got[0] != flags[0].ID {
-			t.Errorf("Flag?identifier=%s: %v, want [%s]", q, got, flags[0].ID)
+		if got := search(q); !slices.Equal(got, []string{flagID}) {
+			t.Errorf("Flag?identifier=%s: %v, want [%s]", q, got, flagID)
 		}
 	}
 	for _, q := range []string{fhir.AlertIDSystem + "|" + id + "x", "https://other.example|" + id} {

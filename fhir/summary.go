@@ -94,7 +94,7 @@ var sections = []sectionDef{
 // resources are left out. Stored resources have their absolute URL as
 // fullUrl, the others a urn:uuid; every reference of the Composition is
 // the fullUrl of an entry. meta.profile names the IPS profile of each
-// entry that has what the profile requires (ipsFit), of the Composition
+// entry that has what the profile requires (ipsFitter), of the Composition
 // and Bundle when every section has the entries the Composition profile
 // requires. It also returns the stored resources included (for the
 // audit). ErrNotFound if rs holds no Patient personID.

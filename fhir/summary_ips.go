@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"contigo/records"
 )
 
 // The IPS 1.1.0 (STU1 update 1) profiles the summary claims in meta.profile,
 // each only where the resource has the profile's required elements and
-// fixed values (see ipsFit and the fit functions).
+// fixed values (see ipsFitter and the fit functions).
 const (
 	ipsProfileBase = "http://hl7.org/fhir/uv/ips/StructureDefinition/"
 	// ProfileIPSBundle is Bundle-uv-ips, claimed by the document.
@@ -103,12 +104,9 @@ func hasReference(v any) bool {
 func choiceType(m map[string]any, base string) []string {
 	var out []string
 	for k := range m {
-		name := k
-		if len(name) > 0 && name[0] == '_' {
-			name = name[1:]
-		}
-		if len(name) > len(base) && name[:len(base)] == base && name[len(base)] >= 'A' && name[len(base)] <= 'Z' && !slices.Contains(out, name[len(base):]) {
-			out = append(out, name[len(base):])
+		rest, ok := strings.CutPrefix(strings.TrimPrefix(k, "_"), base)
+		if ok && rest != "" && rest[0] >= 'A' && rest[0] <= 'Z' && !slices.Contains(out, rest) {
+			out = append(out, rest)
 		}
 	}
 	return out
@@ -209,54 +207,56 @@ func fitPregnancyStatus(m map[string]any) string {
 	return ProfileIPSPregnancyStatus
 }
 
-// ipsFit returns the IPS profile r can claim in the document where section
-// (a LOINC section code, "" outside any section) holds it, with m (r's
-// decoded body) changed to carry it: the Patient, Conditions and Procedures
-// by their type, Observations by the section they are listed in (vital
-// signs take the core vitalsigns profile, which the summary does not
-// claim). "" when r has no IPS profile or lacks what it requires.
-func ipsFit(typ, section string, m map[string]any) string {
+// ipsFitter returns the function that makes a decoded resource of type typ
+// carry its IPS profile in the document where section (a LOINC section
+// code, "" outside any section) holds it, and returns that profile ("" when
+// the resource lacks what the profile requires): the Patient, Conditions
+// and Procedures by their type, Observations by the section they are
+// listed in (vital signs take the core vitalsigns profile, which the
+// summary does not claim). Nil when typ there has no IPS profile.
+func ipsFitter(typ, section string) func(map[string]any) string {
 	switch typ {
 	case "Patient":
-		return fitPatient(m)
+		return fitPatient
 	case "Condition":
-		return fitCondition(m)
+		return fitCondition
 	case "Procedure":
-		return fitProcedure(m)
+		return fitProcedure
 	case "Observation":
 		switch section {
 		case SectionResults:
-			return fitResult(m)
+			return fitResult
 		case SectionPregnancy:
-			return fitPregnancyStatus(m)
+			return fitPregnancyStatus
 		}
 	}
-	return ""
+	return nil
 }
 
-// ipsRender renders r for the summary (see ipsFit) and returns the profile
-// it claims ("" for none, and then the plain rendering).
+// ipsRender renders r for the summary (see ipsFitter) and returns the
+// profile it claims ("" for none, and then the plain rendering).
 func ipsRender(r records.Resource, section string) ([]byte, string, error) {
-	observation := r.Type == "Observation" && (section == SectionResults || section == SectionPregnancy)
-	if r.Type != "Patient" && r.Type != "Condition" && r.Type != "Procedure" && !observation {
+	fit := ipsFitter(r.Type, section)
+	switch {
+	case fit == nil:
 		b, err := Render(r)
 		return b, "", err
-	}
-	if r.Type == "Condition" {
+	case r.Type == "Condition":
 		return conditionRender(r)
 	}
-	return ipsRenderMap(r, section)
+	return ipsRenderMap(r, fit)
 }
 
-// ipsRenderMap is ipsRender by decoding r's body, fitting and encoding it.
-func ipsRenderMap(r records.Resource, section string) ([]byte, string, error) {
+// ipsRenderMap is ipsRender by decoding r's body, fitting it with fit and
+// encoding it.
+func ipsRenderMap(r records.Resource, fit func(map[string]any) string) ([]byte, string, error) {
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil || m == nil {
 		return nil, "", fmt.Errorf("summary %s/%s: body is not a JSON object", r.Type, r.ID)
 	}
-	profile := ipsFit(r.Type, section, m)
+	profile := fit(m)
 	if profile == "" {
 		b, err := Render(r)
 		return b, "", err
@@ -306,7 +306,7 @@ func conditionRender(r records.Resource) ([]byte, string, error) {
 	i := bytes.Index(b, []byte(meta))
 	// the meta Render writes comes right after the id (an id has no ',' or '{')
 	if !bytes.HasPrefix(b, []byte(head)) || i < len(head) || bytes.ContainsAny(b[len(head):i], ",{") || bytes.Contains(r.Body, []byte(`"profile"`)) {
-		return ipsRenderMap(r, "")
+		return ipsRenderMap(r, fitCondition)
 	}
 	out := make([]byte, 0, len(b)+len(ProfileIPSCondition)+16)
 	out = append(out, b[:i+len(meta)]...)

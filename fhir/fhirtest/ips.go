@@ -249,13 +249,8 @@ func IPSProblems(body []byte) []string {
 		bad("%d Compositions in the Bundle, want 1 (bdl-ips-1)", compositions)
 	}
 	resolve := func(ref string) string {
-		if t, ok := types[ref]; ok {
-			return t
-		}
-		for u, t := range types {
-			if !strings.Contains(ref, ":") && strings.HasSuffix(u, "/"+ref) {
-				return t
-			}
+		if u, ok := fullURLOf(ref, types); ok {
+			return types[u]
 		}
 		return ""
 	}
@@ -303,7 +298,7 @@ func IPSProblems(body []byte) []string {
 	}
 	if comp.Subject == nil || resolve(comp.Subject.Reference) != "Patient" {
 		bad("Composition.subject does not name a Patient in the Bundle")
-	} else if !slices.Contains(claimed[fullURLOf(comp.Subject.Reference, types)], ipsPatient) {
+	} else if u, _ := fullURLOf(comp.Subject.Reference, types); !slices.Contains(claimed[u], ipsPatient) {
 		bad("Composition.subject %s does not claim %s", comp.Subject.Reference, ipsPatient)
 	}
 	if comp.Date == "" {
@@ -366,7 +361,7 @@ func IPSProblems(body []byte) []string {
 			} else if want, ok := ipsSectionTypes[code]; ok && !slices.Contains(want, t) {
 				bad("%s entry %s is a %s, want one of %v", at, e.Reference, t, want)
 			}
-			u := fullURLOf(e.Reference, types)
+			u, _ := fullURLOf(e.Reference, types)
 			if slices.Contains(claimed[u], ipsSectionProfiles[code]) {
 				hasProfile = true
 			}
@@ -388,17 +383,19 @@ func IPSProblems(body []byte) []string {
 	return out
 }
 
-// fullURLOf returns the fullUrl a reference resolves to in the Bundle.
-func fullURLOf(ref string, types map[string]string) string {
+// fullURLOf returns the fullUrl a reference resolves to in the Bundle
+// (types: resourceType by fullUrl), false if it names no entry: the
+// fullUrl itself, or a relative reference ending one.
+func fullURLOf(ref string, types map[string]string) (string, bool) {
 	if _, ok := types[ref]; ok {
-		return ref
+		return ref, true
 	}
 	for u := range types {
 		if !strings.Contains(ref, ":") && strings.HasSuffix(u, "/"+ref) {
-			return u
+			return u, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // entryCodes returns "system|code" of the code, vaccineCode or
