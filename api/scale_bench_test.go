@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -260,27 +259,7 @@ func newScaleEnv(b *testing.B, s *recmongo.Store) *env {
 // scale dataset of n persons, building it once.
 func scaleDataset(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("contigo-scale-%s-%d", scaleSchema, n))
-	if _, err := os.Stat(dir); err == nil {
-		return dir
-	}
-	tmp := dir + ".building"
-	os.RemoveAll(tmp)
-	ctx := context.Background()
-	start := time.Now()
-	s, err := recmongo.Open(ctx, recmongo.Config{DataDir: tmp, Countries: []records.Country{"CO", "EC"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedScale(b, s, n)
-	if err := s.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built %s in %v", dir, time.Since(start).Round(time.Second))
-	return dir
+	return mongotest.CachedDataDir(b, fmt.Sprintf("contigo-scale-%s-%d", scaleSchema, n), []records.Country{"CO", "EC"}, func(s *recmongo.Store) { seedScale(b, s, n) })
 }
 
 // scaleTemplateRecords writes the template children through a Service with
