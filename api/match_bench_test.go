@@ -176,9 +176,7 @@ func concurrentMatch(b *testing.B, n *fedNodeT, path string, queries []string) {
 		})
 	}
 	wg.Wait()
-	slices.Sort(took)
-	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "clients8-p50-ms")
-	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "clients8-p95-ms")
+	reportLatency(b, "clients8-", took)
 	b.ReportMetric(float64(partial), "partial-answers")
 	b.Logf("%d clients, %d federated $match calls: %d partial answers", concurrentClients, len(took), partial)
 }

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,7 +189,7 @@ func benchScale(b *testing.B, n int) {
 				get(b, r.tok, r.path(), "")
 				lat = append(lat, time.Since(t))
 			}
-			reportLatency(b, lat)
+			reportLatency(b, "", lat)
 		})
 	}
 	b.Run("upload-visit", func(b *testing.B) {
@@ -201,7 +201,7 @@ func benchScale(b *testing.B, n int) {
 			benchDo(b, e, "POST", "/fhir", visitBundle(fmt.Sprintf("scale-visit-%d-%d", time.Now().UnixNano(), i), "2025-12-05"), http.StatusOK)
 			lat = append(lat, time.Since(t))
 		}
-		reportLatency(b, lat)
+		reportLatency(b, "", lat)
 	})
 	b.Run("add-weight", func(b *testing.B) {
 		var lat []time.Duration
@@ -212,26 +212,19 @@ func benchScale(b *testing.B, n int) {
 			benchDo(b, e, "POST", "/fhir/Observation", body, http.StatusCreated)
 			lat = append(lat, time.Since(t))
 		}
-		reportLatency(b, lat)
+		reportLatency(b, "", lat)
 	})
 }
 
-// reportLatency reports the p50 and p95 of lat in ms.
-func reportLatency(b *testing.B, lat []time.Duration) {
+// reportLatency reports the p50 and p95 of lat in ms, as metrics
+// prefix+"p50-ms" and prefix+"p95-ms".
+func reportLatency(b *testing.B, prefix string, lat []time.Duration) {
 	if len(lat) == 0 {
 		return
 	}
-	sortDurations(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
-}
-
-func sortDurations(d []time.Duration) {
-	for i := 1; i < len(d); i++ {
-		for j := i; j > 0 && d[j] < d[j-1]; j-- {
-			d[j], d[j-1] = d[j-1], d[j]
-		}
-	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, prefix+"p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, prefix+"p95-ms")
 }
 
 // newScaleEnv builds the server `contigo serve` builds on s: the nutrition
@@ -266,27 +259,7 @@ func newScaleEnv(b *testing.B, s *recmongo.Store) *env {
 // scale dataset of n persons, building it once.
 func scaleDataset(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("contigo-scale-%s-%d", scaleSchema, n))
-	if _, err := os.Stat(dir); err == nil {
-		return dir
-	}
-	tmp := dir + ".building"
-	os.RemoveAll(tmp)
-	ctx := context.Background()
-	start := time.Now()
-	s, err := recmongo.Open(ctx, recmongo.Config{DataDir: tmp, Countries: []records.Country{"CO", "EC"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedScale(b, s, n)
-	if err := s.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built %s in %v", dir, time.Since(start).Round(time.Second))
-	return dir
+	return mongotest.CachedDataDir(b, fmt.Sprintf("contigo-scale-%s-%d", scaleSchema, n), []records.Country{"CO", "EC"}, func(s *recmongo.Store) { seedScale(b, s, n) })
 }
 
 // scaleTemplateRecords writes the template children through a Service with

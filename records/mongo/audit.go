@@ -89,7 +89,7 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 	if !q.Until.IsZero() {
 		rest = append(rest, bson.E{Key: "t", Value: bson.D{{Key: "$lt", Value: q.Until.UTC()}}})
 	}
-	var after *records.Cursor
+	var after *auditRef // the cursor's entry: the page starts after it
 	if q.After != "" {
 		c, err := records.ParseCursor(q.After)
 		if err != nil || len(c.Values) != 1 {
@@ -99,7 +99,7 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 		if err != nil {
 			return nil, "", fmt.Errorf("audits: bad cursor: %w", records.ErrMalformed)
 		}
-		after = &c
+		after = &auditRef{t: t, id: c.ID}
 		rest = append(rest, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: t}}}},
 			bson.D{{Key: "t", Value: bson.D{{Key: "$eq", Value: t}}}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
@@ -116,7 +116,7 @@ func (s *Store) Audits(ctx context.Context, cc records.Country, q records.AuditQ
 	var docs []auditDoc
 	if q.PersonID != "" && s.exclusive() {
 		filters = nil // the embedded engine's audit index (audit_index.go)
-		if docs, err = s.indexedAudits(ctx, cc, q.PersonID, q, after, n+1); err != nil {
+		if docs, err = s.indexedAudits(ctx, cc, q, after, n+1); err != nil {
 			return nil, "", err
 		}
 	}

@@ -112,15 +112,16 @@ func (s *Store) loadAuditIndex(ctx context.Context, cc records.Country) error {
 	return nil
 }
 
-// indexedAudits returns the entries naming person that q selects, newest
-// first, at most limit, from the index (exclusive stores only): the refs
-// are filtered and sorted in memory, the entries read by _id.
-func (s *Store) indexedAudits(ctx context.Context, cc records.Country, person string, q records.AuditQuery, after *records.Cursor, limit int) ([]auditDoc, error) {
+// indexedAudits returns the entries naming q.PersonID that q selects after
+// the entry after (nil: from the newest), newest first, at most limit, from
+// the index (exclusive stores only): the refs are filtered and sorted in
+// memory, the entries read by _id.
+func (s *Store) indexedAudits(ctx context.Context, cc records.Country, q records.AuditQuery, after *auditRef, limit int) ([]auditDoc, error) {
 	if err := s.loadAuditIndex(ctx, cc); err != nil {
 		return nil, err
 	}
 	s.aindex.mu.Lock()
-	refs := slices.Clone(s.aindex.country(cc).by[person])
+	refs := slices.Clone(s.aindex.country(cc).by[q.PersonID])
 	s.aindex.mu.Unlock()
 	slices.SortFunc(refs, func(a, b auditRef) int { return cmp.Or(b.t.Compare(a.t), cmp.Compare(b.id, a.id)) })
 	refs = slices.CompactFunc(refs, func(a, b auditRef) bool { return a.id == b.id })
@@ -132,11 +133,8 @@ func (s *Store) indexedAudits(ctx context.Context, cc records.Country, person st
 		if !q.Since.IsZero() && r.t.Before(q.Since) || !q.Until.IsZero() && !r.t.Before(q.Until) {
 			continue
 		}
-		if after != nil {
-			at, _ := time.Parse(records.TimeFormat, after.Values[0])
-			if !(r.t.Before(at) || r.t.Equal(at) && r.id < after.ID) {
-				continue
-			}
+		if after != nil && !(r.t.Before(after.t) || r.t.Equal(after.t) && r.id < after.id) {
+			continue
 		}
 		var d auditDoc
 		if err := s.coll(cc, auditColl).FindOne(ctx, bson.D{{Key: "_id", Value: r.id}}).Decode(&d); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -178,27 +177,7 @@ func benchPerson(id, ident string, extra int) *records.Person {
 // (a record of 101 current resources), and their identifier claims.
 func cachedDataset(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("contigo-bench-%s-%d", benchSchema, n))
-	if _, err := os.Stat(dir); err == nil {
-		return dir
-	}
-	tmp := dir + ".building"
-	os.RemoveAll(tmp)
-	ctx := context.Background()
-	start := time.Now()
-	s, err := recmongo.Open(ctx, recmongo.Config{DataDir: tmp, Countries: []records.Country{"CO"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedBench(b, s, n)
-	if err := s.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built %s in %v", dir, time.Since(start).Round(time.Second))
-	return dir
+	return mongotest.CachedDataDir(b, fmt.Sprintf("contigo-bench-%s-%d", benchSchema, n), []records.Country{"CO"}, func(s *recmongo.Store) { seedBench(b, s, n) })
 }
 
 // seedBench inserts n persons p0000000... with identifiers urn:co:rc|0000000...,

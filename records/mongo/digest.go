@@ -39,12 +39,12 @@ type digestDoc struct {
 // nutrition state is state. A state that is not a nutrition.State gets an
 // empty digest: the write that stored it stands, and /indicators reports
 // the broken state (as it did reading states).
-func digestOf(id string, v int64, state []byte) (digestDoc, error) {
+func digestOf(id string, v int64, state []byte) digestDoc {
 	d, err := nutrition.Digest(state)
 	if err != nil {
-		return digestDoc{ID: id, Version: v}, nil
+		return digestDoc{ID: id, Version: v}
 	}
-	return digestDoc{ID: id, Version: v, Digest: string(d)}, nil
+	return digestDoc{ID: id, Version: v, Digest: string(d)}
 }
 
 // writeDigest writes the digest of p (or deletes it if p has no nutrition
@@ -57,11 +57,7 @@ func (s *Store) writeDigest(ctx context.Context, cc records.Country, p *records.
 		}
 		return nil
 	}
-	d, err := digestOf(p.ID, p.Version, p.Nutrition)
-	if err != nil {
-		return err
-	}
-	if err := replaceByID(ctx, c, p.ID, d); err != nil {
+	if err := replaceByID(ctx, c, p.ID, digestOf(p.ID, p.Version, p.Nutrition)); err != nil {
 		return fmt.Errorf("indicator digest of %s: %w", p.ID, err)
 	}
 	return nil
@@ -74,10 +70,7 @@ func (s *Store) digestMany(ctx context.Context, cc records.Country, ps []*record
 		if !projected(p) {
 			continue
 		}
-		d, err := digestOf(p.ID, p.Version, p.Nutrition)
-		if err != nil {
-			continue // Reconcile or RebuildNutrition repairs it
-		}
+		d := digestOf(p.ID, p.Version, p.Nutrition)
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).SetReplacement(d).SetUpsert(true))
 	}
 	const batch = 32 // FerretDB can hang on an update of 100 statements or more
@@ -156,11 +149,7 @@ func (s *Store) setupDigests(ctx context.Context, cc records.Country) error {
 func (s *Store) backfillDigests(ctx context.Context, cc records.Country) error {
 	done := map[string]int64{}
 	write := func(id string, v int64, st []byte) error {
-		d, err := digestOf(id, v, st)
-		if err != nil {
-			return err
-		}
-		if err := replaceByID(ctx, s.coll(cc, digestColl), id, d); err != nil {
+		if err := replaceByID(ctx, s.coll(cc, digestColl), id, digestOf(id, v, st)); err != nil {
 			return fmt.Errorf("indicator digest of %s: %w", id, err)
 		}
 		done[id] = v

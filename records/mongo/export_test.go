@@ -7,3 +7,6 @@ func CachedRecords(s *Store) int {
 	defer s.cache.mu.Unlock()
 	return len(s.cache.m)
 }
+
+// PostgresIndexes is postgresIndexes (for the tests of package mongo_test).
+var PostgresIndexes = postgresIndexes

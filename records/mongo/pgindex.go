@@ -59,6 +59,10 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 	if err != nil {
 		return fmt.Errorf("postgresql indexes of %s: %w", db, err)
 	}
+	pending, err := pendingListIndexes(ctx, conn, db)
+	if err != nil {
+		return fmt.Errorf("postgresql indexes of %s: %w", db, err)
+	}
 	for coll, table := range tables {
 		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {
 			name := pgx.Identifier{table + "_contigo_" + field}.Sanitize()
@@ -66,6 +70,9 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 				name, pgx.Identifier{db, table}.Sanitize(), quoteLiteral(field))
 			if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
 				return fmt.Errorf("postgresql indexes of %s: %s.%s: %w", db, coll, field, err)
+			}
+			if !pending[table+"_contigo_"+field] {
+				continue
 			}
 			// An index an earlier version created with the pending list.
 			qualified := pgx.Identifier{db, table + "_contigo_" + field}.Sanitize()
@@ -78,6 +85,30 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 		}
 	}
 	return nil
+}
+
+// pendingListIndexes returns the names of the indexes in schema db that
+// keep GIN's pending list (not created or altered with fastupdate = off),
+// so that a start alters and cleans only those an earlier version made.
+func pendingListIndexes(ctx context.Context, conn *pgx.Conn, db string) (map[string]bool, error) {
+	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind = 'i' AND NOT 'fastupdate=off' = ANY(coalesce(c.reloptions, '{}'))`, db)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list indexes: %w", err)
+		}
+		out[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	return out, nil
 }
 
 // DropPostgresIndexes drops the indexes postgresIndexes adds to database db,

@@ -196,8 +196,12 @@ func (s *Store) setupProjection(ctx context.Context, cc records.Country) error {
 		if _, err := s.RebuildNutrition(ctx, cc); err != nil {
 			return err
 		}
-		if _, err := s.Claim(ctx, cc, projMarkerNS, projMarkerKey, "built"); err != nil {
-			return fmt.Errorf("nutrition projection marker: %w", err)
+		// RebuildNutrition wrote every digest too: setupDigests need not
+		// read every projection again.
+		for _, key := range []string{digestMarkerKey, projMarkerKey} {
+			if _, err := s.Claim(ctx, cc, projMarkerNS, key, "built"); err != nil {
+				return fmt.Errorf("nutrition projection marker %s: %w", key, err)
+			}
 		}
 	case err != nil:
 		return fmt.Errorf("nutrition projection marker: %w", err)
