@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 
+	"golang.org/x/text/language"
+
 	"contigo/i18n"
 )
 
@@ -36,6 +38,15 @@ func Handler() http.Handler {
 		panic(err) // the embedded tree always has app/
 	}
 	static := http.StripPrefix("/app/", http.FileServerFS(sub))
+	// The pages wait for their scripts and then for their catalogue: a
+	// Link header has the browser fetch the catalogue the app will most
+	// likely choose (the browser's languages, as Accept-Language says)
+	// with the scripts, one round trip sooner (563 ms on 3G). One value
+	// per language, made here once.
+	preload := map[language.Tag]string{}
+	for _, tag := range i18n.Languages {
+		preload[tag] = "</app/messages/" + tag.String() + ".json>; rel=preload; as=fetch; crossorigin=anonymous"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
@@ -54,12 +65,7 @@ func Handler() http.Handler {
 			return
 		}
 		if r.URL.Path == "/app/" || r.URL.Path == "/app/lead/" {
-			// The page waits for its scripts and then for its catalogue:
-			// have the browser fetch the catalogue the app will most likely
-			// choose (the browser's languages, as Accept-Language says)
-			// with the scripts, one round trip sooner (563 ms on 3G).
-			lang := i18n.Match(r.Header.Get("Accept-Language")).String()
-			h.Set("Link", "</app/messages/"+lang+".json>; rel=preload; as=fetch; crossorigin=anonymous")
+			h.Set("Link", preload[i18n.Match(r.Header.Get("Accept-Language"))])
 			h.Add("Vary", "Accept-Language")
 		}
 		if r.URL.Path == "/app/sw.js" {
