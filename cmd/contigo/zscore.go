@@ -167,7 +167,7 @@ func runZscore(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules) int {
 	r := newZReader(in)
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	p, _, code := zscoreHeader(r, w, stderr, rules)
+	p, code := zscoreHeader(r, w, stderr, rules)
 	if p == nil {
 		return code
 	}
@@ -214,9 +214,9 @@ func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, r
 }
 
 // zscoreHeader reads the header line from r and writes the output's header
-// line to w. It returns the row converter and the header's fields, or nil
-// and the exit status after reporting why on stderr.
-func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules) (*zscoreRow, []string, int) {
+// line to w. It returns the row converter, or nil and the exit status after
+// reporting why on stderr.
+func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules) (*zscoreRow, int) {
 	var rec zRecord
 	err := r.read(&rec)
 	if err != nil {
@@ -224,16 +224,15 @@ func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules
 			err = errors.New("empty input: no header line")
 		}
 		fmt.Fprintf(stderr, "contigo zscore: header: %v\n", err)
-		return nil, nil, 2
+		return nil, 2
 	}
-	header := rec.strings()
-	p, err := newZscoreRow(header, rules)
+	p, err := newZscoreRow(rec.strings(), rules)
 	if err != nil {
 		fmt.Fprintf(stderr, "contigo zscore: line 1, %v\n", err)
-		return nil, nil, 2
+		return nil, 2
 	}
 	w.Write(p.headerLine())
-	return p, header, 0
+	return p, 0
 }
 
 // appendMalformed appends the message for a record that is not valid CSV.

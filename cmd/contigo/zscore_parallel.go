@@ -39,8 +39,8 @@ type zBatch struct {
 func zscoreParallel(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules, workers int) int {
 	r := newZReader(in)
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	p0, header, code := zscoreHeader(r, w, stderr, rules)
-	if p0 == nil {
+	p, code := zscoreHeader(r, w, stderr, rules)
+	if p == nil {
 		return code
 	}
 
@@ -53,8 +53,7 @@ func zscoreParallel(ctx context.Context, in io.Reader, stdout, stderr io.Writer,
 	order := make(chan *zBatch, inFlight)
 
 	var wg sync.WaitGroup
-	for range workers {
-		p, _ := newZscoreRow(header, rules) // the header was accepted above
+	for range workers { // p is read-only: the workers share it
 		wg.Go(func() {
 			for b := range work {
 				b.process(p)
