@@ -174,7 +174,7 @@ func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, r
 
 	status := 0
 	var rec zRecord
-	var line []byte
+	var line, msg []byte
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
 			fmt.Fprintf(stderr, "contigo zscore: interrupted: %v\n", context.Cause(ctx))
@@ -185,21 +185,16 @@ func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, r
 		if err == io.EOF {
 			break
 		}
-		if perr, ok := errors.AsType[*csv.ParseError](err); ok {
-			stderr.Write(appendMalformed(nil, perr))
-			line, status = p.appendBad(line[:0], nil), 1
-		} else if err != nil {
+		perr, _ := errors.AsType[*csv.ParseError](err)
+		if err != nil && perr == nil {
 			w.Flush()
 			fmt.Fprintf(stderr, "contigo zscore: read: %v\n", err)
 			return 2
-		} else {
-			var col int
-			var name, reason string
-			line, col, name, reason = p.appendLine(line[:0], &rec)
-			if reason != "" {
-				stderr.Write(appendBadRow(nil, rec.lineOf(max(col, 0)), name, reason))
-				status = 1
-			}
+		}
+		var bad bool
+		if line, msg, bad = p.convert(line[:0], msg[:0], &rec, perr); bad {
+			stderr.Write(msg)
+			status = 1
 		}
 		if _, err := w.Write(line); err != nil {
 			fmt.Fprintf(stderr, "contigo zscore: write: %v\n", err)
@@ -233,6 +228,20 @@ func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules
 	}
 	w.Write(p.headerLine())
 	return p, 0
+}
+
+// convert appends the output line of rec, or of a record that is not valid
+// CSV when perr is not nil, to out, and the message for standard error of
+// a bad row to msgs; bad reports a bad row (exit status 1).
+func (p *zscoreRow) convert(out, msgs []byte, rec *zRecord, perr *csv.ParseError) (_, _ []byte, bad bool) {
+	if perr != nil {
+		return p.appendBad(out, nil), appendMalformed(msgs, perr), true
+	}
+	out, col, name, reason := p.appendLine(out, rec)
+	if reason == "" {
+		return out, msgs, false
+	}
+	return out, appendBadRow(msgs, rec.lineOf(max(col, 0)), name, reason), true
 }
 
 // appendMalformed appends the message for a record that is not valid CSV.

@@ -160,18 +160,8 @@ func (b *zBatch) reset() {
 // loop does for one.
 func (b *zBatch) process(p *zscoreRow) {
 	for i := range b.n {
-		if perr := b.perr[i]; perr != nil {
-			b.msgs = appendMalformed(b.msgs, perr)
-			b.out, b.bad = p.appendBad(b.out, nil), true
-			continue
-		}
-		rec := &b.recs[i]
-		var col int
-		var name, reason string
-		b.out, col, name, reason = p.appendLine(b.out, rec)
-		if reason != "" {
-			b.msgs = appendBadRow(b.msgs, rec.lineOf(max(col, 0)), name, reason)
-			b.bad = true
-		}
+		var bad bool
+		b.out, b.msgs, bad = p.convert(b.out, b.msgs, &b.recs[i], b.perr[i])
+		b.bad = b.bad || bad
 	}
 }
