@@ -69,22 +69,25 @@ func TestGoKeys(t *testing.T) {
 		t.Fatalf("issue codes: %v", codes)
 	}
 	used := map[string]string{"oo.field": "api/outcome_i18n.go", "oo.processing": "api/outcome_i18n.go"}
-	files := 0
+	files, literals, issues := 0, map[string]bool{}, map[string]bool{}
 	goSources(t, func(p, src string) {
 		files++
 		for _, m := range literal.FindAllStringSubmatch(src, -1) {
 			if keyLike.MatchString(m[1]) { // not a bare format such as "%.1f"
 				used[m[1]] = p
+				literals[m[1]] = true
 			}
 		}
 		for _, name := range issue.FindAllString(src, -1) {
 			if code, ok := codes[name]; ok {
 				used["oo."+code] = p
+				issues[code] = true
 			}
 		}
 	})
-	if files < 100 || len(used) < 20 {
-		t.Fatalf("scanned %d Go files, %d keys: the scan is broken", files, len(used))
+	// Each half of the scan must find something, or it passes on nothing.
+	if files < 100 || len(literals) < 10 || len(issues) < 8 {
+		t.Fatalf("scanned %d Go files, %d literal keys, %d issue types: the scan is broken", files, len(literals), len(issues))
 	}
 	for key, where := range used {
 		for _, tag := range Languages {
@@ -93,5 +96,5 @@ func TestGoKeys(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d keys used by the Go code (%d files)", len(used), files)
+	t.Logf("%d keys used by the Go code (%d literal, %d issue types; %d files)", len(used), len(literals), len(issues), files)
 }

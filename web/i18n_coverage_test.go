@@ -243,8 +243,11 @@ func wordy(s string) bool {
 // literal that reads like words (wordy) must be a key, markup, or one of
 // machineText's.
 func TestNoHardCodedText(t *testing.T) {
+	ns := namespaces()
+	pages, scripts, nodes, literals := 0, 0, 0, 0
 	appFiles(t, func(p string, b []byte) {
 		if strings.HasSuffix(p, ".html") {
+			pages++
 			doc, err := html.Parse(bytes.NewReader(b))
 			if err != nil {
 				t.Fatalf("%s: %v", p, err)
@@ -258,6 +261,7 @@ func TestNoHardCodedText(t *testing.T) {
 				return false
 			}
 			for n := range doc.Descendants() {
+				nodes++
 				switch {
 				case n.Type == html.TextNode && n.Parent != nil && n.Parent.Data != "script" && n.Parent.Data != "style":
 					if strings.IndexFunc(n.Data, unicode.IsLetter) >= 0 && !has(n.Parent, "data-i18n", "data-i18n-title") {
@@ -278,8 +282,9 @@ func TestNoHardCodedText(t *testing.T) {
 			}
 			return
 		}
-		ns := namespaces()
+		scripts++
 		for _, s := range jsStrings(string(b)) {
+			literals++
 			first, _, _ := strings.Cut(s.text, ".")
 			switch {
 			case !wordy(s.text):
@@ -294,4 +299,8 @@ func TestNoHardCodedText(t *testing.T) {
 			}
 		}
 	})
+	if pages < 2 || scripts < 4 || nodes < 200 || literals < 300 {
+		t.Fatalf("scanned %d pages (%d nodes), %d scripts (%d string literals): the scan is broken", pages, nodes, scripts, literals)
+	}
+	t.Logf("%d pages (%d nodes), %d scripts (%d string literals)", pages, nodes, scripts, literals)
 }

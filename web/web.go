@@ -8,8 +8,9 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
-	"path"
 	"strings"
+
+	"golang.org/x/text/language"
 
 	"contigo/i18n"
 )
@@ -27,6 +28,12 @@ var Shell = []string{
 	"messages/es.json", "messages/pt.json", "messages/en.json", "messages/fr.json",
 }
 
+// ShellBudget is the most the app shell may weigh, compressed as the server
+// sends it (issue 13: "the app shell <= 250 KB compressed"): the budget of
+// the served shell and of a cold first screen on the wire, which the tests
+// hold to it.
+const ShellBudget = 250 << 10
+
 // Handler serves the app under /app/: the embedded files, the message
 // catalogues, and headers that keep it self-contained (no third-party
 // origin may be loaded).
@@ -36,6 +43,19 @@ func Handler() http.Handler {
 		panic(err) // the embedded tree always has app/
 	}
 	static := http.StripPrefix("/app/", http.FileServerFS(sub))
+	// The pages wait for their scripts and then for their catalogue: a
+	// Link header has the browser fetch the catalogue the app will most
+	// likely choose (the browser's languages, as Accept-Language says)
+	// with the scripts, one round trip sooner (563 ms on 3G). The
+	// catalogues (by file name, es.json) and these values are made here
+	// once, not per request.
+	preload := map[language.Tag]string{}
+	catalogues := map[string][]byte{}
+	for _, tag := range i18n.Languages {
+		name := tag.String() + ".json"
+		preload[tag] = "</app/messages/" + name + ">; rel=preload; as=fetch; crossorigin=anonymous"
+		catalogues[name], _ = i18n.Catalogue(tag.String()) // i18n's init fails without it
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
@@ -43,9 +63,9 @@ func Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// The service worker revalidates; a deploy changes the files.
 		h.Set("Cache-Control", "no-cache")
-		if lang, ok := strings.CutPrefix(r.URL.Path, "/app/messages/"); ok {
-			b, found := i18n.Catalogue(strings.TrimSuffix(lang, ".json"))
-			if !found || path.Ext(lang) != ".json" {
+		if name, ok := strings.CutPrefix(r.URL.Path, "/app/messages/"); ok {
+			b, found := catalogues[name]
+			if !found {
 				http.NotFound(w, r)
 				return
 			}
@@ -54,12 +74,7 @@ func Handler() http.Handler {
 			return
 		}
 		if r.URL.Path == "/app/" || r.URL.Path == "/app/lead/" {
-			// The page waits for its scripts and then for its catalogue:
-			// have the browser fetch the catalogue the app will most likely
-			// choose (the browser's languages, as Accept-Language says)
-			// with the scripts, one round trip sooner (563 ms on 3G).
-			lang := i18n.Match(r.Header.Get("Accept-Language")).String()
-			h.Set("Link", "</app/messages/"+lang+".json>; rel=preload; as=fetch; crossorigin=anonymous")
+			h.Set("Link", preload[i18n.Match(r.Header.Get("Accept-Language"))])
 			h.Add("Vary", "Accept-Language")
 		}
 		if r.URL.Path == "/app/sw.js" {

@@ -30,8 +30,10 @@ func TestShell(t *testing.T) {
 			t.Errorf("/app/%s: CSP %q", p, csp)
 		}
 	}
-	if r := get(t, "/app/messages/de.json"); r.StatusCode != 404 {
-		t.Errorf("unknown catalogue: %d", r.StatusCode)
+	for _, p := range []string{"/app/messages/de.json", "/app/messages/es", "/app/messages/es.json.json"} {
+		if r := get(t, p); r.StatusCode != 404 {
+			t.Errorf("%s, not a catalogue: %d", p, r.StatusCode)
+		}
 	}
 	if r := get(t, "/app/messages/../web.go"); r.StatusCode == 200 {
 		t.Error("path escape served")

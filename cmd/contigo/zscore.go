@@ -167,14 +167,14 @@ func runZscore(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules) int {
 	r := newZReader(in)
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	p, _, code := zscoreHeader(r, w, stderr, rules)
+	p, code := zscoreHeader(r, w, stderr, rules)
 	if p == nil {
 		return code
 	}
 
 	status := 0
 	var rec zRecord
-	var line []byte
+	var line, msg []byte
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
 			fmt.Fprintf(stderr, "contigo zscore: interrupted: %v\n", context.Cause(ctx))
@@ -185,21 +185,16 @@ func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, r
 		if err == io.EOF {
 			break
 		}
-		if perr, ok := errors.AsType[*csv.ParseError](err); ok {
-			stderr.Write(appendMalformed(nil, perr))
-			line, status = p.appendBad(line[:0], nil), 1
-		} else if err != nil {
+		perr, _ := errors.AsType[*csv.ParseError](err)
+		if err != nil && perr == nil {
 			w.Flush()
 			fmt.Fprintf(stderr, "contigo zscore: read: %v\n", err)
 			return 2
-		} else {
-			var col int
-			var name, reason string
-			line, col, name, reason = p.appendLine(line[:0], &rec)
-			if reason != "" {
-				stderr.Write(appendBadRow(nil, rec.lineOf(max(col, 0)), name, reason))
-				status = 1
-			}
+		}
+		var bad bool
+		if line, msg, bad = p.convert(line[:0], msg[:0], &rec, perr); bad {
+			stderr.Write(msg)
+			status = 1
 		}
 		if _, err := w.Write(line); err != nil {
 			fmt.Fprintf(stderr, "contigo zscore: write: %v\n", err)
@@ -214,9 +209,9 @@ func zscoreStream(ctx context.Context, in io.Reader, stdout, stderr io.Writer, r
 }
 
 // zscoreHeader reads the header line from r and writes the output's header
-// line to w. It returns the row converter and the header's fields, or nil
-// and the exit status after reporting why on stderr.
-func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules) (*zscoreRow, []string, int) {
+// line to w. It returns the row converter, or nil and the exit status after
+// reporting why on stderr.
+func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules) (*zscoreRow, int) {
 	var rec zRecord
 	err := r.read(&rec)
 	if err != nil {
@@ -224,16 +219,29 @@ func zscoreHeader(r *zReader, w io.Writer, stderr io.Writer, rules *growth.Rules
 			err = errors.New("empty input: no header line")
 		}
 		fmt.Fprintf(stderr, "contigo zscore: header: %v\n", err)
-		return nil, nil, 2
+		return nil, 2
 	}
-	header := rec.strings()
-	p, err := newZscoreRow(header, rules)
+	p, err := newZscoreRow(rec.strings(), rules)
 	if err != nil {
 		fmt.Fprintf(stderr, "contigo zscore: line 1, %v\n", err)
-		return nil, nil, 2
+		return nil, 2
 	}
 	w.Write(p.headerLine())
-	return p, header, 0
+	return p, 0
+}
+
+// convert appends the output line of rec, or of a record that is not valid
+// CSV when perr is not nil, to out, and the message for standard error of
+// a bad row to msgs; bad reports a bad row (exit status 1).
+func (p *zscoreRow) convert(out, msgs []byte, rec *zRecord, perr *csv.ParseError) (_, _ []byte, bad bool) {
+	if perr != nil {
+		return p.appendBad(out, nil), appendMalformed(msgs, perr), true
+	}
+	out, col, name, reason := p.appendLine(out, rec)
+	if reason == "" {
+		return out, msgs, false
+	}
+	return out, appendBadRow(msgs, rec.lineOf(max(col, 0)), name, reason), true
 }
 
 // appendMalformed appends the message for a record that is not valid CSV.

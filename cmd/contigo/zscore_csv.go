@@ -65,14 +65,6 @@ func (r *zRecord) setFields(fields []string) {
 	}
 }
 
-// copyFrom makes r a copy of s, reusing r's buffers.
-func (r *zRecord) copyFrom(s *zRecord) {
-	r.buf = append(r.buf[:0], s.buf...)
-	r.ends = append(r.ends[:0], s.ends...)
-	r.lines = append(r.lines[:0], s.lines...)
-	r.verbatim, r.line = s.verbatim, s.line
-}
-
 // zReader reads CSV records exactly as an encoding/csv Reader with
 // FieldsPerRecord -1 does (same fields, same line numbers, same errors),
 // but splits a line without a double quote itself, without allocating. A

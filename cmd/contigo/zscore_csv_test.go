@@ -9,15 +9,13 @@ import (
 	"testing"
 )
 
-// csvRecords reads in to the end with encoding/csv, as the zscore command
-// did before zReader, describing each record (fields and their lines) or
-// error on one line.
-func csvRecords(in string) []string {
-	r := csv.NewReader(strings.NewReader(in))
-	r.FieldsPerRecord = -1
+// describeRecords calls next to the end of its input, describing each
+// record (fields and their lines) or error on one line; reading goes on
+// after a *csv.ParseError and stops at any other error.
+func describeRecords(next func() (fields []string, lines []int, err error)) []string {
 	var out []string
 	for {
-		rec, err := r.Read()
+		fields, lines, err := next()
 		if err == io.EOF {
 			return out
 		}
@@ -28,12 +26,26 @@ func csvRecords(in string) []string {
 			}
 			continue
 		}
+		out = append(out, fmt.Sprintf("%q lines %v", fields, lines))
+	}
+}
+
+// csvRecords describes in as encoding/csv reads it, as the zscore command
+// did before zReader.
+func csvRecords(in string) []string {
+	r := csv.NewReader(strings.NewReader(in))
+	r.FieldsPerRecord = -1
+	return describeRecords(func() ([]string, []int, error) {
+		rec, err := r.Read()
+		if err != nil {
+			return nil, nil, err
+		}
 		lines := make([]int, len(rec))
 		for i := range rec {
 			lines[i], _ = r.FieldPos(i)
 		}
-		out = append(out, fmt.Sprintf("%q lines %v", rec, lines))
-	}
+		return rec, lines, nil
+	})
 }
 
 // zRecords does what csvRecords does with a zReader whose buffer has size
@@ -41,26 +53,16 @@ func csvRecords(in string) []string {
 // encoding/csv's Writer writes for its fields.
 func zRecords(t testing.TB, in string, size int) []string {
 	r := newZReaderSize(strings.NewReader(in), size)
-	var out []string
 	var rec zRecord
-	for {
-		err := r.read(&rec)
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			out = append(out, "error "+err.Error())
-			if _, ok := errors.AsType[*csv.ParseError](err); !ok {
-				return out
-			}
-			continue
+	return describeRecords(func() ([]string, []int, error) {
+		if err := r.read(&rec); err != nil {
+			return nil, nil, err
 		}
 		fields := rec.strings()
 		lines := make([]int, len(fields))
 		for i := range fields {
 			lines[i] = rec.lineOf(i)
 		}
-		out = append(out, fmt.Sprintf("%q lines %v", fields, lines))
 		if rec.verbatim {
 			var b strings.Builder
 			w := csv.NewWriter(&b)
@@ -70,7 +72,8 @@ func zRecords(t testing.TB, in string, size int) []string {
 				t.Fatalf("verbatim record %q, csv.Writer writes %q", rec.buf, want)
 			}
 		}
-	}
+		return fields, lines, nil
+	})
 }
 
 // sameRecords fails unless zReader, with a large and a tiny buffer, reads

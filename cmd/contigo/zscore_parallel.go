@@ -39,8 +39,8 @@ type zBatch struct {
 func zscoreParallel(ctx context.Context, in io.Reader, stdout, stderr io.Writer, rules *growth.Rules, workers int) int {
 	r := newZReader(in)
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	p0, header, code := zscoreHeader(r, w, stderr, rules)
-	if p0 == nil {
+	p, code := zscoreHeader(r, w, stderr, rules)
+	if p == nil {
 		return code
 	}
 
@@ -53,8 +53,7 @@ func zscoreParallel(ctx context.Context, in io.Reader, stdout, stderr io.Writer,
 	order := make(chan *zBatch, inFlight)
 
 	var wg sync.WaitGroup
-	for range workers {
-		p, _ := newZscoreRow(header, rules) // the header was accepted above
+	for range workers { // p is read-only: the workers share it
 		wg.Go(func() {
 			for b := range work {
 				b.process(p)
@@ -161,18 +160,8 @@ func (b *zBatch) reset() {
 // loop does for one.
 func (b *zBatch) process(p *zscoreRow) {
 	for i := range b.n {
-		if perr := b.perr[i]; perr != nil {
-			b.msgs = appendMalformed(b.msgs, perr)
-			b.out, b.bad = p.appendBad(b.out, nil), true
-			continue
-		}
-		rec := &b.recs[i]
-		var col int
-		var name, reason string
-		b.out, col, name, reason = p.appendLine(b.out, rec)
-		if reason != "" {
-			b.msgs = appendBadRow(b.msgs, rec.lineOf(max(col, 0)), name, reason)
-			b.bad = true
-		}
+		var bad bool
+		b.out, b.msgs, bad = p.convert(b.out, b.msgs, &b.recs[i], b.perr[i])
+		b.bad = b.bad || bad
 	}
 }

@@ -126,8 +126,8 @@
     if (!items.length) return null;
     const kids = [];
     items.forEach((e, i) => {
-      const field = C.has("match.field." + e.field) ? t("match.field." + e.field) : e.field;
-      const level = C.has("match." + e.field + "." + e.level) ? t("match." + e.field + "." + e.level) : e.level;
+      const field = C.tOr("match.field." + e.field, e.field);
+      const level = C.tOr("match." + e.field + "." + e.level, e.level);
       const kind = e.weight > 0 ? "agree" : e.weight < 0 ? "differ" : "neutral";
       if (i) kids.push(t("match.sep"));
       kids.push(el("span", { class: "ev ev-" + kind, "data-field": e.field, "data-level": e.level }, t("match.item", field, level)));
@@ -224,7 +224,7 @@
       else if ([LOINC.height, LOINC.length, LOINC.standing].includes(c.code)) visits.get(key).parts.push(t("app.measure.length", C.num(v)));
       else if (c.code === LOINC.muac) visits.get(key).parts.push(t("app.measure.muac", C.num(v)));
       else if (c.system === NUT && c.code === "oedema") visits.get(key).parts.push(t("app.measure.oedema", t("app.oedema." + ((r.valueCodeableConcept || {}).coding || [{}])[0].code)));
-      else if (c.system === ANTHRO && v !== undefined) visits.get(key).parts.push(t("app.measure.z", C.has("app.z." + c.code) ? t("app.z." + c.code) : c.code, v));
+      else if (c.system === ANTHRO && v !== undefined) visits.get(key).parts.push(t("app.measure.z", C.tOr("app.z." + c.code, c.code), v));
     }
     const items = [...visits.values()].filter((v) => v.parts.length).sort((a, b) => (a.date < b.date ? 1 : -1));
     $("timeline").replaceChildren(...(items.length ? items.map((v) => el("li", { "data-country": v.cc },
@@ -240,7 +240,7 @@
       const sev = ((f.category || [])[0] || { coding: [{}] }).coding.map((c) => c.code).find((x) => ["low", "medium", "high", "critical"].includes(x)) || "";
       return el("p", { class: "alert sev-" + sev, "data-kind": code(f).code }, "⚠ ", t("app.alert", t("alert." + code(f).code), sev ? t("severity." + sev) : ""));
     });
-    for (const c of conds) kids.push(el("p", { class: "cond", "data-condition": code(c).code }, t("app.classification_is", C.has("cond." + code(c).code) ? t("cond." + code(c).code) : code(c).display || code(c).code)));
+    for (const c of conds) kids.push(el("p", { class: "cond", "data-condition": code(c).code }, t("app.classification_is", C.tOr("cond." + code(c).code, code(c).display || code(c).code))));
     box.replaceChildren(...(kids.length ? kids : [el("p", { text: t("app.no_alerts") })]));
   }
   async function loadChart() {

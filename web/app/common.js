@@ -25,6 +25,9 @@ const C = (() => {
     return s === undefined ? key : format(s, args);
   }
   function has(key) { return Object.prototype.hasOwnProperty.call(msgs, key); }
+  // tOr returns the text of key, or fallback where the catalogue has no such
+  // key (a code the server may send that the app does not name).
+  function tOr(key, fallback) { return has(key) ? t(key) : fallback; }
   async function loadLang(l) {
     if (!LANGS.includes(l)) l = "es";
     const r = await fetch("/app/messages/" + l + ".json");
@@ -105,8 +108,8 @@ const C = (() => {
     sel.value = lang;
     sel.addEventListener("change", () => loadLang(sel.value).then(() => document.dispatchEvent(new Event("langchange"))));
   }
-  function countryName(cc) { return has("country." + cc) ? t("country." + cc) : cc; }
+  function countryName(cc) { return tOr("country." + cc, cc); }
   // num writes a number the way the language does (a decimal comma in es, pt, fr).
   function num(v) { return Number(v).toLocaleString(lang, { maximumFractionDigits: 2 }); }
-  return { LANGS, t, has, num, loadLang, applyI18n, token, claims, countries, signIn, signOut, validToken, api, ApiError, el, say, errorText, langSelect, countryName, lang: () => lang };
+  return { LANGS, t, tOr, num, loadLang, applyI18n, token, claims, countries, signIn, signOut, validToken, api, ApiError, el, say, errorText, langSelect, countryName, lang: () => lang };
 })();

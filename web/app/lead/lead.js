@@ -119,7 +119,7 @@
       const q = new URLSearchParams({ country: country(), from: $("i-from").value, to: $("i-to").value });
       const res = await api("/data-quality/heaping?" + q, { headers: { Accept: "application/json" } });
       const ws = res.warnings || [];
-      $("heap").tBodies[0].replaceChildren(...ws.map((w) => el("tr", {}, el("td", { text: w.site }), el("td", { text: w.measurer }), el("td", { text: C.has("lead.var." + w.variable) ? t("lead.var." + w.variable) : w.variable }),
+      $("heap").tBodies[0].replaceChildren(...ws.map((w) => el("tr", {}, el("td", { text: w.site }), el("td", { text: w.measurer }), el("td", { text: C.tOr("lead.var." + w.variable, w.variable) }),
         el("td", { class: "n", text: w.records }), el("td", { class: "n", text: w.heaped }), el("td", { class: "n", text: (w.share * 100).toLocaleString(C.lang(), { maximumFractionDigits: 1 }) + " %" }))));
       say($("heap-msg"), ws.length ? "" : t("lead.no_heaping"));
     } catch (e) { say($("heap-msg"), C.errorText(e), "bad"); }
