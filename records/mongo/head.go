@@ -26,15 +26,16 @@ type headDoc struct {
 	Updated time.Time `bson:"updated"`
 	// Types lists the types of the record's current resources.
 	Types []string `bson:"types"`
-	// Idx lists "Patient|key|value" for every search key value of the
-	// current Patient, including "_id" and "_lastUpdated".
+	// Idx lists "Patient|" + every search term (terms.go) of the current
+	// Patient's keys, "_id" and "_lastUpdated": "Patient|key|value" for
+	// each value and "Patient|key^|prefix" for its prefixes.
 	Idx []string `bson:"idx"`
 	// Patient is the current Patient version (resourceDoc JSON).
 	Patient string `bson:"patient,omitempty"`
 }
 
 // idxEntry is the element of headDoc.Idx for value v of key on typ.
-func idxEntry(typ, key, v string) string { return typ + "|" + key + "|" + v }
+func idxEntry(typ, key, v string) string { return typ + "|" + eqTerm(key, v) }
 
 // headOf returns the head of p, whose current resources are latest
 // (p.Latest()).
@@ -53,17 +54,27 @@ func headOf(p *records.Person, latest []records.Resource) (headDoc, error) {
 		}
 		d.Patient = raw
 		if !r.Deleted {
-			d.Idx = append(d.Idx, idxEntry(r.Type, "_id", r.ID), idxEntry(r.Type, "_lastUpdated", r.Updated.UTC().Format(records.TimeFormat)))
-			for _, k := range sortedKeys(r.Keys) {
-				for _, v := range r.Keys[k] {
-					d.Idx = append(d.Idx, idxEntry(r.Type, k, v))
-				}
-			}
+			d.Idx = patientIdx(r)
 		}
 	}
-	slices.Sort(d.Idx)
-	d.Idx = slices.Compact(d.Idx)
 	return d, nil
+}
+
+// patientIdx returns the idx of a head whose current Patient is r: the
+// search terms (terms.go) of its keys, _id and _lastUpdated, each as
+// "Patient|" + term, sorted.
+func patientIdx(r records.Resource) []string {
+	var idx []string
+	add := func(term string) { idx = append(idx, r.Type+"|"+term) }
+	keyTerms("_id", r.ID, add)
+	keyTerms("_lastUpdated", r.Updated.UTC().Format(records.TimeFormat), add)
+	for k, vals := range r.Keys {
+		for _, v := range vals {
+			keyTerms(k, v, add)
+		}
+	}
+	slices.Sort(idx)
+	return slices.Compact(idx)
 }
 
 func sortedKeys(k records.Keys) []string {

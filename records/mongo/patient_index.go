@@ -3,7 +3,6 @@ package mongo
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"contigo/records"
@@ -27,7 +26,7 @@ type patients struct {
 	loaded  bool
 	version map[string]int64            // person id -> head version seen
 	current map[string]records.Resource // person id -> current Patient (not deleted)
-	posting map[string]map[string]bool  // "key|value" -> person ids
+	posting map[string]map[string]bool  // search term (terms.go) -> person ids
 }
 
 func (ix *patientIndex) country(cc records.Country) *patients {
@@ -53,25 +52,33 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 	}
 	ps.version[id] = v
 	if old, had := ps.current[id]; had {
-		for k, vals := range old.Keys {
-			for _, val := range vals {
-				delete(ps.posting[k+"|"+val], id)
+		eachTerm(old.Keys, func(term string) {
+			delete(ps.posting[term], id)
+			if len(ps.posting[term]) == 0 {
+				delete(ps.posting, term)
 			}
-		}
+		})
 		delete(ps.current, id)
 	}
 	if !ok || r.Deleted {
 		return
 	}
 	ps.current[id] = r
-	for k, vals := range r.Keys {
-		for _, val := range vals {
-			set := ps.posting[k+"|"+val]
-			if set == nil {
-				set = map[string]bool{}
-				ps.posting[k+"|"+val] = set
-			}
-			set[id] = true
+	eachTerm(r.Keys, func(term string) {
+		set := ps.posting[term]
+		if set == nil {
+			set = map[string]bool{}
+			ps.posting[term] = set
+		}
+		set[id] = true
+	})
+}
+
+// eachTerm calls fn with every search term (terms.go) of keys.
+func eachTerm(keys records.Keys, fn func(string)) {
+	for k, vals := range keys {
+		for _, v := range vals {
+			keyTerms(k, v, fn)
 		}
 	}
 }
@@ -119,28 +126,33 @@ func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
 }
 
 // eachIndexedPatient calls fn with every current Patient of cc that
-// matches q, from the index: the smallest posting list of q's equality
-// conditions, or every Patient when q has none.
+// matches q, from the index: the smallest union of posting lists of one of
+// q's term groups (terms.go), or every Patient when q has none.
 func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
 	if err := s.loadPatients(ctx, cc); err != nil {
 		return err
 	}
 	s.pindex.mu.Lock()
 	ps := s.pindex.country(cc)
-	var cands map[string]bool
-	narrowed := false
-	for _, c := range q.Conds {
-		if c.Op != records.OpEq || strings.HasPrefix(c.Key, "_") {
+	var best []string // the terms of the group with the fewest postings
+	fewest := -1
+	for _, g := range queryTerms(q) {
+		if hasUnderscore(g.Key) {
 			continue // _id and _lastUpdated are not in Keys: Match checks them
 		}
-		union := map[string]bool{}
-		for _, v := range c.Values {
-			for id := range ps.posting[c.Key+"|"+v] {
-				union[id] = true
-			}
+		n := 0
+		for _, t := range g.Terms {
+			n += len(ps.posting[t])
 		}
-		if !narrowed || len(union) < len(cands) {
-			cands, narrowed = union, true
+		if fewest < 0 || n < fewest {
+			best, fewest = g.Terms, n
+		}
+	}
+	narrowed := fewest >= 0
+	cands := map[string]bool{}
+	for _, t := range best {
+		for id := range ps.posting[t] {
+			cands[id] = true
 		}
 	}
 	var rs []records.Resource

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -90,14 +91,15 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 // close closes the connections.
 func (h *pgHeads) close() { h.pool.Close() }
 
-// headSQL returns the statement of patients on table for n values: the
-// _id and current Patient of the heads whose idx holds the JSON string $i,
-// for each i from 1 to n, as a UNION ALL of one containment each (a head
-// that holds several comes several times). Each branch is planned alone,
-// and PostgreSQL serves a single containment from the GIN index as it does
-// FerretDB's own lookups; an OR of them all, planned as one condition,
-// adds up the GIN scans' estimated costs and at 100,000 heads reads the
-// table instead (and an @> ANY(array) is never served by a GIN index).
+// headSQL returns the statement of patients on table for n arguments:
+// the _id and current Patient of the heads whose idx holds every JSON
+// string of the JSON array $i, for each i from 1 to n, as a UNION ALL of one
+// containment each (a head that several select comes several times). Each
+// branch is planned alone, and PostgreSQL serves a containment from the GIN
+// index as it does FerretDB's own lookups, intersecting the posting lists
+// of an array's terms; an OR of them all, planned as one condition, adds up
+// the GIN scans' estimated costs and at 100,000 heads reads the table
+// instead (and an @> ANY(array) is never served by a GIN index).
 func headSQL(table string, n int) string {
 	var b strings.Builder
 	for i := range n {
@@ -109,12 +111,25 @@ func headSQL(table string, n int) string {
 	return b.String()
 }
 
-// jsonArgs returns entries as JSON strings, the arguments of headSQL.
-func jsonArgs(entries []string) []any {
-	out := make([]any, len(entries))
-	for i, e := range entries {
-		b, _ := json.Marshal(e) // a string always marshals
-		out[i] = string(b)
+// jsonArgs returns the arguments of headSQL for the terms every head
+// holds (required) and the terms of which it holds one (anyOf, or nil):
+// one JSON array of idx entries per term of anyOf, each with the required
+// ones, or the required ones alone.
+func jsonArgs(required, anyOf []string) []any {
+	entries := func(terms ...string) string {
+		out := make([]string, 0, len(required)+len(terms))
+		for _, t := range append(slices.Clone(required), terms...) {
+			out = append(out, "Patient|"+t)
+		}
+		b, _ := json.Marshal(out) // strings always marshal
+		return string(b)
+	}
+	if anyOf == nil {
+		return []any{entries()}
+	}
+	out := make([]any, len(anyOf))
+	for i, t := range anyOf {
+		out[i] = entries(t)
 	}
 	return out
 }
@@ -126,10 +141,11 @@ func (h *pgHeads) hosts(cc records.Country) bool {
 }
 
 // patients calls fn with the current Patient (resourceDoc JSON) of every
-// head of country cc whose idx holds one of entries, each head once (in
-// the order of entries).
-func (h *pgHeads) patients(ctx context.Context, cc records.Country, entries []string, fn func(string)) error {
-	rows, err := h.pool.Query(ctx, headSQL(h.tables[cc], len(entries)), jsonArgs(entries)...)
+// head of country cc whose idx holds every term of required and one of
+// anyOf (when not nil), each head once (in the order of anyOf).
+func (h *pgHeads) patients(ctx context.Context, cc records.Country, required, anyOf []string, fn func(string)) error {
+	args := jsonArgs(required, anyOf)
+	rows, err := h.pool.Query(ctx, headSQL(h.tables[cc], len(args)), args...)
 	if err != nil {
 		return fmt.Errorf("postgresql heads: %w", pgErr(err))
 	}
@@ -168,7 +184,7 @@ func pgErr(err error) error {
 // noSeqScan, as planned with sequential scans disabled (on a small table
 // the planner reads the table, rightly, and the test wants to know whether
 // the index can serve the statement).
-func (h *pgHeads) explain(ctx context.Context, cc records.Country, entries []string, noSeqScan bool) (_ string, err error) {
+func (h *pgHeads) explain(ctx context.Context, cc records.Country, required, anyOf []string, noSeqScan bool) (_ string, err error) {
 	tx, err := h.pool.Begin(ctx)
 	if err != nil {
 		return "", fmt.Errorf("explain: %w", err)
@@ -179,34 +195,21 @@ func (h *pgHeads) explain(ctx context.Context, cc records.Country, entries []str
 			return "", fmt.Errorf("explain: %w", err)
 		}
 	}
-	rows, err := tx.Query(ctx, "EXPLAIN "+headSQL(h.tables[cc], len(entries)), jsonArgs(entries)...)
+	args := jsonArgs(required, anyOf)
+	rows, err := tx.Query(ctx, "EXPLAIN "+headSQL(h.tables[cc], len(args)), args...)
 	if err != nil {
 		return "", fmt.Errorf("explain: %w", err)
 	}
 	return planOf(rows)
 }
 
-// pgEntries returns the idx entries of the equality condition of Patient
-// query q with the fewest values, which the heads of every match hold one
-// of; ok is false if q has no equality condition with values (then the
-// search reads every head, as on FerretDB).
-func pgEntries(q records.Query) (entries []string, ok bool) {
-	best := -1
-	for i, c := range q.Conds {
-		if c.Op != records.OpEq || len(c.Values) == 0 {
-			continue
-		}
-		if best < 0 || len(c.Values) < len(q.Conds[best].Values) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return nil, false
-	}
-	for _, v := range q.Conds[best].Values {
-		entries = append(entries, idxEntry(q.Type, q.Conds[best].Key, v))
-	}
-	return entries, true
+// pgTerms returns the terms of Patient query q that every match holds
+// (required) and the group of which it holds one (anyOf), as
+// requiredAndAnyOf; ok is false if q has no term group (then the search
+// reads every head, as on FerretDB).
+func pgTerms(q records.Query) (required, anyOf []string, ok bool) {
+	required, anyOf = requiredAndAnyOf(queryTerms(q))
+	return required, anyOf, len(required) > 0 || anyOf != nil
 }
 
 // ExplainHeadSearch returns PostgreSQL's plan of the statement a Patient
@@ -215,9 +218,9 @@ func pgEntries(q records.Query) (entries []string, ok bool) {
 // disabled: whether the index can serve it at all); an error if the store
 // does not read heads from PostgreSQL or q has no equality condition.
 func (s *Store) ExplainHeadSearch(ctx context.Context, cc records.Country, q records.Query, noSeqScan bool) (string, error) {
-	entries, ok := pgEntries(q)
+	required, anyOf, ok := pgTerms(q)
 	if s.pg == nil || !ok {
 		return "", fmt.Errorf("explain: the store does not read Patient heads from PostgreSQL for this query")
 	}
-	return s.pg.explain(ctx, cc, entries, noSeqScan)
+	return s.pg.explain(ctx, cc, required, anyOf, noSeqScan)
 }

@@ -92,4 +92,29 @@ func TestPostgresHeadSearch(t *testing.T) {
 	if !strings.Contains(plan, "_contigo_idx") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("the head search does not use the GIN index on idx:\n%s", plan)
 	}
+	// A surname prefix and a birth day (Patient?family=per&birthdate=...):
+	// both looked up by their terms in one containment.
+	byNameAndDay := records.Query{Type: "Patient", Conds: []records.Cond{
+		{Key: "family", Op: records.OpPrefix, Values: []string{`o"br`}},
+		{Key: "birthdate", Op: records.OpGe, Values: []string{"2024-01-15"}},
+		{Key: "birthdate", Op: records.OpLt, Values: []string{"2024-01-16"}},
+	}, Count: records.MaxCount}
+	plan, err = a.ExplainHeadSearch(ctx, "CO", byNameAndDay, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "_contigo_idx") || !strings.Contains(plan, `Patient|family^|o`) || !strings.Contains(plan, `Patient|birthdate^|2024-01-15`) {
+		t.Errorf("the name and birth day search does not look up both terms in the GIN index on idx:\n%s", plan)
+	}
+	got, err := a.Search(ctx, "CO", byNameAndDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := b.Search(ctx, "CO", byNameAndDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ids(want.Resources), ids(got.Resources)); diff != "" || len(got.Resources) != 28 {
+		t.Errorf("name and birth day: %d found; PostgreSQL and FerretDB differ (-FerretDB +PostgreSQL):\n%s", len(got.Resources), diff)
+	}
 }

@@ -14,28 +14,31 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// headFilter selects the heads that may hold a match of q: equality
-// conditions on Patient keys become conditions on idx (indexed on
-// MongoDB, and on FerretDB-PostgreSQL by pgindex.go), other types select by
-// types. Every condition is checked again on the resources themselves, so
-// the filter only narrows; prefix and range conditions are checked in Go
-// alone (FerretDB's string ranges on arrays are not reliable).
+// headFilter selects the heads that may hold a match of q: the term groups
+// of a Patient query (terms.go: equalities, prefixes, a range within one
+// day, month or year) become conditions on idx (indexed on MongoDB, and on
+// FerretDB-PostgreSQL by pgindex.go), other types select by types. Every
+// condition is checked again on the resources themselves, so the filter
+// only narrows.
 func headFilter(q records.Query) bson.D {
 	if q.Type != "Patient" {
 		return bson.D{{Key: "types", Value: q.Type}}
 	}
+	return idxFilter(queryTerms(q))
+}
+
+// idxFilter is the conjunction of groups as conditions on idx: a term
+// itself, or an $in of several.
+func idxFilter(groups []termGroup) bson.D {
 	var conds []bson.E
-	for _, c := range q.Conds {
-		if c.Op != records.OpEq || len(c.Values) == 0 {
-			continue
-		}
-		if len(c.Values) == 1 {
-			conds = append(conds, bson.E{Key: "idx", Value: idxEntry(q.Type, c.Key, c.Values[0])})
+	for _, g := range groups {
+		if len(g.Terms) == 1 {
+			conds = append(conds, bson.E{Key: "idx", Value: "Patient|" + g.Terms[0]})
 			continue
 		}
 		vals := bson.A{}
-		for _, v := range c.Values {
-			vals = append(vals, idxEntry(q.Type, c.Key, v))
+		for _, t := range g.Terms {
+			vals = append(vals, "Patient|"+t)
 		}
 		conds = append(conds, bson.E{Key: "idx", Value: bson.D{{Key: "$in", Value: vals}}})
 	}
@@ -44,37 +47,33 @@ func headFilter(q records.Query) bson.D {
 
 // headFilters returns the filters whose union selects the heads that may
 // hold a match of q. On FerretDB, which evaluates only top-level
-// equalities in SQL (never $in), a Patient query whose equality
-// conditions all have several values (the candidate search of $match: one
-// condition, dozens of blocking keys) would read every head; it becomes
-// one filter per value of the condition with the fewest values, each a
-// top-level equality that an index serves. Elsewhere it is headFilter(q)
-// alone.
+// equalities in SQL (never $in), a Patient query whose term groups all have
+// several terms (the candidate search of $match: one condition, dozens of
+// blocking keys) would read every head; it becomes one filter per term of
+// the group with the fewest, each a top-level equality that an index
+// serves. Elsewhere it is headFilter(q) alone.
 func headFilters(q records.Query, ferret bool) []bson.D {
 	if q.Type != "Patient" || !ferret {
 		return []bson.D{headFilter(q)}
 	}
+	groups := queryTerms(q)
 	split := -1
-	for i, c := range q.Conds {
-		if c.Op != records.OpEq || len(c.Values) == 0 {
-			continue
+	for i, g := range groups {
+		if len(g.Terms) == 1 {
+			return []bson.D{idxFilter(groups)} // already one indexed equality
 		}
-		if len(c.Values) == 1 {
-			return []bson.D{headFilter(q)} // already one indexed equality
-		}
-		if split < 0 || len(c.Values) < len(q.Conds[split].Values) {
+		if split < 0 || len(g.Terms) < len(groups[split].Terms) {
 			split = i
 		}
 	}
 	if split < 0 {
-		return []bson.D{headFilter(q)}
+		return []bson.D{idxFilter(groups)}
 	}
 	var out []bson.D
-	for _, v := range q.Conds[split].Values {
-		one := q
-		one.Conds = slices.Clone(q.Conds)
-		one.Conds[split].Values = []string{v}
-		out = append(out, headFilter(one))
+	for _, t := range groups[split].Terms {
+		one := slices.Clone(groups)
+		one[split].Terms = []string{t}
+		out = append(out, idxFilter(one))
 	}
 	return out
 }
@@ -150,9 +149,9 @@ func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Que
 		}
 		return nil
 	}
-	if entries, ok := pgEntries(q); ok && q.Type == "Patient" && s.pg != nil && s.pg.hosts(cc) {
+	if required, anyOf, ok := pgTerms(q); ok && q.Type == "Patient" && s.pg != nil && s.pg.hosts(cc) {
 		// As below: a head is checked on its Patient.
-		err := s.pg.patients(ctx, cc, entries, func(raw string) {
+		err := s.pg.patients(ctx, cc, required, anyOf, func(raw string) {
 			r, err := decodeResource(raw)
 			if err == nil && !r.Deleted && records.Match(r, q.Conds) {
 				fn(r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"contigo/records/mongo/mongotest"
 
 	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // seed stores n persons p00..p(n-1): person i has birthdate 2020-01-(i+1),
@@ -75,6 +77,16 @@ func searchConditions(t *testing.T, s *recmongo.Store) {
 		{"birthdate le", pt(records.Cond{Key: "birthdate", Op: records.OpLe, Values: []string{"2020-01-02"}}), []string{"p00", "p01"}},
 		{"birthdate gt", pt(records.Cond{Key: "birthdate", Op: records.OpGt, Values: []string{"2020-01-09"}}), []string{"p09"}},
 		{"birthdate prefix", pt(records.Cond{Key: "birthdate", Op: records.OpPrefix, Values: []string{"2020-01-1"}}), []string{"p09"}},
+		{"family prefix and birth day", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"fam"}},
+			records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-05"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-06"}}), []string{"p04"}},
+		{"family prefix of four", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"fam1"}}), []string{"p01", "p04", "p07"}},
+		{"short family prefix", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"fa"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-03"}}), []string{"p00", "p01"}},
+		{"birth month", pt(records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-02"}}), []string{"p00", "p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08", "p09"}},
+		{"birth year before", pt(records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2019"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020"}}), []string{}},
 		{"_id", pt(records.Cond{Key: "_id", Values: []string{"p04"}}), []string{"p04"}},
 		{"no values", pt(records.Cond{Key: "family", Values: nil}), []string{}},
 		// Values are data, never operators or patterns.
@@ -326,5 +338,61 @@ func TestSearchAfterAppend(t *testing.T) {
 				t.Errorf("after the change: old name finds %v, new name finds %v", got, got2)
 			}
 		})
+	}
+}
+
+// TestHeadTermsUpgrade: heads written before the prefix terms (idx of
+// equality terms only, no marker) get them at the next start, so a search
+// by surname prefix and birth day finds them on every engine's path.
+func TestHeadTermsUpgrade(t *testing.T) {
+	t.Parallel()
+	s := seed(t, 6)
+	ctx := t.Context()
+	db := s.Client().Database(s.DatabaseName("CO"))
+	cur, err := db.Collection("persons").Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heads []struct {
+		ID  string   `bson:"_id"`
+		Idx []string `bson:"idx"`
+	}
+	if err := cur.All(ctx, &heads); err != nil || len(heads) != 6 {
+		t.Fatalf("heads: %d, %v", len(heads), err)
+	}
+	for _, h := range heads {
+		var old []string
+		for _, e := range h.Idx {
+			if !strings.Contains(e, "^|") {
+				old = append(old, e)
+			}
+		}
+		if len(old) == len(h.Idx) {
+			t.Fatalf("head %s has no prefix term: %v", h.ID, h.Idx)
+		}
+		if _, err := db.Collection("persons").UpdateOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "idx", Value: old}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:head-terms-v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	q := records.Query{Type: "Patient", Conds: []records.Cond{
+		{Key: "family", Op: records.OpPrefix, Values: []string{"fam"}},
+		{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-03"}},
+		{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-04"}},
+	}}
+	s2 := secondStore(t, s, recmongo.Config{PostgreSQLURL: mongotest.PostgreSQLURL()})
+	for _, st := range []*recmongo.Store{s, s2} {
+		page, err := st.Search(ctx, "CO", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"p02"}, ids(page.Resources)); diff != "" {
+			t.Errorf("after the upgrade (-want +got):\n%s", diff)
+		}
+	}
+	if owner, err := s2.Owner(ctx, "CO", "meta", "head-terms-v1"); err != nil || owner != "built" {
+		t.Errorf("marker: %q, %v", owner, err)
 	}
 }

@@ -167,6 +167,9 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 		if err := s.migrate(ctx, cc); err != nil {
 			return fmt.Errorf("country %s: %w", cc, err)
 		}
+		if err := s.setupHeadTerms(ctx, cc); err != nil {
+			return fmt.Errorf("country %s: %w", cc, err)
+		}
 		if err := s.setupProjection(ctx, cc); err != nil {
 			return fmt.Errorf("country %s: %w", cc, err)
 		}

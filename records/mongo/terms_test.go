@@ -1,0 +1,163 @@
+package mongo
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"contigo/records"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// holdsGroups reports whether the terms of value v of key hold a term of
+// every group of q on key (narrowing may only drop non-matches).
+func holdsGroups(key, v string, q records.Query) (bool, []termGroup) {
+	have := map[string]bool{}
+	keyTerms(key, v, func(t string) { have[t] = true })
+	groups := queryTerms(q)
+	for _, g := range groups {
+		if !slices.ContainsFunc(g.Terms, func(t string) bool { return have[t] }) {
+			return false, groups
+		}
+	}
+	return true, groups
+}
+
+// TestQueryTermsNeverExcludeAMatch: for names (with accents' absence and
+// multi-byte runes), dates of every precision and instants, and the
+// conditions a FHIR search gives (prefixes of every length, a day, month
+// or year as >= and <, open ranges, several values), every value that
+// matches holds a term of every group; and the searches the API serves
+// most (a surname prefix, a birth day) do narrow.
+func TestQueryTermsNeverExcludeAMatch(t *testing.T) {
+	t.Parallel()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	names := []string{"garcia", "gar", "ga", "g", "núñez", "ñu", "o'brien", "de la cruz", "paz", "pazos", "x"}
+	var dates []string
+	for range 200 {
+		y, m, d := 2018+rnd.IntN(8), 1+rnd.IntN(12), 1+rnd.IntN(28)
+		switch rnd.IntN(4) {
+		case 0:
+			dates = append(dates, fmt.Sprintf("%04d", y))
+		case 1:
+			dates = append(dates, fmt.Sprintf("%04d-%02d", y, m))
+		case 2:
+			dates = append(dates, fmt.Sprintf("%04d-%02d-%02d", y, m, d))
+		default:
+			dates = append(dates, fmt.Sprintf("%04d-%02d-%02dT%02d:00:00.000Z", y, m, d, rnd.IntN(24)))
+		}
+	}
+	narrowed := 0
+	check := func(key, v string, conds ...records.Cond) {
+		t.Helper()
+		q := records.Query{Type: "Patient", Conds: conds}
+		r := records.Resource{Type: "Patient", ID: "p", Keys: records.Keys{key: {v}}}
+		ok, groups := holdsGroups(key, v, q)
+		if len(groups) > 0 {
+			narrowed++
+		}
+		if records.Match(r, conds) && !ok {
+			t.Errorf("%s=%q matches %v but misses a term of %v", key, v, conds, groups)
+		}
+	}
+	for _, v := range names {
+		for _, p := range names {
+			check("family", v, records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{p}})
+			check("family", v, records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{p, "garc"}})
+			check("family", v, records.Cond{Key: "family", Values: []string{p}})
+			for n := range utf8.RuneCountInString(p) + 1 {
+				check("family", v, records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{firstRunes(p, n)}})
+			}
+		}
+	}
+	for _, v := range dates {
+		for _, w := range dates {
+			lo := w[:min(len(w), 10)]
+			if next, ok := nextPeriod(lo); ok {
+				check("birthdate", v, records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{lo}},
+					records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{next}})
+			}
+			check("birthdate", v, records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{lo}},
+				records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{v}})
+			check("birthdate", v, records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{w}})
+		}
+	}
+	if narrowed == 0 {
+		t.Fatal("no condition narrowed")
+	}
+	for _, tt := range []struct {
+		name  string
+		conds []records.Cond
+		want  []termGroup
+	}{
+		{"family prefix and birth day", []records.Cond{
+			{Key: "family", Op: records.OpPrefix, Values: []string{"garc"}},
+			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
+			{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-05-04"}},
+		}, []termGroup{{"family", []string{"family^|gar"}}, {"birthdate", []string{"birthdate^|2020-05-03"}}}},
+		{"birth month across a year end", []records.Cond{
+			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-12"}},
+			{Key: "birthdate", Op: records.OpLt, Values: []string{"2021-01"}},
+		}, []termGroup{{"birthdate", []string{"birthdate^|2020-12", "birthdate|2021"}}}},
+		{"a week: its month", []records.Cond{
+			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
+			{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-05-10"}},
+		}, []termGroup{{"birthdate", []string{"birthdate^|2020-05"}}}},
+		{"across months: its year", []records.Cond{
+			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
+			{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-07-01"}},
+		}, []termGroup{{"birthdate", []string{"birthdate^|2020"}}}},
+		{"open range, short prefix: nothing", []records.Cond{
+			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
+			{Key: "family", Op: records.OpPrefix, Values: []string{"ga"}},
+		}, nil},
+		{"equalities", []records.Cond{{Key: "identifier", Values: []string{"s|1", "s|2"}}},
+			[]termGroup{{"identifier", []string{"identifier|s|1", "identifier|s|2"}}}},
+	} {
+		if diff := cmp.Diff(tt.want, queryTerms(records.Query{Type: "Patient", Conds: tt.conds})); diff != "" {
+			t.Errorf("%s: groups (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+// FuzzQueryTerms: whatever a stored value and a condition's values are,
+// a value that matches a prefix or a range condition holds a term of every
+// group the condition gives.
+func FuzzQueryTerms(f *testing.F) {
+	f.Add("garcia", "garc", "2020-05-03", "2020-05-04")
+	f.Add("2020-05-03T10:00:00Z", "20", "2020-05-03", "2020-05-04")
+	f.Add("ñuñez", "ñuñ", "2020", "2021")
+	f.Add("2020-12", "2020-1", "2020-12", "2021-01")
+	f.Fuzz(func(t *testing.T, v, prefix, lo, hi string) {
+		for _, conds := range [][]records.Cond{
+			{{Key: "k", Op: records.OpPrefix, Values: []string{prefix}}},
+			{{Key: "k", Op: records.OpGe, Values: []string{lo}}, {Key: "k", Op: records.OpLt, Values: []string{hi}}},
+		} {
+			r := records.Resource{Type: "Patient", ID: "p", Keys: records.Keys{"k": {v}}}
+			if !records.Match(r, conds) || (conds[0].Op == records.OpGe && !validDate(v)) {
+				continue // date keys hold valid dates (fhir checks them)
+			}
+			if ok, groups := holdsGroups("k", v, records.Query{Type: "Patient", Conds: conds}); !ok {
+				t.Errorf("%q matches %v but misses a term of %v", v, conds, groups)
+			}
+		}
+	})
+}
+
+// validDate reports whether v is a valid date of a year, month or day,
+// optionally followed by a time.
+func validDate(v string) bool {
+	if !isDate(v) {
+		return false
+	}
+	d := v[:min(len(v), 10)]
+	if len(d) > 7 && len(d) < 10 || len(d) > 4 && len(d) < 7 {
+		return false
+	}
+	_, err := time.Parse(map[int]string{4: "2006", 7: "2006-01", 10: time.DateOnly}[len(d)], d)
+	return err == nil
+}
