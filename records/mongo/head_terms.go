@@ -40,74 +40,90 @@ func (s *Store) setupHeadTerms(ctx context.Context, cc records.Country) error {
 }
 
 // retermHeads sets the idx of every head of cc that differs from the one
-// its Patient gives (patientIdx), in passes until one finds none to set. A
-// writer of another replica may replace a head meanwhile (with the right
+// its Patient gives (patientIdx), in passes until one finds none to set.
+// Each pass first lists the heads to change (reading every head, the cursor
+// then closed: FerretDB on SQLite stalls a cursor's next batch behind
+// writes made meanwhile), then reads each again by _id and sets its idx.
+// A writer of another replica may replace a head meanwhile (with the right
 // idx of its newer Patient), and our $set, computed from the Patient we
 // read, may land after it: the update asks for the version we read, and
 // the next pass, which compares each head with its own Patient, would set
 // it again.
 func (s *Store) retermHeads(ctx context.Context, cc records.Country) error {
 	coll := s.coll(cc, personsColl)
-	const batch = 32 // FerretDB can hang on an update of 100 statements or more
+	proj := bson.D{{Key: "version", Value: 1}, {Key: "idx", Value: 1}, {Key: "patient", Value: 1}}
 	for pass := 0; pass < 8; pass++ {
-		var models []mongo.WriteModel
-		set := 0
-		flush := func() error {
-			if len(models) == 0 {
-				return nil
+		var stale []string
+		err := eachDoc(ctx, coll, bson.D{}, proj, func(h *headDoc) error {
+			want, err := wantIdx(h)
+			if err != nil {
+				return err
 			}
-			if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
-				return fmt.Errorf("head terms: %w", mapErr(err))
+			if !slices.Equal(want, h.Idx) {
+				stale = append(stale, h.ID)
 			}
-			set += len(models)
-			models = models[:0]
 			return nil
-		}
-		cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "idx", Value: 1}, {Key: "patient", Value: 1}}))
-		if err != nil {
-			return fmt.Errorf("head terms: %w", mapErr(err))
-		}
-		for cur.Next(ctx) {
-			var h headDoc
-			if err := cur.Decode(&h); err != nil {
-				cur.Close(context.WithoutCancel(ctx))
-				return fmt.Errorf("head terms: decode head: %w", err)
-			}
-			want := []string{}
-			if h.Patient != "" {
-				r, err := decodeResource(h.Patient)
-				if err != nil {
-					cur.Close(context.WithoutCancel(ctx))
-					return fmt.Errorf("head terms of %s: %w", h.ID, err)
-				}
-				if !r.Deleted {
-					want = patientIdx(r)
-				}
-			}
-			if slices.Equal(want, h.Idx) {
-				continue
-			}
-			models = append(models, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: h.ID}, {Key: "version", Value: h.Version}}).
-				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "idx", Value: want}}}}))
-			if len(models) == batch {
-				if err := flush(); err != nil {
-					cur.Close(context.WithoutCancel(ctx))
-					return err
-				}
-			}
-		}
-		err = mapErr(cur.Err())
-		cur.Close(context.WithoutCancel(ctx))
+		})
 		if err != nil {
 			return fmt.Errorf("head terms: %w", err)
 		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if set == 0 {
+		if len(stale) == 0 {
 			return nil
+		}
+		for _, id := range stale {
+			var h headDoc
+			err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(proj)).Decode(&h)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("head terms of %s: %w", id, mapErr(err))
+			}
+			want, err := wantIdx(&h)
+			if err != nil {
+				return fmt.Errorf("head terms: %w", err)
+			}
+			_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: h.Version}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "idx", Value: want}}}})
+			if err != nil {
+				return fmt.Errorf("head terms of %s: %w", id, mapErr(err))
+			}
 		}
 	}
 	return errors.New("head terms: the heads keep changing")
+}
+
+// wantIdx returns the idx that head h's Patient gives.
+func wantIdx(h *headDoc) ([]string, error) {
+	if h.Patient == "" {
+		return []string{}, nil
+	}
+	r, err := decodeResource(h.Patient)
+	if err != nil {
+		return nil, fmt.Errorf("head of %s: %w", h.ID, err)
+	}
+	if r.Deleted {
+		return []string{}, nil
+	}
+	return patientIdx(r), nil
+}
+
+// eachDoc calls fn with every document of coll matching filter, decoded
+// into a T, with projection proj.
+func eachDoc[T any](ctx context.Context, coll *mongo.Collection, filter, proj bson.D, fn func(*T) error) error {
+	cur, err := coll.Find(ctx, filter, options.Find().SetProjection(proj))
+	if err != nil {
+		return mapErr(err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var d T
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		if err := fn(&d); err != nil {
+			return err
+		}
+	}
+	return mapErr(cur.Err())
 }
