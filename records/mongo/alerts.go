@@ -78,9 +78,13 @@ func alertDocsOf(pid string, v int64, flags []string) ([]alertDoc, error) {
 }
 
 // writeAlerts makes the alert documents of person pid those of docs:
-// each replaced by _id, then the person's others deleted. Last writer
-// wins, as for the projection (project writes again after a newer commit).
-func (s *Store) writeAlerts(ctx context.Context, cc records.Country, pid string, docs []alertDoc) error {
+// each replaced by _id, then the person's others deleted: by _id those of
+// stale, the other Flag ids of the record (staleAlerts), or with stale nil
+// all the person's others, found by person (an index on MongoDB and
+// FerretDB-PostgreSQL, a scan of the collection on FerretDB-SQLite: for
+// builds, not for each write). Last writer wins, as for the projection
+// (project writes again after a newer commit).
+func (s *Store) writeAlerts(ctx context.Context, cc records.Country, pid string, docs []alertDoc, stale []string) error {
 	c := s.coll(cc, alertsColl)
 	ids := bson.A{}
 	for _, d := range docs {
@@ -89,10 +93,32 @@ func (s *Store) writeAlerts(ctx context.Context, cc records.Country, pid string,
 		}
 		ids = append(ids, d.ID)
 	}
+	if stale != nil {
+		for _, id := range stale {
+			if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+				return fmt.Errorf("alerts of %s: %w", pid, mapErr(err))
+			}
+		}
+		return nil
+	}
 	if _, err := c.DeleteMany(ctx, bson.D{{Key: "p", Value: pid}, {Key: "_id", Value: bson.D{{Key: "$nin", Value: ids}}}}); err != nil {
 		return fmt.Errorf("alerts of %s: %w", pid, mapErr(err))
 	}
 	return nil
+}
+
+// staleAlerts returns the ids of the Flags in p's record (any version)
+// without a document in docs: every alert document of p that may exist
+// besides docs, since each was written from a Flag of the record.
+func staleAlerts(p *records.Person, docs []alertDoc) []string {
+	stale := []string{}
+	for _, r := range p.Resources {
+		if r.Type != "Flag" || slices.Contains(stale, r.ID) || slices.ContainsFunc(docs, func(d alertDoc) bool { return d.ID == r.ID }) {
+			continue
+		}
+		stale = append(stale, r.ID)
+	}
+	return stale
 }
 
 // alertsMany writes the alert documents of new records in batches
@@ -156,7 +182,7 @@ func (s *Store) backfillAlerts(ctx context.Context, cc records.Country) error {
 			if err != nil {
 				return err
 			}
-			if err := s.writeAlerts(ctx, cc, d.ID, docs); err != nil {
+			if err := s.writeAlerts(ctx, cc, d.ID, docs, nil); err != nil {
 				return err
 			}
 			done[d.ID] = d.Version

@@ -94,7 +94,7 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 			return fmt.Errorf("nutrition projection of %s: %w", p.ID, mapErr(err))
 		}
 		s.cacheFlags(cc, p.ID, -1, nil)
-		if err := s.writeAlerts(ctx, cc, p.ID, nil); err != nil {
+		if err := s.writeAlerts(ctx, cc, p.ID, nil, staleAlerts(p, nil)); err != nil {
 			return fmt.Errorf("nutrition projection: %w", err)
 		}
 		return s.writeDigest(ctx, cc, p)
@@ -121,7 +121,7 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 	if err != nil {
 		return fmt.Errorf("nutrition projection: %w", err)
 	}
-	if err := s.writeAlerts(ctx, cc, p.ID, alerts); err != nil {
+	if err := s.writeAlerts(ctx, cc, p.ID, alerts, staleAlerts(p, alerts)); err != nil {
 		return fmt.Errorf("nutrition projection: %w", err)
 	}
 	return s.writeDigest(ctx, cc, p)
