@@ -40,6 +40,7 @@ var pgIndexed = map[string][]string{
 	personsColl:   {"idx", "types"},
 	nutritionColl: {"fidx"},
 	auditColl:     {"person", "persons"},
+	alertsColl:    {"fidx", "p"},
 }
 
 // postgresIndexes adds the GIN indexes of pgIndexed (and of _id, for every
@@ -62,6 +63,15 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 	pending, err := pendingListIndexes(ctx, conn, db)
 	if err != nil {
 		return fmt.Errorf("postgresql indexes of %s: %w", db, err)
+	}
+	if table, ok := tables[alertsColl]; ok {
+		// The sort key of the alert list (pgalerts.go), a btree on the
+		// expressions its statements order by, byte by byte.
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s)`, pgx.Identifier{table + pgAlertSortIndex}.Sanitize(),
+			pgx.Identifier{db, table}.Sanitize(), pgAlertSortIndexExprs)
+		if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
+			return fmt.Errorf("postgresql indexes of %s: %s sort: %w", db, alertsColl, err)
+		}
 	}
 	for coll, table := range tables {
 		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {
@@ -122,6 +132,11 @@ func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
 	tables, err := pgTables(ctx, conn, db)
 	if err != nil {
 		return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+	}
+	if table, ok := tables[alertsColl]; ok {
+		if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{db, table + pgAlertSortIndex}.Sanitize()); err != nil {
+			return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+		}
 	}
 	for coll, table := range tables {
 		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {

@@ -40,6 +40,7 @@ import (
 type pgHeads struct {
 	pool   *pgxpool.Pool
 	tables map[records.Country]string // the persons table of each country, schema-qualified and quoted
+	alerts map[records.Country]string // the alerts table of each country, likewise (pgalerts.go)
 }
 
 // openPGHeads connects to the PostgreSQL database at pgURL and finds the
@@ -64,7 +65,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 	if err != nil {
 		return nil, fmt.Errorf("postgresql heads: %w", err)
 	}
-	h := &pgHeads{pool: pool, tables: map[records.Country]string{}}
+	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		pool.Close()
@@ -84,6 +85,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 			return nil, fmt.Errorf("postgresql heads of %s: no table for collection %s", db, personsColl)
 		}
 		h.tables[cc] = pgx.Identifier{db, t}.Sanitize()
+		h.alerts[cc] = alertsTableName(db, tables)
 	}
 	return h, nil
 }

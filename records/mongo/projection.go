@@ -94,6 +94,9 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 			return fmt.Errorf("nutrition projection of %s: %w", p.ID, mapErr(err))
 		}
 		s.cacheFlags(cc, p.ID, -1, nil)
+		if err := s.writeAlerts(ctx, cc, p.ID, nil, staleAlerts(p, nil)); err != nil {
+			return fmt.Errorf("nutrition projection: %w", err)
+		}
 		return s.writeDigest(ctx, cc, p)
 	}
 	d, err := projectionOf(p, latest)
@@ -113,6 +116,14 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 		return fmt.Errorf("nutrition projection of %s: %w", p.ID, err)
 	}
 	s.cacheFlags(cc, p.ID, p.Version, flagsOf(latest))
+	// The alerts after the projection (backfillAlerts relies on it).
+	alerts, err := alertDocsOf(p.ID, p.Version, d.Flags)
+	if err != nil {
+		return fmt.Errorf("nutrition projection: %w", err)
+	}
+	if err := s.writeAlerts(ctx, cc, p.ID, alerts, staleAlerts(p, alerts)); err != nil {
+		return fmt.Errorf("nutrition projection: %w", err)
+	}
 	return s.writeDigest(ctx, cc, p)
 }
 
@@ -183,6 +194,9 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 	if err := s.dropUnlistedPages(ctx, cc); err != nil {
 		return n, fmt.Errorf("rebuild nutrition projection: %w", err)
 	}
+	if err := s.backfillAlerts(ctx, cc); err != nil {
+		return n, fmt.Errorf("rebuild nutrition projection: %w", err)
+	}
 	s.dropFlagCache(cc)
 	return n, nil
 }
@@ -196,9 +210,9 @@ func (s *Store) setupProjection(ctx context.Context, cc records.Country) error {
 		if _, err := s.RebuildNutrition(ctx, cc); err != nil {
 			return err
 		}
-		// RebuildNutrition wrote every digest too: setupDigests need not
-		// read every projection again.
-		for _, key := range []string{digestMarkerKey, projMarkerKey} {
+		// RebuildNutrition wrote every digest and alert too: setupDigests
+		// and setupAlerts need not read every projection again.
+		for _, key := range []string{digestMarkerKey, alertsMarkerKey, projMarkerKey} {
 			if _, err := s.Claim(ctx, cc, projMarkerNS, key, "built"); err != nil {
 				return fmt.Errorf("nutrition projection marker %s: %w", key, err)
 			}
@@ -207,6 +221,9 @@ func (s *Store) setupProjection(ctx context.Context, cc records.Country) error {
 		return fmt.Errorf("nutrition projection marker: %w", err)
 	}
 	if err := s.setupDigests(ctx, cc); err != nil {
+		return err
+	}
+	if err := s.setupAlerts(ctx, cc); err != nil {
 		return err
 	}
 	_, err = s.ReconcileNutrition(ctx, cc)
@@ -243,6 +260,17 @@ func (s *Store) SearchFlags(ctx context.Context, cc records.Country, q records.Q
 	}
 	if s.exclusive() {
 		page, err := s.searchFlagCache(ctx, cc, q)
+		if err != nil {
+			return records.Page{}, fmt.Errorf("search flags: %w", err)
+		}
+		return page, nil
+	}
+	aq, ok, err := alertQueryOf(q)
+	if err != nil {
+		return records.Page{}, fmt.Errorf("search flags: %w", err)
+	}
+	if ok {
+		page, err := s.searchAlerts(ctx, cc, aq)
 		if err != nil {
 			return records.Page{}, fmt.Errorf("search flags: %w", err)
 		}
@@ -290,6 +318,7 @@ func (s *Store) SearchFlags(ctx context.Context, cc records.Country, q records.Q
 // projectMany writes the projections of new records in batches (seeding).
 func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*records.Person) {
 	var models []mongo.WriteModel
+	var docs []projDoc
 	for _, p := range ps {
 		if !projected(p) {
 			continue
@@ -298,6 +327,7 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 		if err != nil {
 			continue
 		}
+		docs = append(docs, d)
 		if ps, ok := splitState(p.Nutrition); ok {
 			if d.Pages, err = s.writePages(ctx, cc, p.ID, &ps); err != nil {
 				continue
@@ -310,6 +340,7 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 	for lo := 0; lo < len(models); lo += batch {
 		_, _ = s.coll(cc, nutritionColl).BulkWrite(ctx, models[lo:min(lo+batch, len(models))], options.BulkWrite().SetOrdered(false))
 	}
+	s.alertsMany(ctx, cc, docs)
 	s.digestMany(ctx, cc, ps)
 	for _, p := range ps {
 		if projected(p) {

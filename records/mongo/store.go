@@ -66,7 +66,7 @@ type Config struct {
 }
 
 // storeCollections are the collections of each country's database.
-var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl, digestColl}
+var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsColl, auditColl, nutritionColl, exportsColl, exportFilesColl, pagesColl, digestColl, alertsColl}
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
@@ -219,6 +219,13 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 		}
 		want[auditColl] = append(want[auditColl], mongo.IndexModel{Keys: bson.D{{Key: "persons", Value: 1}, {Key: "t", Value: -1}}, Options: options.Index().SetName("persons_1_t_-1")})
 		want[nutritionColl] = []mongo.IndexModel{{Keys: bson.D{{Key: "fidx", Value: 1}}, Options: options.Index().SetName("fidx_1")}}
+		// The alert list (alerts.go, searchAlertsMongo): equality on one
+		// key value then the sort; the sort alone; a person's alerts.
+		want[alertsColl] = []mongo.IndexModel{
+			{Keys: bson.D{{Key: "fidx", Value: 1}, {Key: "s", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("fidx_1_s_1__id_1")},
+			{Keys: bson.D{{Key: "s", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("s_1__id_1")},
+			{Keys: bson.D{{Key: "p", Value: 1}}, Options: options.Index().SetName("p_1")},
+		}
 	}
 	for coll, models := range want {
 		if err := ensureIndexes(ctx, db.Collection(coll), models); err != nil {

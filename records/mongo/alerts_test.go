@@ -1,0 +1,252 @@
+package mongo_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"contigo/records"
+	recmongo "contigo/records/mongo"
+	"contigo/records/mongo/mongotest"
+
+	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// alertFlag returns alert Flag n of person id: created at t0 plus n%7
+// hours (ties on purpose), in area a<n%3>, status open or closed.
+func alertFlag(id string, n int) records.Resource {
+	at := t0.Add(time.Duration(n%7) * time.Hour).Format(records.TimeFormat)
+	return records.Resource{Type: "Flag", ID: fmt.Sprintf("%s.nf%d", id, n), Version: 1, Updated: t0,
+		Body: fmt.Appendf(nil, `{"resourceType":"Flag","id":"%s.nf%d"}`, id, n),
+		Keys: records.Keys{"nutrition-alert": {"1"}, "alert-created": {at}, "alert-updated": {at},
+			"alert-admin-area": {fmt.Sprintf("a%d", n%3)}, "alert-status": {[]string{"open", "closed"}[n%2]}}}
+}
+
+// alerted returns a record with a nutrition state, n alert Flags and a
+// Flag that is not an alert.
+func alerted(id string, n int) *records.Person {
+	p := assessed(id, 1)
+	p.Resources = p.Resources[:1]
+	for i := range n {
+		p.Resources = append(p.Resources, alertFlag(id, i))
+	}
+	p.Resources = append(p.Resources, records.Resource{Type: "Flag", ID: id + ".other", Version: 1, Updated: t0,
+		Body: []byte(`{"resourceType":"Flag"}`), Keys: records.Keys{"alert-created": {t0.Format(records.TimeFormat)}}})
+	return p
+}
+
+// alertQueries are the alert list's queries, as GET /alerts builds them.
+func alertQueries() map[string]records.Query {
+	alert := records.Cond{Key: "nutrition-alert", Op: records.OpEq, Values: []string{"1"}}
+	q := func(count int, conds ...records.Cond) records.Query {
+		return records.Query{Type: "Flag", Conds: append([]records.Cond{alert}, conds...), Sort: []records.SortKey{{Key: "alert-created"}}, Count: count}
+	}
+	h := func(n int) string { return t0.Add(time.Duration(n) * time.Hour).Format(records.TimeFormat) }
+	return map[string]records.Query{
+		"all":             q(7),
+		"area":            q(5, records.Cond{Key: "alert-admin-area", Op: records.OpEq, Values: []string{"a1"}}),
+		"areas and open":  q(4, records.Cond{Key: "alert-admin-area", Op: records.OpEq, Values: []string{"a0", "a2"}}, records.Cond{Key: "alert-status", Op: records.OpEq, Values: []string{"open"}}),
+		"created range":   q(6, records.Cond{Key: "alert-created", Op: records.OpGe, Values: []string{h(2)}}, records.Cond{Key: "alert-created", Op: records.OpLt, Values: []string{h(5)}}),
+		"updated range":   q(6, records.Cond{Key: "alert-updated", Op: records.OpGt, Values: []string{h(1)}}, records.Cond{Key: "alert-updated", Op: records.OpLe, Values: []string{h(4)}}),
+		"area prefix":     q(50, records.Cond{Key: "alert-admin-area", Op: records.OpPrefix, Values: []string{"a"}}),
+		"no such area":    q(5, records.Cond{Key: "alert-admin-area", Op: records.OpEq, Values: []string{"zz"}}),
+		"no values":       q(5, records.Cond{Key: "alert-status", Op: records.OpEq}),
+		"default count":   q(0),
+		"quote in value":  q(5, records.Cond{Key: "alert-status", Op: records.OpEq, Values: []string{`o"pen\`}}),
+		"created, sorted": q(3, records.Cond{Key: "alert-created", Op: records.OpLe, Values: []string{h(3)}}),
+	}
+}
+
+// checkAlertList pages through every alert query on s with SearchFlags
+// and with Search (the records themselves) and wants the same pages.
+func checkAlertList(t *testing.T, s *recmongo.Store) {
+	t.Helper()
+	ctx := t.Context()
+	for name, q := range alertQueries() {
+		for page := 0; ; page++ {
+			got, err := s.SearchFlags(ctx, "CO", q)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			want, err := s.Search(ctx, "CO", q)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if diff := cmp.Diff(ids(want.Resources), ids(got.Resources)); diff != "" || got.Total != want.Total || got.Next != want.Next {
+				t.Fatalf("%s, page %d: total %d next %q, want %d %q (-Search +SearchFlags):\n%s", name, page, got.Total, got.Next, want.Total, want.Next, diff)
+			}
+			for i := range got.Resources {
+				if string(got.Resources[i].Body) != string(want.Resources[i].Body) || !cmp.Equal(got.Resources[i].Keys, want.Resources[i].Keys) {
+					t.Fatalf("%s: %s differs", name, got.Resources[i].ID)
+				}
+			}
+			if got.Next == "" {
+				break
+			}
+			q.After = got.Next
+		}
+	}
+}
+
+// TestAlertList: the alert list read from the alert documents (SQL on
+// FerretDB-PostgreSQL, a MongoDB query elsewhere) pages exactly as Search
+// over the records does: same order, totals, cursors and filters. A Flag
+// that stops being current (deleted, or its record's state gone) leaves
+// the list; a second store on the same database (another replica) sees
+// the same list, also through FerretDB's own queries.
+func TestAlertList(t *testing.T) {
+	t.Parallel()
+	s := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	var ps []*records.Person
+	for i := range 40 {
+		ps = append(ps, alerted(fmt.Sprintf("al%02d", i), i%4))
+	}
+	if err := s.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Insert(ctx, "CO", alerted("al99", 3)); err != nil {
+		t.Fatal(err)
+	}
+	checkAlertList(t, s)
+	b := secondStore(t, s, recmongo.Config{PostgreSQLURL: mongotest.PostgreSQLURL()})
+	checkAlertList(t, b)
+	all := alertQueries()["all"]
+	all.Count = records.MaxCount
+	count := func(st *recmongo.Store) (int64, []string) {
+		t.Helper()
+		p, err := st.SearchFlags(ctx, "CO", all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total, ids(p.Resources)
+	}
+	n0, _ := count(s)
+	// Written through b: a Flag deleted, a new one, a record's three deleted.
+	gone := alertFlag("al01", 0)
+	gone.Version, gone.Deleted = 2, true
+	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "al01", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{gone}}); err != nil {
+		t.Fatal(err)
+	}
+	added := alertFlag("al02", 5)
+	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "al02", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{added}}); err != nil {
+		t.Fatal(err)
+	}
+	var dels []records.Resource
+	for i := range 3 {
+		f := alertFlag("al03", i)
+		f.Version, f.Deleted = 2, true
+		dels = append(dels, f)
+	}
+	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "al03", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: dels}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*recmongo.Store{s, b} {
+		n, got := count(st)
+		if n != n0-1+1-3 || strings.Contains(strings.Join(got, " "), "al01.nf0") || strings.Contains(strings.Join(got, " "), "al03.") ||
+			!strings.Contains(strings.Join(got, " "), "al02.nf5") {
+			t.Errorf("after the changes: %d alerts %v, want %d without al01.nf0 and al03's, with al02.nf5", n, got, n0-3)
+		}
+	}
+	checkAlertList(t, s)
+	checkAlertList(t, b)
+	// FerretDB's own queries (no PostgreSQL URL) find the same.
+	c := secondStore(t, s, recmongo.Config{})
+	checkAlertList(t, c)
+}
+
+// TestAlertListBuiltOnce: a data set written before the alert documents
+// (none, no marker) gets them at the next start, and RebuildNutrition
+// rebuilds them after a change by hand.
+func TestAlertListBuiltOnce(t *testing.T) {
+	t.Parallel()
+	s := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	var ps []*records.Person
+	for i := range 12 {
+		ps = append(ps, alerted(fmt.Sprintf("bo%02d", i), 1+i%3))
+	}
+	if err := s.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	db := s.Client().Database(s.DatabaseName("CO"))
+	alerts := db.Collection("alerts")
+	want, err := alerts.CountDocuments(ctx, bson.D{})
+	if err != nil || want != 24 {
+		t.Fatalf("%d alert documents (%v), want 24", want, err)
+	}
+	if _, err := alerts.DeleteMany(ctx, bson.D{}); err != nil {
+		t.Fatal(err)
+	}
+	// A stray document of a person without a projection goes too.
+	if _, err := alerts.InsertOne(ctx, bson.D{{Key: "_id", Value: "nobody.nf0"}, {Key: "p", Value: "nobody"}, {Key: "s", Value: ""}, {Key: "fidx", Value: bson.A{"nutrition-alert|1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:nutrition-alerts-v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := secondStore(t, s, recmongo.Config{PostgreSQLURL: mongotest.PostgreSQLURL()})
+	if n, err := alerts.CountDocuments(ctx, bson.D{}); err != nil || n != want {
+		t.Fatalf("after a start: %d alert documents (%v), want %d", n, err, want)
+	}
+	checkAlertList(t, b)
+	if _, err := alerts.DeleteMany(ctx, bson.D{{Key: "p", Value: "bo03"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RebuildNutrition(ctx, "CO"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := alerts.CountDocuments(ctx, bson.D{}); err != nil || n != want {
+		t.Fatalf("after RebuildNutrition: %d alert documents (%v), want %d", n, err, want)
+	}
+	checkAlertList(t, b)
+}
+
+// TestPostgresAlertPlan: on FerretDB-PostgreSQL the page of the alert list
+// walks the btree index on the sort key (no sort of all matches), and the
+// area filter and the totals can use the indexes.
+func TestPostgresAlertPlan(t *testing.T) {
+	t.Parallel()
+	if mongotest.Engine() != mongotest.EnginePostgres {
+		t.Skip("reads PostgreSQL: postgres engine only")
+	}
+	s := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	if err := s.Insert(ctx, "CO", alerted("pl01", 3)); err != nil {
+		t.Fatal(err)
+	}
+	qs := alertQueries()
+	page, count, err := s.ExplainAlertSearch(ctx, "CO", qs["all"], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page:\n%s\ncount:\n%s", page, count)
+	if !strings.Contains(page, "_contigo_sort") || strings.Contains(page, "Sort Key") || strings.Contains(page, "Seq Scan") {
+		t.Errorf("the page does not walk the sort index:\n%s", page)
+	}
+	if strings.Contains(count, "Seq Scan") {
+		t.Errorf("the count reads the table:\n%s", count)
+	}
+	after := records.Cursor{Values: []string{t0.Format(records.TimeFormat)}, ID: "pl01.nf0"}.String()
+	q := qs["all"]
+	q.After = after
+	if page, _, err = s.ExplainAlertSearch(ctx, "CO", q, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page after a cursor:\n%s", page)
+	if !strings.Contains(page, "_contigo_sort") || strings.Contains(page, "Sort Key") || !strings.Contains(page, "Index Cond") {
+		t.Errorf("the page after a cursor does not start from it in the sort index:\n%s", page)
+	}
+	q = qs["area"]
+	q.After = after
+	page, count, err = s.ExplainAlertSearch(ctx, "CO", q, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("area page:\n%s\narea count:\n%s", page, count)
+	if strings.Contains(page, "Seq Scan") || !strings.Contains(count, "_contigo_fidx") {
+		t.Errorf("the area search does not use the indexes:\npage:\n%s\ncount:\n%s", page, count)
+	}
+}
