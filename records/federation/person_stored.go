@@ -15,7 +15,7 @@ import (
 // FromPatientJSON) was a quarter of the CPU of a peer's $match at 100,000
 // persons (docs/federation.md, "`$match` at scale").
 type storedPatient struct {
-	ResourceType string `json:"resourceType"`
+	ResourceType string  `json:"resourceType"`
 	ID           *string `json:"id"`
 	Identifier   []struct {
 		System *string `json:"system"`
