@@ -15,8 +15,9 @@ import (
 )
 
 // MayHold reports whether the record of person id in cc may hold a current
-// resource of type typ, from the record's head alone (its types, one
-// document read by _id, not the record's commits): false means it holds
+// resource of type typ, from the record's head alone (its types: from the
+// embedded engine's Patient index when it knows the person, else one
+// document read by _id; not the record's commits): false means it holds
 // none, or there is no such record; true means read the record to know.
 //
 // A head is written after its commit (project), so it can lag a write
@@ -25,6 +26,11 @@ import (
 // written, never a record without one).
 func (s *Store) MayHold(ctx context.Context, cc records.Country, id, typ string) (_ bool, err error) {
 	defer s.observe("may_hold", time.Now(), &err)
+	if s.exclusive() {
+		if may, known := s.pindex.mayHold(cc, id, typ); known {
+			return may, nil
+		}
+	}
 	var h struct {
 		Types []string `bson:"types"`
 	}
