@@ -16,7 +16,8 @@ import (
 
 // MayHold reports whether the record of person id in cc may hold a current
 // resource of type typ, from the record's head alone (its types: from the
-// embedded engine's Patient index when it knows the person, else one
+// embedded engine's Patient index when it knows the person, from
+// PostgreSQL directly on FerretDB-PostgreSQL with its URL, else one
 // document read by _id; not the record's commits): false means it holds
 // none, or there is no such record; true means read the record to know.
 //
@@ -30,6 +31,13 @@ func (s *Store) MayHold(ctx context.Context, cc records.Country, id, typ string)
 		if may, known := s.pindex.mayHold(cc, id, typ); known {
 			return may, nil
 		}
+	}
+	if s.pg != nil && s.pg.hosts(cc) {
+		types, found, err := s.pg.types(ctx, cc, id)
+		if err != nil {
+			return false, fmt.Errorf("head types of %s: %w", id, err)
+		}
+		return found && slices.Contains(types, typ), nil
 	}
 	var h struct {
 		Types []string `bson:"types"`
