@@ -53,7 +53,20 @@ func sharingConsent(p *records.Person) bool {
 
 // consentOf reports whether person pid of cc consents to sharing; a
 // person that cannot be read does not.
+//
+// A store that can tell from a record's head that it holds no Consent
+// (mayHolder: records/mongo's Store) saves reading the whole record: a
+// peer's $match checks up to count candidates, most without one.
 func (s *Server) consentOf(ctx context.Context, cc records.Country, pid string) (bool, error) {
+	if mh, ok := s.records.Store().(mayHolder); ok && pid != "" {
+		may, err := mh.MayHold(ctx, cc, pid, "Consent")
+		if err != nil {
+			return false, err
+		}
+		if !may {
+			return false, nil
+		}
+	}
 	err := s.requireConsent(ctx, cc, pid)
 	switch {
 	case err == nil:
@@ -62,4 +75,10 @@ func (s *Server) consentOf(ctx context.Context, cc records.Country, pid string) 
 		return false, nil
 	}
 	return false, err
+}
+
+// mayHolder is a store that tells, from a record's head, whether the
+// record may hold a current resource of a type (false: it holds none).
+type mayHolder interface {
+	MayHold(ctx context.Context, cc records.Country, id, typ string) (bool, error)
 }

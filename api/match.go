@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -22,7 +23,7 @@ import (
 const (
 	defaultMatchCount  = 20
 	maxMatchCount      = 100
-	maxCandidatePages  = 50 // per candidate query: 10,000 candidates
+	maxCandidatePages  = 10 // per candidate query, of records.MaxCount: 10,000 candidates
 	federatedParameter = "_federated"
 )
 
@@ -348,7 +349,10 @@ func (s *Server) matchLocal(c echo.Context, cc records.Country, query federation
 	ctx := c.Request().Context()
 	found := map[string]records.Resource{}
 	for _, q := range federation.CandidateQueries(query) {
-		q.Count = federation.CandidatePage
+		// Every page of a search reads all its matches again (the store
+		// pages in Go): ask for the largest page, so that one read
+		// usually brings them all.
+		q.Count = records.MaxCount
 		for range maxCandidatePages {
 			page, err := s.records.Search(ctx, cc, q)
 			if err != nil {
@@ -371,11 +375,17 @@ func (s *Server) matchLocal(c echo.Context, cc records.Country, query federation
 	})
 	cands := make([]federation.Person, 0, len(ids))
 	for _, id := range ids {
-		body, err := fhir.Render(found[id])
-		if err != nil {
-			return nil, err
+		// A stored body that starts with its resourceType is the Patient
+		// as Parse wrote it (fhir.Render would only add id and meta, which
+		// matching does not read): read it as it is.
+		body := found[id].Body
+		if !bytes.HasPrefix(body, []byte(`{"resourceType":"Patient"`)) {
+			var err error
+			if body, err = fhir.Render(found[id]); err != nil {
+				return nil, err
+			}
 		}
-		p, err := federation.FromPatientJSON(body)
+		p, err := federation.FromStoredPatientJSON(body)
 		if err != nil {
 			continue // not a Patient body: nothing to score
 		}

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -123,6 +125,7 @@ func BenchmarkMatch(b *testing.B) {
 			}
 			var took []time.Duration
 			b.ReportAllocs()
+			stop := profileLoop(b, tc.name)
 			i := 0
 			for b.Loop() {
 				start := time.Now()
@@ -130,6 +133,7 @@ func BenchmarkMatch(b *testing.B) {
 				took = append(took, time.Since(start))
 				i++
 			}
+			stop()
 			slices.Sort(took)
 			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
@@ -138,6 +142,39 @@ func BenchmarkMatch(b *testing.B) {
 				concurrentMatch(b, ec, tc.path, queries)
 			}
 		})
+	}
+}
+
+// profileLoop starts a CPU profile of the timed loop alone (seeding
+// excluded, which go test -cpuprofile cannot) when CONTIGO_MATCH_PROFILE
+// names a directory: it writes <dir>/<name>.cpu and, when the returned
+// stop is called, <dir>/<name>.heap (allocations of the whole run).
+//
+//	CONTIGO_MATCH_PROFILE=/tmp/prof go test -run='^$' -bench=BenchmarkMatch -benchtime=100x ./api/
+//	go tool pprof -top /tmp/prof/federated-3.cpu
+func profileLoop(b *testing.B, name string) (stop func()) {
+	dir := os.Getenv("CONTIGO_MATCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		h, err := os.Create(filepath.Join(dir, name+".heap"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close()
+		if err := pprof.Lookup("allocs").WriteTo(h, 0); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

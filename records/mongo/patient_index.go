@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"contigo/records"
@@ -27,6 +28,10 @@ type patients struct {
 	version map[string]int64            // person id -> head version seen
 	current map[string]records.Resource // person id -> current Patient (not deleted)
 	posting map[string]map[string]bool  // search term (terms.go) -> person ids
+	// types holds the head's types of every person whose record holds
+	// more than a Patient (MayHold); a person absent here holds at most
+	// a Patient.
+	types map[string][]string
 }
 
 func (ix *patientIndex) country(cc records.Country) *patients {
@@ -35,15 +40,15 @@ func (ix *patientIndex) country(cc records.Country) *patients {
 	}
 	p := ix.ccs[cc]
 	if p == nil {
-		p = &patients{version: map[string]int64{}, current: map[string]records.Resource{}, posting: map[string]map[string]bool{}}
+		p = &patients{version: map[string]int64{}, current: map[string]records.Resource{}, posting: map[string]map[string]bool{}, types: map[string][]string{}}
 		ix.ccs[cc] = p
 	}
 	return p
 }
 
 // put records version v of person id's Patient (ok false: none or
-// deleted), unless a newer version is recorded.
-func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Resource, ok bool) {
+// deleted) and the head's types, unless a newer version is recorded.
+func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Resource, ok bool, types []string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ps := ix.country(cc)
@@ -51,6 +56,11 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 		return
 	}
 	ps.version[id] = v
+	if len(types) > 1 || (len(types) == 1 && types[0] != r.Type) {
+		ps.types[id] = types
+	} else {
+		delete(ps.types, id)
+	}
 	if old, had := ps.current[id]; had {
 		eachTerm(old.Keys, func(term string) {
 			delete(ps.posting[term], id)
@@ -90,11 +100,11 @@ func (s *Store) indexHead(cc records.Country, h *headDoc) {
 		return
 	}
 	if h.Patient == "" {
-		s.pindex.put(cc, h.ID, h.Version, records.Resource{}, false)
+		s.pindex.put(cc, h.ID, h.Version, records.Resource{}, false, h.Types)
 		return
 	}
 	r, err := decodeResource(h.Patient)
-	s.pindex.put(cc, h.ID, h.Version, r, err == nil)
+	s.pindex.put(cc, h.ID, h.Version, r, err == nil, h.Types)
 }
 
 // loadPatients reads every head of cc into the index once.
@@ -172,4 +182,17 @@ func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q re
 		}
 	}
 	return nil
+}
+
+// mayHold answers MayHold for a person other than a Patient type from the
+// loaded index; known is false when the index cannot tell (not loaded,
+// person not seen, or typ is Patient).
+func (ix *patientIndex) mayHold(cc records.Country, id, typ string) (may, known bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ps := ix.country(cc)
+	if _, seen := ps.version[id]; !ps.loaded || !seen || typ == "Patient" {
+		return false, false
+	}
+	return slices.Contains(ps.types[id], typ), true
 }
