@@ -170,8 +170,15 @@ func (s *Store) backfillAlerts(ctx context.Context, cc records.Country) error {
 	done := map[string]int64{}
 	proj := bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}}
 	for round := 0; ; round++ {
+		// The alert documents there are, by person: each person's others
+		// are deleted by _id (a DeleteMany by person and $nin reads the
+		// whole collection on FerretDB-SQLite, once per person).
+		existing, err := s.alertIDsByPerson(ctx, cc)
+		if err != nil {
+			return err
+		}
 		again := 0
-		err := s.eachProjection(ctx, cc, bson.D{}, proj, func(d *projDoc) error {
+		err = s.eachProjection(ctx, cc, bson.D{}, proj, func(d *projDoc) error {
 			if v, ok := done[d.ID]; ok && v == d.Version {
 				return nil
 			}
@@ -182,7 +189,13 @@ func (s *Store) backfillAlerts(ctx context.Context, cc records.Country) error {
 			if err != nil {
 				return err
 			}
-			if err := s.writeAlerts(ctx, cc, d.ID, docs, nil); err != nil {
+			stale := []string{}
+			for _, id := range existing[d.ID] {
+				if !slices.ContainsFunc(docs, func(a alertDoc) bool { return a.ID == id }) {
+					stale = append(stale, id)
+				}
+			}
+			if err := s.writeAlerts(ctx, cc, d.ID, docs, stale); err != nil {
 				return err
 			}
 			done[d.ID] = d.Version
@@ -203,6 +216,19 @@ func (s *Store) backfillAlerts(ctx context.Context, cc records.Country) error {
 			return errors.New("alerts: the projections keep changing")
 		}
 	}
+}
+
+// alertIDsByPerson returns the ids of the alert documents of cc by person.
+func (s *Store) alertIDsByPerson(ctx context.Context, cc records.Country) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := eachDoc(ctx, s.coll(cc, alertsColl), bson.D{}, bson.D{{Key: "p", Value: 1}}, func(d *alertDoc) error {
+		out[d.Person] = append(out[d.Person], d.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	return out, nil
 }
 
 // dropOrphanAlerts deletes the alert documents of persons not in have

@@ -46,9 +46,8 @@ func (s *Store) setupHeadTerms(ctx context.Context, cc records.Country) error {
 // writes made meanwhile), then reads each again by _id and sets its idx.
 // A writer of another replica may replace a head meanwhile (with the right
 // idx of its newer Patient), and our $set, computed from the Patient we
-// read, may land after it: the update asks for the version we read, and
-// the next pass, which compares each head with its own Patient, would set
-// it again.
+// read, may land after it: the next pass, which compares each head with
+// its own Patient, sets it again.
 func (s *Store) retermHeads(ctx context.Context, cc records.Country) error {
 	coll := s.coll(cc, personsColl)
 	proj := bson.D{{Key: "version", Value: 1}, {Key: "idx", Value: 1}, {Key: "patient", Value: 1}}
@@ -83,7 +82,9 @@ func (s *Store) retermHeads(ctx context.Context, cc records.Country) error {
 			if err != nil {
 				return fmt.Errorf("head terms: %w", err)
 			}
-			_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: h.Version}},
+			// By _id alone: FerretDB serves that from its _id index (a
+			// condition more reads every head, once per update).
+			_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 				bson.D{{Key: "$set", Value: bson.D{{Key: "idx", Value: want}}}})
 			if err != nil {
 				return fmt.Errorf("head terms of %s: %w", id, mapErr(err))
