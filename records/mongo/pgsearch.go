@@ -186,23 +186,9 @@ func pgErr(err error) error {
 // noSeqScan, as planned with sequential scans disabled (on a small table
 // the planner reads the table, rightly, and the test wants to know whether
 // the index can serve the statement).
-func (h *pgHeads) explain(ctx context.Context, cc records.Country, required, anyOf []string, noSeqScan bool) (_ string, err error) {
-	tx, err := h.pool.Begin(ctx)
-	if err != nil {
-		return "", fmt.Errorf("explain: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if noSeqScan {
-		if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return "", fmt.Errorf("explain: %w", err)
-		}
-	}
+func (h *pgHeads) explain(ctx context.Context, cc records.Country, required, anyOf []string, noSeqScan bool) (string, error) {
 	args := jsonArgs(required, anyOf)
-	rows, err := tx.Query(ctx, "EXPLAIN "+headSQL(h.tables[cc], len(args)), args...)
-	if err != nil {
-		return "", fmt.Errorf("explain: %w", err)
-	}
-	return planOf(rows)
+	return h.explainSQL(ctx, headSQL(h.tables[cc], len(args)), args, noSeqScan)
 }
 
 // pgTerms returns the terms of Patient query q that every match holds
