@@ -80,28 +80,19 @@ func (s *Server) handleIndicators(c echo.Context) error {
 		By: by, RuleSet: rs.Ref(""), Rows: rows})
 }
 
-// indicatorDigests is implemented by stores that keep an indicator digest
-// beside each nutrition state (records/mongo.Store).
-type indicatorDigests interface {
-	EachIndicatorDigest(ctx context.Context, cc records.Country, fn func(id string, digest []byte) error) error
+// indicatorFactsStore is implemented by stores that keep an indicator
+// digest beside each nutrition state (records/mongo.Store).
+type indicatorFactsStore interface {
+	IndicatorFacts(ctx context.Context, cc records.Country) ([]nutrition.Facts, error)
 }
 
 // indicatorFacts returns the indicator facts of every nutrition state of
-// cc: from the stored digests (a few hundred bytes a person) when the
-// store keeps them, else from the states.
+// cc: from the store's digests when it keeps them, else from the states.
 func indicatorFacts(ctx context.Context, store records.Store, cc records.Country) ([]nutrition.Facts, error) {
-	var facts []nutrition.Facts
-	if ds, ok := store.(indicatorDigests); ok {
-		err := ds.EachIndicatorDigest(ctx, cc, func(_ string, b []byte) error {
-			f, err := nutrition.ParseDigest(b)
-			if err != nil {
-				return err
-			}
-			facts = append(facts, f)
-			return nil
-		})
-		return facts, err
+	if fs, ok := store.(indicatorFactsStore); ok {
+		return fs.IndicatorFacts(ctx, cc)
 	}
+	var facts []nutrition.Facts
 	err := eachState(ctx, store, cc, func(_ string, st *nutrition.State) error {
 		facts = append(facts, nutrition.FactsOf(st))
 		return nil

@@ -55,11 +55,14 @@ func (s *Store) writeDigest(ctx context.Context, cc records.Country, p *records.
 		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}}); err != nil {
 			return fmt.Errorf("indicator digest of %s: %w", p.ID, mapErr(err))
 		}
+		s.cacheDigest(cc, p.ID, p.Version, "", false)
 		return nil
 	}
-	if err := replaceByID(ctx, c, p.ID, digestOf(p.ID, p.Version, p.Nutrition)); err != nil {
+	d := digestOf(p.ID, p.Version, p.Nutrition)
+	if err := replaceByID(ctx, c, p.ID, d); err != nil {
 		return fmt.Errorf("indicator digest of %s: %w", p.ID, err)
 	}
+	s.cacheDigest(cc, p.ID, d.Version, d.Digest, true)
 	return nil
 }
 
@@ -71,6 +74,7 @@ func (s *Store) digestMany(ctx context.Context, cc records.Country, ps []*record
 			continue
 		}
 		d := digestOf(p.ID, p.Version, p.Nutrition)
+		s.cacheDigest(cc, d.ID, d.Version, d.Digest, true)
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).SetReplacement(d).SetUpsert(true))
 	}
 	const batch = 32 // FerretDB can hang on an update of 100 statements or more
@@ -149,9 +153,11 @@ func (s *Store) setupDigests(ctx context.Context, cc records.Country) error {
 func (s *Store) backfillDigests(ctx context.Context, cc records.Country) error {
 	done := map[string]int64{}
 	write := func(id string, v int64, st []byte) error {
-		if err := replaceByID(ctx, s.coll(cc, digestColl), id, digestOf(id, v, st)); err != nil {
+		d := digestOf(id, v, st)
+		if err := replaceByID(ctx, s.coll(cc, digestColl), id, d); err != nil {
 			return fmt.Errorf("indicator digest of %s: %w", id, err)
 		}
+		s.cacheDigest(cc, id, v, d.Digest, true)
 		done[id] = v
 		return nil
 	}

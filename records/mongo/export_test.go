@@ -1,5 +1,12 @@
 package mongo
 
+import (
+	"context"
+	"errors"
+
+	"contigo/records"
+)
+
 // CachedRecords returns how many records the record cache of s holds (for
 // the tests of package mongo_test).
 func CachedRecords(s *Store) int {
@@ -10,3 +17,13 @@ func CachedRecords(s *Store) int {
 
 // PostgresIndexes is postgresIndexes (for the tests of package mongo_test).
 var PostgresIndexes = postgresIndexes
+
+// ExplainDigestRead returns PostgreSQL's plan of the read of the digests
+// of ids in country cc (digest_cache.go), with sequential scans disabled if
+// noSeqScan.
+func ExplainDigestRead(ctx context.Context, s *Store, cc records.Country, ids []string, noSeqScan bool) (string, error) {
+	if s.pg == nil || s.pg.digestsTable(cc) == "" {
+		return "", errors.New("explain: the store does not read digests from PostgreSQL")
+	}
+	return s.pg.explainSQL(ctx, digestSQL(s.pg.digestsTable(cc))+pgDigestsByID, []any{digestIDs(ids)}, noSeqScan)
+}

@@ -198,6 +198,7 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 		return n, fmt.Errorf("rebuild nutrition projection: %w", err)
 	}
 	s.dropFlagCache(cc)
+	s.digests.reset(cc)
 	return n, nil
 }
 

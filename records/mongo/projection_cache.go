@@ -204,6 +204,7 @@ func (s *Store) warmFlagCache(countries []records.Country) {
 			_ = s.loadFlagCache(ctx, cc) // on failure the next search loads it
 			_ = s.loadPatients(ctx, cc)
 			_ = s.loadAuditIndex(ctx, cc)
+			_, _ = s.IndicatorFacts(ctx, cc)
 		}
 	}()
 }

@@ -82,6 +82,7 @@ type Store struct {
 	pindex   patientIndex // the embedded engine's Patient search index
 	splits   splitCache   // how the nutrition states written lately split into pages
 	aindex   auditIndex   // the embedded engine's audit index by person
+	digests  digestCache  // indicator facts in memory (digest_cache.go)
 }
 
 var _ records.Store = (*Store)(nil)

@@ -254,6 +254,28 @@ func BenchmarkIndicators(b *testing.B) {
 	}
 }
 
+// BenchmarkIndicatorsOf computes the indicators over the Facts of
+// 100,000 persons (what /indicators does with the facts in memory).
+func BenchmarkIndicatorsOf(b *testing.B) {
+	states := synthetic(100_000)
+	facts := make([]Facts, len(states))
+	for i := range states {
+		facts[i] = FactsOf(&states[i])
+	}
+	rs := DefaultRuleSet()
+	from, to := day("2025-01-01"), day("2026-01-01")
+	for _, by := range []string{"", ByMonth, ByAdminArea} {
+		b.Run("by="+by, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := IndicatorsOf(facts, rs, from, to, by); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkAssessApply assesses one measurement and applies it to a person
 // with a year of history and an open episode.
 func BenchmarkAssessApply(b *testing.B) {
