@@ -2,6 +2,7 @@ package records
 
 import (
 	"cmp"
+	"container/heap"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -99,40 +100,66 @@ func comparePos(sort []SortKey, av []string, aid string, bv []string, bid string
 	return cmp.Compare(aid, bid)
 }
 
-// Paginate sorts matches by q.Sort (then id), and returns the page of
-// q.PageSize() resources after q.After, with Total set to len(matches).
-// ErrMalformed if q.After is not a cursor. matches is reordered.
+// Paginate returns the page of q.PageSize() resources of matches after
+// q.After in the order of q.Sort (then id), with Total set to
+// len(matches). ErrMalformed if q.After is not a cursor. It keeps only the
+// page's resources while it reads matches (a bounded max-heap), so a page
+// of 50 of 100,000 matches costs a pass, not a sort of them all.
 func Paginate(matches []Resource, q Query) (Page, error) {
-	type pos struct {
-		v []string
-		r Resource
-	}
-	ps := make([]pos, len(matches))
-	for i, r := range matches {
-		ps[i] = pos{SortValues(r, q.Sort), r}
-	}
-	slices.SortFunc(ps, func(a, b pos) int { return comparePos(q.Sort, a.v, a.r.ID, b.v, b.r.ID) })
-	start := 0
+	var after *Cursor
 	if q.After != "" {
 		c, err := ParseCursor(q.After)
 		if err != nil {
 			return Page{}, fmt.Errorf("paginate: %w", err)
 		}
-		start, _ = slices.BinarySearchFunc(ps, c, func(p pos, c Cursor) int {
-			if comparePos(q.Sort, p.v, p.r.ID, c.Values, c.ID) <= 0 {
-				return -1
-			}
-			return 1
-		})
+		after = &c
 	}
 	n := q.PageSize()
-	page := Page{Total: int64(len(matches)), Resources: []Resource{}}
-	for i := start; i < len(ps) && len(page.Resources) < n; i++ {
-		page.Resources = append(page.Resources, ps[i].r)
+	h := pageHeap{sort: q.Sort, ps: make([]pagePos, 0, min(n, len(matches)))}
+	rest := 0 // matches after the cursor
+	for _, r := range matches {
+		v := SortValues(r, q.Sort)
+		if after != nil && comparePos(q.Sort, v, r.ID, after.Values, after.ID) <= 0 {
+			continue
+		}
+		rest++
+		p := pagePos{v, r}
+		switch {
+		case len(h.ps) < n:
+			heap.Push(&h, p)
+		case h.cmp(p, h.ps[0]) < 0:
+			h.ps[0] = p
+			heap.Fix(&h, 0)
+		}
 	}
-	if start+n < len(ps) {
-		last := ps[start+n-1]
+	slices.SortFunc(h.ps, h.cmp)
+	page := Page{Total: int64(len(matches)), Resources: make([]Resource, 0, len(h.ps))}
+	for _, p := range h.ps {
+		page.Resources = append(page.Resources, p.r)
+	}
+	if rest > n {
+		last := h.ps[len(h.ps)-1]
 		page.Next = Cursor{Values: last.v, ID: last.r.ID}.String()
 	}
 	return page, nil
 }
+
+// pagePos is a resource with its sort values.
+type pagePos struct {
+	v []string
+	r Resource
+}
+
+// pageHeap is a max-heap of positions under sort (container/heap): its top
+// is the last of the page so far.
+type pageHeap struct {
+	sort []SortKey
+	ps   []pagePos
+}
+
+func (h *pageHeap) cmp(a, b pagePos) int { return comparePos(h.sort, a.v, a.r.ID, b.v, b.r.ID) }
+func (h *pageHeap) Len() int             { return len(h.ps) }
+func (h *pageHeap) Less(i, j int) bool   { return h.cmp(h.ps[i], h.ps[j]) > 0 }
+func (h *pageHeap) Swap(i, j int)        { h.ps[i], h.ps[j] = h.ps[j], h.ps[i] }
+func (h *pageHeap) Push(x any)           { h.ps = append(h.ps, x.(pagePos)) }
+func (h *pageHeap) Pop() any             { p := h.ps[len(h.ps)-1]; h.ps = h.ps[:len(h.ps)-1]; return p }

@@ -2,6 +2,10 @@ package records_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"contigo/records"
@@ -33,4 +37,65 @@ func FuzzParseCursor(f *testing.F) {
 			t.Errorf("round trip (-first +second):\n%s", diff)
 		}
 	})
+}
+
+// Walking the pages of Paginate from the start visits every match once, in
+// the order of a full sort by the sort keys then id, for any page size,
+// with the total on every page and no cursor after the last page.
+func TestPaginateWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var matches []records.Resource
+		for i := range rng.IntN(120) {
+			keys := records.Keys{}
+			for range rng.IntN(3) { // none, one or two values
+				keys["date"] = append(keys["date"], fmt.Sprintf("2025-0%d", 1+rng.IntN(5)))
+			}
+			keys["area"] = []string{fmt.Sprintf("A%d", rng.IntN(4))}
+			matches = append(matches, records.Resource{Type: "Flag", ID: fmt.Sprintf("f%03d", i), Keys: keys})
+		}
+		sorts := [][]records.SortKey{nil, {{Key: "date"}}, {{Key: "date", Desc: true}}, {{Key: "area"}, {Key: "date", Desc: true}}}
+		sort := sorts[round%len(sorts)]
+		want := slices.Clone(matches)
+		slices.SortFunc(want, func(a, b records.Resource) int {
+			av, bv := records.SortValues(a, sort), records.SortValues(b, sort)
+			for i, k := range sort {
+				if c := strings.Compare(av[i], bv[i]); c != 0 {
+					if k.Desc {
+						return -c
+					}
+					return c
+				}
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		q := records.Query{Type: "Flag", Sort: sort, Count: 1 + rng.IntN(40)}
+		var got []string
+		for pages := 0; ; pages++ {
+			if pages > len(matches)+1 {
+				t.Fatalf("round %d: no end of pages", round)
+			}
+			page, err := records.Paginate(slices.Clone(matches), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != int64(len(matches)) || len(page.Resources) > q.Count {
+				t.Fatalf("round %d: total %d of %d, page of %d (count %d)", round, page.Total, len(matches), len(page.Resources), q.Count)
+			}
+			for _, r := range page.Resources {
+				got = append(got, r.ID)
+			}
+			if page.Next == "" {
+				break
+			}
+			q.After = page.Next
+		}
+		var ids []string
+		for _, r := range want {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("round %d (sort %v, count %d):\ngot  %v\nwant %v", round, sort, q.Count, got, ids)
+		}
+	}
 }

@@ -157,6 +157,46 @@ func TestAlertList(t *testing.T) {
 	checkAlertList(t, c)
 }
 
+// On a store alone on its data directory the alert list is paged from the
+// in-process flag cache, bodies included: it pages exactly as Search over
+// the records, after writes of the store itself and after a rebuild.
+func TestAlertListExclusive(t *testing.T) {
+	t.Parallel()
+	s := mongotest.NewEmbedded(t, "CO")
+	ctx := t.Context()
+	var ps []*records.Person
+	for i := range 30 {
+		ps = append(ps, alerted(fmt.Sprintf("ex%02d", i), i%4))
+	}
+	if err := s.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	checkAlertList(t, s)
+	gone := alertFlag("ex01", 0)
+	gone.Version, gone.Deleted = 2, true
+	added := alertFlag("ex02", 5)
+	var dels []records.Resource
+	for i := range 3 {
+		f := alertFlag("ex03", i)
+		f.Version, f.Deleted = 2, true
+		dels = append(dels, f)
+	}
+	for _, c := range []*records.Commit{
+		{PersonID: "ex01", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{gone}},
+		{PersonID: "ex02", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{added}},
+		{PersonID: "ex03", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: dels},
+	} {
+		if err := s.Append(ctx, "CO", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkAlertList(t, s)
+	if _, err := s.RebuildNutrition(ctx, "CO"); err != nil {
+		t.Fatal(err)
+	}
+	checkAlertList(t, s)
+}
+
 // TestAlertListBuiltOnce: a data set written before the alert documents
 // (none, no marker) gets them at the next start, and RebuildNutrition
 // rebuilds them after a change by hand.

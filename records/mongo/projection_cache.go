@@ -9,16 +9,14 @@ import (
 	"contigo/records"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // flagCache is, on the embedded engine only, an in-process index of the
 // Flags in the nutrition projection of one country: per person, the
-// projected version and its Flags without their bodies (ids, versions and
-// search keys, a few hundred bytes each). FerretDB decodes every document
-// of a filtered scan in Go, so the alert list matches, sorts and pages
-// here and reads from the database only the projections of the persons on
-// the page ({_id} lookups). The embedded engine belongs to this process
+// projected version and its Flags (ids, versions, search keys and bodies,
+// under a kilobyte each). FerretDB decodes every document of a filtered
+// scan in Go, so the alert list matches, sorts and pages here without
+// reading the database. The embedded engine belongs to this process
 // (see Store.locks), so every projection write passes through
 // writeProjection, which updates the cache after the database; it is
 // loaded by one scan of the projection at the first alert search.
@@ -29,16 +27,15 @@ type flagCache struct {
 
 type cachedFlags struct {
 	version int64
-	flags   []records.Resource // Body nil
+	flags   []records.Resource // whole: a Flag's body is a few hundred bytes
 }
 
 // flagsOf returns the Flag resources of latest (a record's current
-// resources) without bodies.
+// resources).
 func flagsOf(latest []records.Resource) []records.Resource {
 	var out []records.Resource
 	for _, r := range latest {
 		if r.Type == "Flag" {
-			r.Body = nil
 			out = append(out, r)
 		}
 	}
@@ -93,7 +90,7 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 	}
 	s.proj.mu.Unlock()
 	err := s.eachProjection(ctx, cc, bson.D{}, bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}}, func(d *projDoc) error {
-		flags, err := decodeFlags(d, false)
+		flags, err := decodeFlags(d, true)
 		if err != nil {
 			return err
 		}
@@ -137,8 +134,8 @@ func decodeFlags(d *projDoc, body bool) ([]records.Resource, error) {
 }
 
 // searchFlagCache is SearchFlags on the embedded engine: match and page
-// over the cache, then read the bodies of the page's Flags from their
-// persons' projections.
+// over the cache, which holds the Flags whole (no read of the database:
+// FerretDB-SQLite decodes a person's whole projection to give its Flags).
 func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q records.Query) (records.Page, error) {
 	if err := s.loadFlagCache(ctx, cc); err != nil {
 		return records.Page{}, err
@@ -157,34 +154,6 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 	if err != nil {
 		return records.Page{}, err
 	}
-	bodies := map[string][]byte{}
-	for _, r := range page.Resources {
-		pid := records.PersonOf("Flag", r.ID)
-		if _, ok := bodies[r.ID]; ok || pid == "" {
-			continue
-		}
-		var d projDoc
-		err := s.coll(cc, nutritionColl).FindOne(ctx, bson.D{{Key: "_id", Value: pid}},
-			options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}})).Decode(&d)
-		if err != nil {
-			return records.Page{}, fmt.Errorf("read flags of a person: %w", mapErr(err))
-		}
-		flags, err := decodeFlags(&d, true)
-		if err != nil {
-			return records.Page{}, err
-		}
-		for _, f := range flags {
-			bodies[f.ID] = f.Body
-		}
-	}
-	out := page.Resources[:0]
-	for _, r := range page.Resources {
-		if b, ok := bodies[r.ID]; ok { // a Flag gone meanwhile is left out
-			r.Body = b
-			out = append(out, r)
-		}
-	}
-	page.Resources = out
 	return page, nil
 }
 
