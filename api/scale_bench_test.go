@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +194,45 @@ func benchScale(b *testing.B, n int) {
 			reportLatency(b, "", lat)
 		})
 	}
+	// Read by id while 8 clients search by name and birth date without
+	// pause (the target: p50 within 2x of "read" alone).
+	b.Run("read-while-8-search", func(b *testing.B) {
+		get(b, e.hw, "/fhir/Patient?family="+scaleFamily(0)+"&birthdate="+scaleBirth(0), "") // the index loaded
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var searches atomic.Int64
+		for w := range 8 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(w), 99))
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					i := r.IntN(n)
+					req := httptest.NewRequest("GET", "/fhir/Patient?family="+scaleFamily(i)+"&birthdate="+scaleBirth(i%scaleTemplates), nil)
+					req.Header.Set("Authorization", "Bearer "+e.hw)
+					rec := httptest.NewRecorder()
+					e.srv.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Errorf("search: %d %s", rec.Code, rec.Body) // not Fatal: another goroutine
+						return
+					}
+					searches.Add(1)
+				}
+			})
+		}
+		defer func() { close(stop); wg.Wait() }()
+		var lat []time.Duration
+		for b.Loop() {
+			t := time.Now()
+			get(b, e.hw, "/fhir/Patient/"+scaleID(rnd.IntN(n)), "")
+			lat = append(lat, time.Since(t))
+		}
+		reportLatency(b, "", lat)
+		b.ReportMetric(float64(searches.Load())/float64(b.N), "searches/read")
+	})
 	b.Run("upload-visit", func(b *testing.B) {
 		var lat []time.Duration
 		i := 0
