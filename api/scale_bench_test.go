@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -194,6 +195,11 @@ func benchScale(b *testing.B, n int) {
 			reportLatency(b, "", lat)
 		})
 	}
+	// What the in-process indexes and caches hold once every read ran.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.Logf("heap in use after the reads: %d MB", ms.HeapInuse>>20)
 	// Read by id while 8 clients search by name and birth date without
 	// pause (the target: p50 within 2x of "read" alone).
 	b.Run("read-while-8-search", func(b *testing.B) {
