@@ -125,24 +125,7 @@ func TestAlertList(t *testing.T) {
 	}
 	n0, _ := count(s)
 	// Written through b: a Flag deleted, a new one, a record's three deleted.
-	gone := alertFlag("al01", 0)
-	gone.Version, gone.Deleted = 2, true
-	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "al01", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{gone}}); err != nil {
-		t.Fatal(err)
-	}
-	added := alertFlag("al02", 5)
-	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "al02", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{added}}); err != nil {
-		t.Fatal(err)
-	}
-	var dels []records.Resource
-	for i := range 3 {
-		f := alertFlag("al03", i)
-		f.Version, f.Deleted = 2, true
-		dels = append(dels, f)
-	}
-	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "al03", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: dels}); err != nil {
-		t.Fatal(err)
-	}
+	alertChanges(t, b, "al")
 	for _, st := range []*recmongo.Store{s, b} {
 		n, got := count(st)
 		if n != n0-1+1-3 || strings.Contains(strings.Join(got, " "), "al01.nf0") || strings.Contains(strings.Join(got, " "), "al03.") ||
@@ -155,6 +138,30 @@ func TestAlertList(t *testing.T) {
 	// FerretDB's own queries (no PostgreSQL URL) find the same.
 	c := secondStore(t, s, recmongo.Config{})
 	checkAlertList(t, c)
+}
+
+// alertChanges appends to the records of persons <p>01 to <p>03 of s: the
+// first alert Flag of <p>01 deleted, a new Flag for <p>02, the three
+// Flags of <p>03 deleted.
+func alertChanges(t *testing.T, s *recmongo.Store, p string) {
+	t.Helper()
+	gone := alertFlag(p+"01", 0)
+	gone.Version, gone.Deleted = 2, true
+	var dels []records.Resource
+	for i := range 3 {
+		f := alertFlag(p+"03", i)
+		f.Version, f.Deleted = 2, true
+		dels = append(dels, f)
+	}
+	for _, c := range []*records.Commit{
+		{PersonID: p + "01", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{gone}},
+		{PersonID: p + "02", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{alertFlag(p+"02", 5)}},
+		{PersonID: p + "03", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: dels},
+	} {
+		if err := s.Append(t.Context(), "CO", c); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // On a store alone on its data directory the alert list is paged from the
@@ -172,24 +179,7 @@ func TestAlertListExclusive(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAlertList(t, s)
-	gone := alertFlag("ex01", 0)
-	gone.Version, gone.Deleted = 2, true
-	added := alertFlag("ex02", 5)
-	var dels []records.Resource
-	for i := range 3 {
-		f := alertFlag("ex03", i)
-		f.Version, f.Deleted = 2, true
-		dels = append(dels, f)
-	}
-	for _, c := range []*records.Commit{
-		{PersonID: "ex01", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{gone}},
-		{PersonID: "ex02", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{added}},
-		{PersonID: "ex03", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: dels},
-	} {
-		if err := s.Append(ctx, "CO", c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	alertChanges(t, s, "ex")
 	checkAlertList(t, s)
 	if _, err := s.RebuildNutrition(ctx, "CO"); err != nil {
 		t.Fatal(err)

@@ -237,26 +237,10 @@ func synthetic(n int) []State {
 	return out
 }
 
-// BenchmarkIndicators computes the indicators over 100,000 persons.
+// BenchmarkIndicators computes the indicators over 100,000 persons, from
+// their states and from their facts (what /indicators does with the facts
+// in memory).
 func BenchmarkIndicators(b *testing.B) {
-	states := synthetic(100_000)
-	rs := DefaultRuleSet()
-	from, to := day("2025-01-01"), day("2026-01-01")
-	for _, by := range []string{"", ByMonth, ByAdminArea} {
-		b.Run("by="+by, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := Indicators(states, rs, from, to, by); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkIndicatorsOf computes the indicators over the Facts of
-// 100,000 persons (what /indicators does with the facts in memory).
-func BenchmarkIndicatorsOf(b *testing.B) {
 	states := synthetic(100_000)
 	facts := make([]Facts, len(states))
 	for i := range states {
@@ -264,15 +248,23 @@ func BenchmarkIndicatorsOf(b *testing.B) {
 	}
 	rs := DefaultRuleSet()
 	from, to := day("2025-01-01"), day("2026-01-01")
-	for _, by := range []string{"", ByMonth, ByAdminArea} {
-		b.Run("by="+by, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := IndicatorsOf(facts, rs, from, to, by); err != nil {
-					b.Fatal(err)
+	for _, in := range []string{"states", "facts"} {
+		for _, by := range []string{"", ByMonth, ByAdminArea} {
+			b.Run(in+"/by="+by, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var err error
+					if in == "states" {
+						_, err = Indicators(states, rs, from, to, by)
+					} else {
+						_, err = IndicatorsOf(facts, rs, from, to, by)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
