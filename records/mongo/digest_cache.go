@@ -199,7 +199,10 @@ func (s *Store) refreshDigests(ctx context.Context, cc records.Country, d *diges
 		}
 	}
 	d.mu.Unlock()
-	if len(changed) > len(stored)/4 {
+	switch {
+	case len(changed) == 0:
+		return nil // (readDigests reads every digest for nil ids)
+	case len(changed) > len(stored)/4:
 		return s.loadDigests(ctx, cc, d)
 	}
 	return s.readDigests(ctx, cc, changed, d.replace)
