@@ -44,6 +44,7 @@ type digestSet struct {
 	// as well as its own (its listing began after the use arrived).
 	tickets   uint64
 	refreshed uint64 // ticket count at the start of the last completed refresh
+	read      int    // digests read from the database (for tests)
 }
 
 func (c *digestCache) country(cc records.Country) *digestSet {
@@ -212,6 +213,7 @@ func (s *Store) refreshDigests(ctx context.Context, cc records.Country, d *diges
 // is stored wins, whatever version was cached).
 func (d *digestSet) replace(id string, v int64, digest string) {
 	d.mu.Lock()
+	d.read++
 	delete(d.version, id)
 	d.mu.Unlock()
 	d.put(id, v, digest, true)

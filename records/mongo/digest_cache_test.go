@@ -86,6 +86,16 @@ func TestIndicatorFactsCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			check("inserted", 30)
+			if kind == "replicas" {
+				// Nothing changed: a use lists versions and reads no digest.
+				before := recmongo.DigestsRead(reader, "CO")
+				if _, err := reader.IndicatorFacts(ctx, "CO"); err != nil {
+					t.Fatal(err)
+				}
+				if n := recmongo.DigestsRead(reader, "CO") - before; n != 0 {
+					t.Errorf("%d digests read with none changed", n)
+				}
+			}
 			// A new version, a new person, a state that is gone.
 			if err := writer.Append(ctx, "CO", &records.Commit{PersonID: "fact03", Version: 2, At: t0, Nutrition: state(20)}); err != nil {
 				t.Fatal(err)

@@ -27,3 +27,12 @@ func ExplainDigestRead(ctx context.Context, s *Store, cc records.Country, ids []
 	}
 	return s.pg.explainSQL(ctx, digestSQL(s.pg.digestsTable(cc))+pgDigestsByID, []any{digestIDs(ids)}, noSeqScan)
 }
+
+// DigestsRead returns how many digests of cc a store that is not alone on
+// its data directory has read from the database for IndicatorFacts.
+func DigestsRead(s *Store, cc records.Country) int {
+	d := s.digests.country(cc)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.read
+}
