@@ -31,10 +31,10 @@ var careRoles = []Role{RoleHealthWorker, RoleMinistry, RoleAdmin, RoleNutritionL
 func (s *Server) nutritionRoutes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	e.Use(requestActor)
 	mw = append(mw, s.queryCountry, s.authenticate, s.audit)
-	e.GET("/alerts", s.roles("alerts-search", "R", leadRoles, s.handleAlerts), mw...)
+	e.GET("/alerts", s.roles("alerts-search", "R", leadRoles, s.searching(s.handleAlerts)), mw...)
 	e.GET("/alerts/:id", s.roles("alert-read", "R", leadRoles, s.handleAlertRead), mw...)
 	e.PATCH("/alerts/:id", s.roles("alert-status", "U", careRoles, s.handleAlertPatch), mw...)
-	e.GET("/indicators", s.roles("indicators", "R", leadRoles, s.handleIndicators), mw...)
+	e.GET("/indicators", s.roles("indicators", "R", leadRoles, s.searching(s.handleIndicators)), mw...)
 	e.POST("/episodes", s.roles("episode-admit", "C", careRoles[:3], s.handleAdmit), mw...)
 	e.PATCH("/episodes/:id", s.roles("episode-close", "U", careRoles[:3], s.handleCloseEpisode), mw...)
 }

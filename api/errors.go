@@ -32,6 +32,7 @@ var outcomes = []struct {
 	{records.ErrNotSupported, http.StatusNotImplemented, r4.IssueTypeNotSupported},
 	{records.ErrUnavailable, http.StatusServiceUnavailable, r4.IssueTypeTransient},
 	{records.ErrTooMany, http.StatusTooManyRequests, r4.IssueTypeThrottled},
+	{errBusy, http.StatusServiceUnavailable, r4.IssueTypeThrottled},
 	{errUnsupportedMedia, http.StatusUnsupportedMediaType, r4.IssueTypeNotSupported},
 	{errNotAcceptable, http.StatusNotAcceptable, r4.IssueTypeNotSupported},
 	{errPreconditionFailed, http.StatusPreconditionFailed, r4.IssueTypeMultipleMatches},
@@ -43,6 +44,9 @@ var (
 	errUnsupportedMedia = errors.New("unsupported media type")
 	// errPreconditionFailed: a conditional create matched several resources: 412.
 	errPreconditionFailed = errors.New("precondition failed")
+	// errBusy: a search waited for a slot of the search lane until its
+	// deadline (searchlane.go): 503 with Retry-After.
+	errBusy = errors.New("busy")
 )
 
 // echoIssues maps the statuses Echo itself produces (unknown route, wrong

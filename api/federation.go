@@ -222,7 +222,7 @@ func fanOut[T any](ctx context.Context, n *fedNode, countries []records.Country,
 // federationRoutes registers the federation operations under a FHIR
 // prefix (called from fhirRoutes with its add).
 func (s *Server) federationRoutes(add func(method, path string, h echo.HandlerFunc)) {
-	add("POST", "/Patient/$match", s.interaction("match", "E", permRead, s.handleMatch))
+	add("POST", "/Patient/$match", s.interaction("match", "E", permRead, s.searching(s.handleMatch)))
 	add("POST", "/Patient/$referral", s.interaction("referral", "C", permWrite, s.handleReferral))
 	add("POST", "/Patient/:id/$link", s.interaction("link", "U", permWrite, s.handleLink))
 	add("POST", "/Patient/:id/$refer", s.interaction("refer", "E", permWrite, s.handleRefer))

@@ -32,6 +32,11 @@ type RateLimits struct {
 	// Burst is how many requests a token may send at once above PerToken;
 	// zero means max(1, 2*PerToken).
 	Burst int
+	// Searches is how many searches (type searches, type history, $match,
+	// /alerts, /indicators) run at once in this replica; more wait their
+	// turn until their deadline (searchlane.go). Zero means
+	// DefaultSearches(); negative turns the bound off.
+	Searches int
 }
 
 // Defaults of RateLimits: 20 failed authentications per IP per minute.

@@ -8,7 +8,8 @@ import (
 // /countries/:cc/fhir) with mw in front of every route. Every route but
 // metadata needs a bearer token and is audited. Middleware is per route,
 // not per group, so that a known path with another method is 405 and an
-// unknown path is 404 before any authentication.
+// unknown path is 404 before any authentication. Searches run in the
+// search lane (searchlane.go), after authentication.
 func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) {
 	mw = append(mw, s.authenticate, s.audit)
 	add := func(method, path string, h echo.HandlerFunc) { e.Add(method, prefix+path, h, mw...) }
@@ -23,16 +24,16 @@ func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFu
 	s.chartRoutes(add)
 	s.conformanceRoutes(add)
 	s.bulkRoutes(add)
-	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.handleAuditSearch))
+	add("GET", "/AuditEvent", s.interaction("search-type", "R", permAudit, s.searching(s.handleAuditSearch)))
 	add("GET", "/AuditEvent/:id", s.interaction("read", "R", permAudit, s.handleAuditRead))
 
-	add("GET", "/:type", s.interaction("search-type", "R", permRead, s.handleSearchFederated))
-	add("POST", "/:type/_search", s.interaction("search-type", "R", permRead, s.handleSearch))
-	add("GET", "/:type/_history", s.interaction("history-type", "R", permRead, s.handleTypeHistory))
+	add("GET", "/:type", s.interaction("search-type", "R", permRead, s.searching(s.handleSearchFederated)))
+	add("POST", "/:type/_search", s.interaction("search-type", "R", permRead, s.searching(s.handleSearch)))
+	add("GET", "/:type/_history", s.interaction("history-type", "R", permRead, s.searching(s.handleTypeHistory)))
 	add("POST", "/:type", s.interaction("create", "C", permWrite, s.handleCreate))
 	add("GET", "/:type/:id", s.interaction("read", "R", permRead, s.handleRead))
 	add("PUT", "/:type/:id", s.interaction("update", "U", permWrite, s.handleUpdate))
-	add("GET", "/:type/:id/:compartment", s.interaction("search-type", "R", permRead, s.handleCompartment))
+	add("GET", "/:type/:id/:compartment", s.interaction("search-type", "R", permRead, s.searching(s.handleCompartment)))
 	add("PUT", "/:type", s.interaction("update", "U", permWrite, s.handleConditionalUpdate))
 	add("PATCH", "/:type/:id", s.interaction("patch", "U", permWrite, s.handlePatch))
 	add("DELETE", "/:type/:id", s.interaction("delete", "D", permWrite, s.handleDelete))

@@ -101,6 +101,7 @@ type Server struct {
 	version   string
 	cors      []string
 	lim       *limiters
+	lane      *searchLane
 	proxies   []*net.IPNet
 	conf      *fhir.Conformance
 	bulk      *bulkRunner
@@ -182,6 +183,9 @@ func New(cfg Config) (*Server, error) {
 	s.ops = ops
 	if s.lim, err = newLimiters(cfg.RateLimits, s.reg); err != nil {
 		return nil, fmt.Errorf("register rate limit metrics: %w", err)
+	}
+	if s.lane, err = newSearchLane(cfg.RateLimits.Searches, s.reg); err != nil {
+		return nil, err
 	}
 	s.proxies = cfg.TrustedProxies
 	fed, err := newFedNode(cfg.Federation, cfg.Countries, s.reg)

@@ -82,6 +82,7 @@ type projState struct {
 	cache    map[records.Country]*flagCache
 	loading  sync.Mutex
 	stopWarm func()
+	warmed   chan struct{} // closed when the warm-up has ended; nil: none ran
 }
 
 // writeProjection writes the projection of p (or deletes it if p has no

@@ -157,6 +157,21 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 	return page, nil
 }
 
+// Warmed returns a channel closed once the in-memory indexes of an
+// exclusive store (flags, patients, audit, indicator facts) are loaded, by
+// the warm-up that Open starts, or Close stopped it. Requests are served
+// before (a search waits for the load it needs); a benchmark waits, to
+// measure the steady state. A store that keeps no such index (replicas)
+// returns a closed channel.
+func (s *Store) Warmed() <-chan struct{} {
+	if s.proj.warmed == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return s.proj.warmed
+}
+
 // warmFlagCache loads the flag caches of countries in the background (the
 // first alert search after a start would otherwise pay for the scan);
 // Close stops it.
@@ -167,6 +182,7 @@ func (s *Store) warmFlagCache(countries []records.Country) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.proj.stopWarm = func() { cancel(); <-done }
+	s.proj.warmed = done
 	go func() {
 		defer close(done)
 		for _, cc := range countries {
