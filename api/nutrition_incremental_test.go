@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -14,6 +15,7 @@ import (
 
 	"contigo/fhir"
 	"contigo/records"
+	"contigo/records/nutrition"
 )
 
 // TestNutritionIncrementalEqualsScratch drives one child through a long,
@@ -167,6 +169,26 @@ func checkScratch(t *testing.T, n *nenv, pid string, step int) {
 	// although a visit encodes only the assessments it added.
 	if b, err := json.Marshal(st); err != nil || !bytes.Equal(b, p.Nutrition) {
 		t.Fatalf("step %d: stored state is not its own encoding (%v):\n%s\nre-encoded\n%s", step, err, p.Nutrition, b)
+	}
+	// The indicator digest stored with it, which the hook computes from
+	// the state in hand, is the one the stored state gives.
+	wantDigest, err := nutrition.Digest(p.Nutrition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digest []byte
+	if err := n.svc.Store().(interface {
+		EachIndicatorDigest(context.Context, records.Country, func(string, []byte) error) error
+	}).EachIndicatorDigest(t.Context(), "CO", func(id string, d []byte) error {
+		if id == pid {
+			digest = d
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(digest, wantDigest) {
+		t.Fatalf("step %d: stored indicator digest\n%s\nwant (from the stored state)\n%s", step, digest, wantDigest)
 	}
 	vs, err := fhir.ReadVisits(p)
 	if err != nil {

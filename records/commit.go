@@ -20,6 +20,9 @@ type Commit struct {
 	// Nutrition), so that a store may keep only the bytes that changed: a
 	// visit appends an assessment to a state that holds every earlier one.
 	PrevNutrition []byte
+	// NutritionDigest is the indicator digest of Nutrition, if known
+	// (Person.NutritionDigest); not stored with the commit.
+	NutritionDigest []byte
 }
 
 // Apply folds c into p (whose Version must be c.Version-1), keeping the last
@@ -37,6 +40,6 @@ func (p *Person) Apply(c *Commit) {
 		}
 	}
 	if c.Nutrition != nil {
-		p.Nutrition = c.Nutrition
+		p.Nutrition, p.NutritionDigest = c.Nutrition, c.NutritionDigest
 	}
 }

@@ -42,6 +42,11 @@ type Person struct {
 	// Nutrition is the person's nutrition state (records/nutrition.State as
 	// JSON), kept by the ServiceOptions.OnWrite hook; nil if never assessed.
 	Nutrition []byte
+	// NutritionDigest is the indicator digest of Nutrition
+	// (records/nutrition.DigestOf), when the hook that set Nutrition
+	// computed it; nil means a store computes it from Nutrition. It is
+	// never stored: whoever sets Nutrition sets it too (nil if unknown).
+	NutritionDigest []byte
 }
 
 // Txn remembers one applied transaction so that a retry of the same request

@@ -183,6 +183,7 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 	if !bytes.Equal(cur.Nutrition, next.Nutrition) {
 		c.Nutrition = append([]byte{}, next.Nutrition...)
 		c.PrevNutrition = cur.Nutrition
+		c.NutritionDigest = next.NutritionDigest
 	}
 	// Apply c to the record as read: its resources are next's first ones,
 	// followed in next's own array (which cur does not share) by c's, which

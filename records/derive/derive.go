@@ -191,7 +191,13 @@ func (h *Hook) OnWrite(ctx context.Context, before, after *records.Person, chang
 	if err != nil {
 		return nil, err
 	}
-	after.Nutrition = enc.raw
+	digest, err := nutrition.DigestOf(&st)
+	if err != nil {
+		return nil, err
+	}
+	// The digest is computed here, from the state at hand, so that the
+	// store does not parse the whole state again to write it.
+	after.Nutrition, after.NutritionDigest = enc.raw, digest
 	h.states.put(after.Country, after.ID, enc, st)
 	if since {
 		have := derivedOf(latest)

@@ -47,6 +47,15 @@ func digestOf(id string, v int64, state []byte) digestDoc {
 	return digestDoc{ID: id, Version: v, Digest: string(d)}
 }
 
+// personDigest returns the digest of p's current state: the one its hook
+// computed if it did (Person.NutritionDigest), else computed from the state.
+func personDigest(p *records.Person) digestDoc {
+	if len(p.NutritionDigest) > 0 {
+		return digestDoc{ID: p.ID, Version: p.Version, Digest: string(p.NutritionDigest)}
+	}
+	return digestOf(p.ID, p.Version, p.Nutrition)
+}
+
 // writeDigest writes the digest of p (or deletes it if p has no nutrition
 // state), last writer wins like the projection.
 func (s *Store) writeDigest(ctx context.Context, cc records.Country, p *records.Person) error {
@@ -58,7 +67,7 @@ func (s *Store) writeDigest(ctx context.Context, cc records.Country, p *records.
 		s.cacheDigest(cc, p.ID, p.Version, "", false)
 		return nil
 	}
-	d := digestOf(p.ID, p.Version, p.Nutrition)
+	d := personDigest(p)
 	if err := replaceByID(ctx, c, p.ID, d); err != nil {
 		return fmt.Errorf("indicator digest of %s: %w", p.ID, err)
 	}
@@ -73,7 +82,7 @@ func (s *Store) digestMany(ctx context.Context, cc records.Country, ps []*record
 		if !projected(p) {
 			continue
 		}
-		d := digestOf(p.ID, p.Version, p.Nutrition)
+		d := personDigest(p)
 		s.cacheDigest(cc, d.ID, d.Version, d.Digest, true)
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).SetReplacement(d).SetUpsert(true))
 	}

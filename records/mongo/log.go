@@ -385,7 +385,7 @@ func (s *Store) extendCached(cc records.Country, c *records.Commit, d *commitDoc
 		return nil
 	}
 	if d.HasNutrition {
-		e.p.Nutrition = c.Nutrition
+		e.p.Nutrition, e.p.NutritionDigest = c.Nutrition, c.NutritionDigest
 	}
 	e.resources += resourcesSize(e.p.Resources[n:])
 	e.open = append(e.open, *d)

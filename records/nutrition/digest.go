@@ -87,7 +87,13 @@ func Digest(state []byte) ([]byte, error) {
 	if err := json.Unmarshal(state, &st); err != nil {
 		return nil, fmt.Errorf("indicator digest: %w", err)
 	}
-	b, err := json.Marshal(FactsOf(&st))
+	return DigestOf(&st)
+}
+
+// DigestOf returns the stored form of the Facts of st: what Digest returns
+// for st as JSON, without parsing it.
+func DigestOf(st *State) ([]byte, error) {
+	b, err := json.Marshal(FactsOf(st))
 	if err != nil {
 		return nil, fmt.Errorf("indicator digest: %w", err)
 	}
