@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
+	"contigo/fhir"
 	"contigo/records"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -20,9 +22,51 @@ import (
 // (see Store.locks), so every projection write passes through
 // writeProjection, which updates the cache after the database; it is
 // loaded by one scan of the projection at the first alert search.
+//
+// alerts holds the same Flags in the order of the alert list
+// (fhir.KeyAlertCreated, then id) with a posting list per search key
+// value (records.OrderedIndex): a page of /alerts reads its page from the
+// shortest list of its conditions instead of matching and ordering every
+// Flag. It is built from persons at the first such search after the load
+// and kept by cacheFlags.
 type flagCache struct {
 	loaded  bool
 	persons map[string]cachedFlags
+	alerts  *records.OrderedIndex // nil until built
+}
+
+// alertSort is the order of the alert list, which flagCache.alerts keeps.
+var alertSort = []records.SortKey{{Key: fhir.KeyAlertCreated}}
+
+// alertIndex returns c.alerts, building it if need be. The caller holds
+// the cache's lock.
+func (c *flagCache) alertIndex() *records.OrderedIndex {
+	if c.alerts == nil {
+		var all []records.Resource
+		for _, p := range c.persons {
+			all = append(all, p.flags...)
+		}
+		c.alerts = records.OrderedIndexOf(alertSort, all)
+	}
+	return c.alerts
+}
+
+// setPerson records the Flags of version v of person id (v < 0: none any
+// more), in persons and in the alert index if it is built.
+func (c *flagCache) setPerson(id string, v int64, flags []records.Resource) {
+	if c.alerts != nil {
+		for _, r := range c.persons[id].flags {
+			c.alerts.Remove(r.ID)
+		}
+		for _, r := range flags {
+			c.alerts.Put(r)
+		}
+	}
+	if v < 0 {
+		delete(c.persons, id)
+		return
+	}
+	c.persons[id] = cachedFlags{version: v, flags: flags}
 }
 
 type cachedFlags struct {
@@ -54,14 +98,10 @@ func (s *Store) cacheFlags(cc records.Country, id string, v int64, flags []recor
 	if c == nil {
 		return // not loaded yet: the load reads the database
 	}
-	if v < 0 {
-		delete(c.persons, id)
+	if have, ok := c.persons[id]; v >= 0 && ok && have.version >= v {
 		return
 	}
-	if have, ok := c.persons[id]; ok && have.version >= v {
-		return
-	}
-	c.persons[id] = cachedFlags{version: v, flags: flags}
+	c.setPerson(id, v, flags)
 }
 
 // dropFlagCache forgets the cache of cc (reloaded by the next search).
@@ -101,7 +141,7 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 			return errors.New("flag cache dropped while loading")
 		}
 		if have, ok := c.persons[d.ID]; !ok || have.version < d.Version {
-			c.persons[d.ID] = cachedFlags{version: d.Version, flags: flags}
+			c.setPerson(d.ID, d.Version, flags)
 		}
 		return nil
 	})
@@ -142,7 +182,17 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 	}
 	var matches []records.Resource
 	s.proj.mu.Lock()
-	for _, p := range s.proj.cache[cc].persons {
+	c := s.proj.cache[cc]
+	if c == nil {
+		s.proj.mu.Unlock()
+		return records.Page{}, errors.New("flag cache dropped while searching")
+	}
+	if slices.Equal(q.Sort, alertSort) {
+		page, err := c.alertIndex().Page(q)
+		s.proj.mu.Unlock()
+		return page, err
+	}
+	for _, p := range c.persons {
 		for _, r := range p.flags {
 			if records.Match(r, q.Conds) {
 				matches = append(matches, r)
@@ -186,7 +236,13 @@ func (s *Store) warmFlagCache(countries []records.Country) {
 	go func() {
 		defer close(done)
 		for _, cc := range countries {
-			_ = s.loadFlagCache(ctx, cc) // on failure the next search loads it
+			if s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
+				s.proj.mu.Lock()
+				if c := s.proj.cache[cc]; c != nil {
+					c.alertIndex()
+				}
+				s.proj.mu.Unlock()
+			}
 			_ = s.loadPatients(ctx, cc)
 			_ = s.loadAuditIndex(ctx, cc)
 			_, _ = s.IndicatorFacts(ctx, cc)
