@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -15,6 +14,7 @@ import (
 
 	"contigo/fhir"
 	"contigo/records"
+	recmongo "contigo/records/mongo"
 	"contigo/records/nutrition"
 )
 
@@ -176,10 +176,12 @@ func checkScratch(t *testing.T, n *nenv, pid string, step int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store, ok := n.svc.Store().(*recmongo.Store)
+	if !ok {
+		t.Fatalf("store %T keeps no indicator digests", n.svc.Store())
+	}
 	var digest []byte
-	if err := n.svc.Store().(interface {
-		EachIndicatorDigest(context.Context, records.Country, func(string, []byte) error) error
-	}).EachIndicatorDigest(t.Context(), "CO", func(id string, d []byte) error {
+	if err := store.EachIndicatorDigest(t.Context(), "CO", func(id string, d []byte) error {
 		if id == pid {
 			digest = d
 		}

@@ -70,8 +70,10 @@ func TestSearchLane(t *testing.T) {
 func TestSearchLaneOff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.RateLimits.Searches = -1 })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second) // a bound would make the second enter fail
+	defer cancel()
 	for range 3 {
-		leave, err := e.srv.lane.enter(context.Background())
+		leave, err := e.srv.lane.enter(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,9 +59,6 @@ func OrderedIndexOf(sort []SortKey, rs []Resource) *OrderedIndex {
 // termOf is the posting list key of value v of key.
 func termOf(key, v string) string { return key + "\x00" + v }
 
-// Sorts reports whether the index is in the order of sort.
-func (x *OrderedIndex) Sorts(sort []SortKey) bool { return slices.Equal(x.sort, sort) }
-
 // Len returns how many resources the index holds.
 func (x *OrderedIndex) Len() int { return len(x.all) }
 
@@ -159,7 +156,7 @@ func (x *OrderedIndex) union(key string, values []string) []*indexed {
 // Page returns the page of q (whose Sort must be the index's) over the
 // indexed resources: what Paginate returns for the ones that Match q.Conds.
 func (x *OrderedIndex) Page(q Query) (Page, error) {
-	if !x.Sorts(q.Sort) {
+	if !slices.Equal(x.sort, q.Sort) {
 		return Page{}, fmt.Errorf("ordered index: sort %v, the index is in order %v", q.Sort, x.sort)
 	}
 	var after *indexed

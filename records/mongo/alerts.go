@@ -254,6 +254,10 @@ func (s *Store) dropOrphanAlerts(ctx context.Context, cc records.Country, have m
 	return nil
 }
 
+// alertSort is the order of the alert list (then id): the alert
+// documents' sort field and the embedded engine's flagCache.alerts keep it.
+var alertSort = []records.SortKey{{Key: fhir.KeyAlertCreated}}
+
 // alertQuery is a Flag query the alert documents can answer: it asks for
 // nutrition alerts only (fhir.KeyAlert = "1"), is sorted by
 // fhir.KeyAlertCreated ascending (then id), and its other conditions are
@@ -268,7 +272,7 @@ type alertQuery struct {
 // alertQueryOf returns the alertQuery of q; ok is false if the alert
 // documents cannot answer q (SearchFlags then reads the projections).
 func alertQueryOf(q records.Query) (aq alertQuery, ok bool, err error) {
-	if len(q.Sort) != 1 || q.Sort[0].Key != fhir.KeyAlertCreated || q.Sort[0].Desc {
+	if !slices.Equal(q.Sort, alertSort) {
 		return alertQuery{}, false, nil
 	}
 	alert := false
@@ -491,7 +495,7 @@ func (s *Store) searchAlertsInGo(ctx context.Context, cc records.Country, aq ale
 			matches = append(matches, r)
 		}
 	}
-	q := records.Query{Type: "Flag", Sort: []records.SortKey{{Key: fhir.KeyAlertCreated}}, Count: aq.size}
+	q := records.Query{Type: "Flag", Sort: alertSort, Count: aq.size}
 	if aq.after != nil {
 		q.After = aq.after.String()
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"contigo/fhir"
 	"contigo/records"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -34,9 +33,6 @@ type flagCache struct {
 	persons map[string]cachedFlags
 	alerts  *records.OrderedIndex // nil until built
 }
-
-// alertSort is the order of the alert list, which flagCache.alerts keeps.
-var alertSort = []records.SortKey{{Key: fhir.KeyAlertCreated}}
 
 // alertIndex returns c.alerts, building it if need be. The caller holds
 // the cache's lock.
