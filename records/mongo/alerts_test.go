@@ -140,13 +140,17 @@ func TestAlertList(t *testing.T) {
 	checkAlertList(t, c)
 }
 
-// alertChanges appends to the records of persons <p>01 to <p>03 of s: the
-// first alert Flag of <p>01 deleted, a new Flag for <p>02, the three
-// Flags of <p>03 deleted.
+// alertChanges appends to the records of persons <p>01 to <p>03 and <p>06
+// of s: the first alert Flag of <p>01 deleted, a new Flag for <p>02, the
+// three Flags of <p>03 deleted, and a new version of the first Flag of
+// <p>06 (its other Flag unchanged) in another status and area.
 func alertChanges(t *testing.T, s *recmongo.Store, p string) {
 	t.Helper()
 	gone := alertFlag(p+"01", 0)
 	gone.Version, gone.Deleted = 2, true
+	moved := alertFlag(p+"06", 0)
+	moved.Version = 2
+	moved.Keys["alert-status"], moved.Keys["alert-admin-area"] = []string{"closed"}, []string{"a2"}
 	var dels []records.Resource
 	for i := range 3 {
 		f := alertFlag(p+"03", i)
@@ -157,6 +161,7 @@ func alertChanges(t *testing.T, s *recmongo.Store, p string) {
 		{PersonID: p + "01", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{gone}},
 		{PersonID: p + "02", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{alertFlag(p+"02", 5)}},
 		{PersonID: p + "03", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: dels},
+		{PersonID: p + "06", Version: 2, At: t0, Nutrition: []byte(`{"v":2}`), Resources: []records.Resource{moved}},
 	} {
 		if err := s.Append(t.Context(), "CO", c); err != nil {
 			t.Fatal(err)

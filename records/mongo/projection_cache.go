@@ -51,11 +51,21 @@ func (c *flagCache) alertIndex() *records.OrderedIndex {
 // more), in persons and in the alert index if it is built.
 func (c *flagCache) setPerson(id string, v int64, flags []records.Resource) {
 	if c.alerts != nil {
+		// A Flag version never changes: only new versions are put, and
+		// only Flags the person no longer has are removed (a visit keeps
+		// the earlier Flags, which would each move a posting list's tail).
+		old := map[string]int64{}
 		for _, r := range c.persons[id].flags {
-			c.alerts.Remove(r.ID)
+			old[r.ID] = r.Version
 		}
 		for _, r := range flags {
-			c.alerts.Put(r)
+			if v, ok := old[r.ID]; !ok || v != r.Version {
+				c.alerts.Put(r)
+			}
+			delete(old, r.ID)
+		}
+		for fid := range old {
+			c.alerts.Remove(fid)
 		}
 	}
 	if v < 0 {
