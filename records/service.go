@@ -136,11 +136,17 @@ func (s *Service) record(ctx context.Context, cc Country, typ, id string) (*Pers
 // Read returns the current version of typ/id: ErrNotFound if it never
 // existed, ErrGone if its current version is a deletion.
 func (s *Service) Read(ctx context.Context, cc Country, typ, id string) (Resource, error) {
-	p, err := s.record(ctx, cc, typ, id)
+	r, ok, err := s.currentPatient(ctx, cc, typ, id)
 	if err != nil {
 		return Resource{}, fmt.Errorf("read: %w", err)
 	}
-	r, ok := p.Current(typ, id)
+	if !ok {
+		p, err := s.record(ctx, cc, typ, id)
+		if err != nil {
+			return Resource{}, fmt.Errorf("read: %w", err)
+		}
+		r, ok = p.Current(typ, id)
+	}
 	switch {
 	case !ok:
 		return Resource{}, fmt.Errorf("read %s/%s: %w", typ, id, ErrNotFound)
@@ -148,6 +154,21 @@ func (s *Service) Read(ctx context.Context, cc Country, typ, id string) (Resourc
 		return Resource{}, fmt.Errorf("read %s/%s: %w", typ, id, ErrGone)
 	}
 	return r, nil
+}
+
+// currentPatient returns Patient typ/id from the store's PatientReader;
+// ok is false if typ is another type, the store has none or it cannot
+// tell.
+func (s *Service) currentPatient(ctx context.Context, cc Country, typ, id string) (Resource, bool, error) {
+	pr, can := s.store.(PatientReader)
+	if typ != "Patient" || !can || id == "" {
+		return Resource{}, false, nil
+	}
+	r, ok, err := pr.CurrentPatient(ctx, cc, id)
+	if err != nil {
+		return Resource{}, false, fmt.Errorf("Patient/%s: %w", id, err)
+	}
+	return r, ok, nil
 }
 
 // VRead returns version v of typ/id: ErrNotFound if there is no such

@@ -47,3 +47,11 @@ type Store interface {
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }
+
+// PatientReader is implemented by stores that can return the current
+// version of a Patient without reading its whole record (records/mongo:
+// from the record's head). ok false means the store cannot tell from
+// there: read the record.
+type PatientReader interface {
+	CurrentPatient(ctx context.Context, cc Country, id string) (r Resource, ok bool, err error)
+}

@@ -28,7 +28,8 @@ const alertsColl = "alerts"
 
 // alertsMarkerKey names the claim that says the alert documents of a
 // country were built from its projections (data sets from before them).
-const alertsMarkerKey = "nutrition-alerts-v1"
+// Version 2 added alertDoc.Keys: a data set marked v1 is built again.
+const alertsMarkerKey = "nutrition-alerts-v2"
 
 // alertDoc is the stored form of one alert Flag (persistence contract:
 // never rename a bson tag).
@@ -44,9 +45,22 @@ type alertDoc struct {
 	Max  string `bson:"m"`
 	// Fidx lists "key|value" of every search key value of the Flag.
 	Fidx []string `bson:"fidx"`
+	// Keys holds the value of each key of alertScalarKeys the Flag has,
+	// as a scalar that a btree can index (pgalerts.go).
+	Keys map[string]string `bson:"k"`
 	// Flag is the Flag resource, resourceDoc JSON.
 	Flag string `bson:"f"`
 }
+
+// alertScalarKeys are the search keys of an alert Flag that the alert
+// list filters on by equality (GET /alerts: kind, severity, status, age
+// band, sex, area, site). Each holds one value (fhir.AlertKeys makes them
+// so, and only the nutrition engine writes alert Flags), kept in the alert
+// document also as a scalar (alertDoc.Keys): FerretDB-PostgreSQL indexes
+// each with the sort key, so that a page and its total read index entries
+// instead of every matching document (pgalerts.go).
+var alertScalarKeys = []string{fhir.KeyAlertKind, fhir.KeyAlertSeverity, fhir.KeyAlertStatus, fhir.KeyAlertAgeBand,
+	fhir.KeyAlertSex, fhir.KeyAlertAdminArea, fhir.KeyAlertSite}
 
 // isAlert reports whether Flag r is a nutrition alert.
 func isAlert(r records.Resource) bool { return slices.Contains(r.Keys[fhir.KeyAlert], "1") }
@@ -63,7 +77,16 @@ func alertDocsOf(pid string, v int64, flags []string) ([]alertDoc, error) {
 		if r.Type != "Flag" || !isAlert(r) {
 			continue
 		}
-		d := alertDoc{ID: r.ID, Person: pid, Version: v, Fidx: []string{}, Flag: raw}
+		d := alertDoc{ID: r.ID, Person: pid, Version: v, Fidx: []string{}, Keys: map[string]string{}, Flag: raw}
+		for _, k := range alertScalarKeys {
+			switch vs := r.Keys[k]; len(vs) {
+			case 0:
+			case 1:
+				d.Keys[k] = vs[0]
+			default:
+				return nil, fmt.Errorf("alert %s of %s: %d values of %s, where an alert has one", r.ID, pid, len(vs), k)
+			}
+		}
 		if vs := r.Keys[fhir.KeyAlertCreated]; len(vs) > 0 {
 			d.Sort, d.Max = slices.Min(vs), slices.Max(vs)
 		}

@@ -103,6 +103,16 @@ func (c *recordCache) get(cc records.Country, id string) *entry {
 	return e.clone()
 }
 
+// has reports whether the record id is cached.
+func (c *recordCache) has(cc records.Country, id string) bool {
+	if c == nil || c.limit <= 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[cacheKey(cc, id)] != nil
+}
+
 // put caches e unless a newer version of the record is cached already,
 // evicting other entries beyond the size limit.
 func (c *recordCache) put(cc records.Country, e *entry) {

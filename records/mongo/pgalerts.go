@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,29 @@ const pgAlertSortIndexExprs = `((_jsonb->>'s') COLLATE "C"), ((_jsonb->>'_id') C
 // pgAlertSort of the alerts table (pgindex.go).
 const pgAlertSortIndex = "_contigo_sort"
 
+// pgAlertIndex is a btree index of the alerts table: the suffix of its
+// name and its elements.
+type pgAlertIndex struct{ suffix, exprs string }
+
+// pgAlertIndexes returns the btree indexes of the alerts table: on the
+// sort key (pgAlertSortIndex), and on each scalar key (alertScalarKeys)
+// followed by the sort key. An equality on one such key is then read in
+// the list's order from its index, and a total counts index entries: with
+// no condition left to check on the row, PostgreSQL's bitmap scan skips
+// the pages the visibility map marks all-visible instead of reading each
+// matching document (and its TOASTed JSON) as a containment on fidx must.
+func pgAlertIndexes() []pgAlertIndex {
+	out := []pgAlertIndex{{pgAlertSortIndex, pgAlertSortIndexExprs}}
+	for _, k := range alertScalarKeys {
+		out = append(out, pgAlertIndex{"_contigo_k_" + strings.TrimPrefix(k, "alert-"), "(" + pgAlertKey(k) + "), " + pgAlertSortIndexExprs})
+	}
+	return out
+}
+
+// pgAlertKey is the SQL expression of scalar key k of an alert document
+// (alertDoc.Keys), as pgAlertIndexes indexes it.
+func pgAlertKey(k string) string { return `(_jsonb->'k'->>` + quoteLiteral(k) + `) COLLATE "C"` }
+
 // alertsTable returns the quoted alerts table of country cc, "" if unknown.
 func (h *pgHeads) alertsTable(cc records.Country) string { return h.alerts[cc] }
 
@@ -50,6 +74,14 @@ func alertSQL(aq alertQuery) (string, []any) {
 	ops := map[records.Op]string{records.OpGe: ">=", records.OpGt: ">", records.OpLe: "<=", records.OpLt: "<"}
 	var and []string
 	for _, c := range aq.conds {
+		if c.Op == records.OpEq && slices.Contains(alertScalarKeys, c.Key) {
+			if len(c.Values) == 1 {
+				and = append(and, pgAlertKey(c.Key)+" = "+arg(c.Values[0]))
+			} else {
+				and = append(and, pgAlertKey(c.Key)+" = ANY("+arg(c.Values)+"::text[])")
+			}
+			continue
+		}
 		var or []string
 		for _, v := range c.Values {
 			switch {

@@ -65,12 +65,14 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 		return fmt.Errorf("postgresql indexes of %s: %w", db, err)
 	}
 	if table, ok := tables[alertsColl]; ok {
-		// The sort key of the alert list (pgalerts.go), a btree on the
-		// expressions its statements order by, byte by byte.
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s)`, pgx.Identifier{table + pgAlertSortIndex}.Sanitize(),
-			pgx.Identifier{db, table}.Sanitize(), pgAlertSortIndexExprs)
-		if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
-			return fmt.Errorf("postgresql indexes of %s: %s sort: %w", db, alertsColl, err)
+		// The btree indexes of the alert list (pgalerts.go), on the
+		// expressions its statements filter and order by, byte by byte.
+		for _, ix := range pgAlertIndexes() {
+			q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s)`, pgx.Identifier{table + ix.suffix}.Sanitize(),
+				pgx.Identifier{db, table}.Sanitize(), ix.exprs)
+			if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
+				return fmt.Errorf("postgresql indexes of %s: %s%s: %w", db, alertsColl, ix.suffix, err)
+			}
 		}
 	}
 	for coll, table := range tables {
@@ -134,8 +136,10 @@ func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
 		return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
 	}
 	if table, ok := tables[alertsColl]; ok {
-		if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{db, table + pgAlertSortIndex}.Sanitize()); err != nil {
-			return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+		for _, ix := range pgAlertIndexes() {
+			if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{db, table + ix.suffix}.Sanitize()); err != nil {
+				return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+			}
 		}
 	}
 	for coll, table := range tables {

@@ -28,3 +28,19 @@ func (h *pgHeads) types(ctx context.Context, cc records.Country, id string) (typ
 	}
 	return types, true, nil
 }
+
+// patient returns the version and the Patient (resourceDoc JSON, "" if
+// none) of the head of person id in cc, read straight from PostgreSQL as
+// types is; found is false if there is no such head.
+func (h *pgHeads) patient(ctx context.Context, cc records.Country, id string) (v int64, raw string, found bool, err error) {
+	q := fmt.Sprintf(`SELECT (_jsonb->>'version')::bigint, coalesce(_jsonb->>'patient', '') FROM %s WHERE _jsonb->'_id' @> $1::jsonb`, h.tables[cc])
+	arg, _ := json.Marshal(id) // a string always marshals
+	err = h.pool.QueryRow(ctx, q, string(arg)).Scan(&v, &raw)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, "", false, nil
+	case err != nil:
+		return 0, "", false, fmt.Errorf("postgresql head patient: %w", pgErr(err))
+	}
+	return v, raw, true, nil
+}
