@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,7 +182,11 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	t.Logf("%d visits acknowledged by 2 replicas x 20 writers", len(acked))
 
 	// If-Match rounds: four writers, two per replica, update the Patient
-	// from the same version; exactly one wins.
+	// from the same version; exactly one wins. A third replica that only
+	// reads the Patient (from its head, having no cached record, unless a
+	// commit after the head exists) shows the winner's version as soon as
+	// the round ends.
+	reader := startServeWith(t, bin, t.TempDir(), reps[0].args...)
 	for round := range 10 {
 		code, body := call(t, "GET", reps[round%2].base()+"/fhir/Patient/"+p.ID, hw, "")
 		if code != http.StatusOK {
@@ -212,6 +217,12 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		wg.Wait()
 		if wins != 1 || lost != 3 {
 			t.Errorf("If-Match round %d: %d winners, %d refused; want 1 and 3", round, wins, lost)
+		}
+		code, body = call(t, "GET", "http://"+reader.addr+"/fhir/Patient/"+p.ID, hw, "")
+		var after struct{ Meta struct{ VersionID string } }
+		json.Unmarshal(body, &after)
+		if v, _ := strconv.Atoi(cur.Meta.VersionID); code != http.StatusOK || after.Meta.VersionID != strconv.Itoa(v+1) {
+			t.Errorf("round %d: the reading replica answered %d with version %q after the winner wrote version %d", round, code, after.Meta.VersionID, v+1)
 		}
 	}
 
