@@ -9,9 +9,11 @@ import (
 // metadata needs a bearer token and is audited. Middleware is per route,
 // not per group, so that a known path with another method is 405 and an
 // unknown path is 404 before any authentication. Searches run in the
-// search lane (searchlane.go), after authentication.
+// search lane (searchlane.go), after authentication; the other requests
+// count as interactive while they run, which a search about to start
+// waits for (foreground.go).
 func (s *Server) fhirRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) {
-	mw = append(mw, s.authenticate, s.audit)
+	mw = append(append([]echo.MiddlewareFunc{s.interactive}, mw...), s.authenticate, s.audit)
 	add := func(method, path string, h echo.HandlerFunc) { e.Add(method, prefix+path, h, mw...) }
 	add("GET", "/metadata", s.handleMetadata)
 

@@ -175,19 +175,18 @@ func (s *Server) includes(ctx context.Context, cc records.Country, req fhir.Sear
 
 // search runs q, or only counts its matches. A Patient search by one exact
 // identifier (system|value) is answered through the identifier's claim, an
-// _id lookup that stays fast on the embedded engine at any size.
+// _id lookup that stays fast on the embedded engine at any size, and the
+// Patient's head.
 func (s *Server) search(ctx context.Context, cc records.Country, q records.Query, countOnly bool) (records.Page, error) {
 	if ident, ok := identifierOnly(q); ok {
 		page := records.Page{Resources: []records.Resource{}}
-		p, err := s.records.FindByIdentifier(ctx, cc, ident)
+		r, err := s.records.FindByIdentifier(ctx, cc, ident)
 		switch {
 		case errors.Is(err, records.ErrNotFound):
 		case err != nil:
 			return records.Page{}, err
 		default:
-			if r, ok := p.Patient(); ok && !r.Deleted {
-				page.Resources = append(page.Resources, r)
-			}
+			page.Resources = append(page.Resources, r)
 		}
 		page.Total = int64(len(page.Resources))
 		if countOnly {

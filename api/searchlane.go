@@ -22,9 +22,11 @@ func DefaultSearches() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 // history, $match, /alerts, /indicators) run at once in this process.
 // More wait their turn, first come first served, until their request's
 // deadline (then 503, nothing having run). Reads by id, writes and
-// $everything do not queue here.
+// $everything do not queue here: they go first, a search with its slot
+// waiting up to searchDefer for those in flight (foreground.go).
 type searchLane struct {
 	sem     *semaphore.Weighted // nil: no bound
+	fg      *foreground         // interactive requests in flight (foreground.go)
 	waiting prometheus.Gauge
 	waited  prometheus.Histogram
 }
@@ -33,6 +35,7 @@ type searchLane struct {
 // no bound) and registers its metrics on reg.
 func newSearchLane(n int, reg prometheus.Registerer) (*searchLane, error) {
 	l := &searchLane{
+		fg: newForeground(),
 		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "contigo", Subsystem: "http", Name: "searches_waiting",
 			Help: "Searches waiting for a slot of the search lane (--concurrent-searches).",
@@ -57,23 +60,23 @@ func newSearchLane(n int, reg prometheus.Registerer) (*searchLane, error) {
 	return l, nil
 }
 
-// enter waits for a slot: the returned function gives it back. It fails
-// with errBusy (503) if ctx ends first.
+// enter waits for a slot, then (up to searchDefer) for the interactive
+// requests in flight to end: the returned function gives the slot back. It
+// fails with errBusy (503) if ctx ends before a slot is free.
 func (l *searchLane) enter(ctx context.Context) (func(), error) {
 	if l.sem == nil {
 		return func() {}, nil
 	}
-	if l.sem.TryAcquire(1) {
-		l.waited.Observe(0)
-		return func() { l.sem.Release(1) }, nil
-	}
-	l.waiting.Inc()
 	start := time.Now()
-	err := l.sem.Acquire(ctx, 1)
-	l.waiting.Dec()
-	if err != nil {
-		return nil, fmt.Errorf("too many searches in progress on this node; this one did not start before the request's deadline (%v): %w", err, errBusy)
+	if !l.sem.TryAcquire(1) {
+		l.waiting.Inc()
+		err := l.sem.Acquire(ctx, 1)
+		l.waiting.Dec()
+		if err != nil {
+			return nil, fmt.Errorf("too many searches in progress on this node; this one did not start before the request's deadline (%v): %w", err, errBusy)
+		}
 	}
+	l.fg.wait(ctx, searchDefer)
 	l.waited.Observe(time.Since(start).Seconds())
 	return func() { l.sem.Release(1) }, nil
 }
@@ -85,6 +88,7 @@ func (l *searchLane) enter(ctx context.Context) (func(), error) {
 // unbounded, and the peers' calls it makes queue in their lanes.
 func (s *Server) searching(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		notInteractive(c)
 		if c.QueryParam(federatedParameter) == "true" {
 			return h(c)
 		}

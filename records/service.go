@@ -342,21 +342,22 @@ func clinicalDate(r Resource) string {
 	return r.Updated.UTC().Format(TimeFormat)
 }
 
-// FindByIdentifier returns the record whose current Patient has identifier
-// ident ("system|value"), by its claim: an _id lookup on any engine.
-// ErrNotFound if no current Patient has it.
-func (s *Service) FindByIdentifier(ctx context.Context, cc Country, ident string) (*Person, error) {
+// FindByIdentifier returns the current Patient that has identifier ident
+// ("system|value"), by its claim (an _id lookup on any engine), then the
+// Patient read as Read does (from its head where the store can, not the
+// whole record). ErrNotFound if no current Patient has it.
+func (s *Service) FindByIdentifier(ctx context.Context, cc Country, ident string) (Resource, error) {
 	owner, err := s.store.Owner(ctx, cc, identifierNS, ident)
 	if err != nil {
-		return nil, fmt.Errorf("find by identifier: %w", err)
+		return Resource{}, fmt.Errorf("find by identifier: %w", err)
 	}
-	p, err := s.store.Person(ctx, cc, owner)
-	if errors.Is(err, ErrNotFound) || (err == nil && !slices.Contains(p.Identifiers(), ident)) {
+	r, err := s.Read(ctx, cc, "Patient", owner)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrGone) || (err == nil && !slices.Contains(r.Keys["identifier"], ident)) {
 		// A claim left behind by a failed or superseded write.
-		return nil, fmt.Errorf("find by identifier: %w", ErrNotFound)
+		return Resource{}, fmt.Errorf("find by identifier: %w", ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find by identifier: %w", err)
+		return Resource{}, fmt.Errorf("find by identifier: %w", err)
 	}
-	return p, nil
+	return r, nil
 }

@@ -36,3 +36,13 @@ func DigestsRead(s *Store, cc records.Country) int {
 	defer d.mu.Unlock()
 	return d.read
 }
+
+// ExplainHeadPatient returns PostgreSQL's plan of the read of Patient id's
+// head and of the commit after it (CurrentPatient), with sequential scans
+// disabled if noSeqScan.
+func ExplainHeadPatient(ctx context.Context, s *Store, cc records.Country, id string, noSeqScan bool) (string, error) {
+	if s.pg == nil || !s.pg.hosts(cc) {
+		return "", errors.New("explain: the store does not read heads from PostgreSQL")
+	}
+	return s.pg.explainSQL(ctx, s.pg.patientSQL(cc), []any{`"` + id + `"`, id}, noSeqScan)
+}

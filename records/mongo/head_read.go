@@ -35,12 +35,8 @@ func (s *Store) CurrentPatient(ctx context.Context, cc records.Country, id strin
 	if s.cache.has(cc, id) {
 		return records.Resource{}, false, nil
 	}
-	v, raw, found, err := s.headPatient(ctx, cc, id)
-	if err != nil || !found || raw == "" {
-		return records.Resource{}, false, err
-	}
-	next, err := s.commitExists(ctx, cc, commitID(id, v+1))
-	if err != nil || next {
+	_, raw, found, newer, err := s.headPatient(ctx, cc, id)
+	if err != nil || !found || raw == "" || newer {
 		return records.Resource{}, false, err
 	}
 	r, err := decodeResource(raw)
@@ -54,10 +50,12 @@ func (s *Store) CurrentPatient(ctx context.Context, cc records.Country, id strin
 }
 
 // headPatient returns the version and the Patient (resourceDoc JSON, ""
-// if none) of the head of person id; found is false if it has no head.
-// On FerretDB-PostgreSQL with its URL the two fields are read straight
-// from PostgreSQL (pgHeads.patient), elsewhere with a projection.
-func (s *Store) headPatient(ctx context.Context, cc records.Country, id string) (v int64, raw string, found bool, err error) {
+// if none) of the head of person id, and whether the commit after that
+// version exists (read after the head); found is false if it has no head.
+// On FerretDB-PostgreSQL with its URL both come from one statement
+// (pgHeads.patient), elsewhere from a head read with a projection and a
+// commit lookup by _id.
+func (s *Store) headPatient(ctx context.Context, cc records.Country, id string) (v int64, raw string, found, newer bool, err error) {
 	if s.pg != nil && s.pg.hosts(cc) {
 		return s.pg.patient(ctx, cc, id)
 	}
@@ -69,11 +67,15 @@ func (s *Store) headPatient(ctx context.Context, cc records.Country, id string) 
 		options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "patient", Value: 1}})).Decode(&h)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return 0, "", false, nil
+		return 0, "", false, false, nil
 	case err != nil:
-		return 0, "", false, fmt.Errorf("head patient of %s: %w", id, mapErr(err))
+		return 0, "", false, false, fmt.Errorf("head patient of %s: %w", id, mapErr(err))
 	}
-	return h.Version, h.Patient, true, nil
+	if h.Patient == "" {
+		return h.Version, "", true, false, nil
+	}
+	newer, err = s.commitExists(ctx, cc, commitID(id, h.Version+1))
+	return h.Version, h.Patient, true, newer, err
 }
 
 // commitExists reports whether the commit document id exists, reading

@@ -1,6 +1,7 @@
 package mongo_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 func TestCurrentPatient(t *testing.T) {
 	t.Parallel()
 	w := mongotest.NewStore(t, "CO")
-	// A replica without a record cache: every read goes to the database.
-	s := secondStore(t, w, recmongo.Config{CacheBytes: -1})
+	// A replica without a record cache: every read goes to the database
+	// (on FerretDB-PostgreSQL, the head straight from PostgreSQL).
+	s := secondStore(t, w, recmongo.Config{CacheBytes: -1, PostgreSQLURL: mongotest.PostgreSQLURL()})
 	svc := records.NewService(s, records.ServiceOptions{})
 	ctx := t.Context()
 	if _, ok, err := s.CurrentPatient(ctx, "CO", "nobody"); ok || err != nil {
@@ -85,4 +87,15 @@ func TestCurrentPatient(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("deleted", true)
+	if mongotest.Engine() == mongotest.EnginePostgres {
+		// One statement, each lookup by the GIN index on _id.
+		plan, err := recmongo.ExplainHeadPatient(ctx, s, "CO", "p1", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("head and next commit:\n%s", plan)
+		if strings.Count(plan, "_contigo__id") != 2 || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("the head and the next commit are not read by their _id indexes:\n%s", plan)
+		}
+	}
 }

@@ -41,6 +41,8 @@ type pgHeads struct {
 	pool   *pgxpool.Pool
 	tables map[records.Country]string // the persons table of each country, schema-qualified and quoted
 	alerts map[records.Country]string // the alerts table of each country, likewise (pgalerts.go)
+	// commits holds the commits table of each country, likewise (pgtypes.go)
+	commits map[records.Country]string
 	// digests holds the indicator digests table of each country, likewise (pgdigests.go)
 	digests map[records.Country]string
 }
@@ -74,7 +76,8 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 	if err != nil {
 		return nil, fmt.Errorf("postgresql heads: %w", err)
 	}
-	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}, digests: map[records.Country]string{}}
+	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}, digests: map[records.Country]string{},
+		commits: map[records.Country]string{}}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		pool.Close()
@@ -97,6 +100,9 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 		h.alerts[cc] = alertsTableName(db, tables)
 		if t, ok := tables[digestColl]; ok {
 			h.digests[cc] = pgx.Identifier{db, t}.Sanitize()
+		}
+		if t, ok := tables[commitsColl]; ok {
+			h.commits[cc] = pgx.Identifier{db, t}.Sanitize()
 		}
 	}
 	return h, nil

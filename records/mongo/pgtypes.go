@@ -30,17 +30,30 @@ func (h *pgHeads) types(ctx context.Context, cc records.Country, id string) (typ
 }
 
 // patient returns the version and the Patient (resourceDoc JSON, "" if
-// none) of the head of person id in cc, read straight from PostgreSQL as
-// types is; found is false if there is no such head.
-func (h *pgHeads) patient(ctx context.Context, cc records.Country, id string) (v int64, raw string, found bool, err error) {
-	q := fmt.Sprintf(`SELECT (_jsonb->>'version')::bigint, coalesce(_jsonb->>'patient', '') FROM %s WHERE _jsonb->'_id' @> $1::jsonb`, h.tables[cc])
+// none) of the head of person id in cc, and whether the commit after that
+// version exists, in one statement read straight from PostgreSQL as types
+// is (both lookups served by the GIN indexes on _id, in one snapshot);
+// found is false if there is no such head. Without a commits table known
+// at open, newer is true: the head cannot be checked, read the log.
+func (h *pgHeads) patient(ctx context.Context, cc records.Country, id string) (v int64, raw string, found, newer bool, err error) {
 	arg, _ := json.Marshal(id) // a string always marshals
-	err = h.pool.QueryRow(ctx, q, string(arg)).Scan(&v, &raw)
+	err = h.pool.QueryRow(ctx, h.patientSQL(cc), string(arg), id).Scan(&v, &raw, &newer)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return 0, "", false, nil
+		return 0, "", false, false, nil
 	case err != nil:
-		return 0, "", false, fmt.Errorf("postgresql head patient: %w", pgErr(err))
+		return 0, "", false, false, fmt.Errorf("postgresql head patient: %w", pgErr(err))
 	}
-	return v, raw, true, nil
+	return v, raw, true, newer, nil
+}
+
+// patientSQL returns the statement of patient in cc: $1 is the person's
+// id as a JSON string, $2 the id.
+func (h *pgHeads) patientSQL(cc records.Country) string {
+	next := "TRUE"
+	if t := h.commits[cc]; t != "" {
+		// commitID(id, version+1): "c:<id>:" and the version in 12 digits.
+		next = fmt.Sprintf(`EXISTS (SELECT 1 FROM %s c WHERE c._jsonb->'_id' @> to_jsonb('c:' || $2 || ':' || lpad(((h._jsonb->>'version')::bigint + 1)::text, 12, '0')))`, t)
+	}
+	return fmt.Sprintf(`SELECT (h._jsonb->>'version')::bigint, coalesce(h._jsonb->>'patient', ''), %s FROM %s h WHERE h._jsonb->'_id' @> $1::jsonb`, next, h.tables[cc])
 }
