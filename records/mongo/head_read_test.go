@@ -88,13 +88,17 @@ func TestCurrentPatient(t *testing.T) {
 	}
 	check("deleted", true)
 	if mongotest.Engine() == mongotest.EnginePostgres {
-		// One statement, each lookup by the GIN index on _id.
+		// One statement, each lookup by an index on _id (the head by ours,
+		// the commit by FerretDB's unique one). Planned with sequential
+		// scans off: on a few rows reading them is cheaper. What the
+		// planner chooses at scale is what BenchmarkScale measures (a
+		// containment there read every commit: 528 ms per read).
 		plan, err := recmongo.ExplainHeadPatient(ctx, s, "CO", "p1", true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("head and next commit:\n%s", plan)
-		if strings.Count(plan, "_contigo__id") != 2 || strings.Contains(plan, "Seq Scan") {
+		if !strings.Contains(plan, "_contigo__id") || !strings.Contains(plan, "Index Scan using commits_") || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("the head and the next commit are not read by their _id indexes:\n%s", plan)
 		}
 	}
