@@ -166,7 +166,7 @@ func (s *Service) currentPatient(ctx context.Context, cc Country, typ, id string
 	}
 	r, ok, err := pr.CurrentPatient(ctx, cc, id)
 	if err != nil {
-		return Resource{}, false, fmt.Errorf("Patient/%s: %w", id, err)
+		return Resource{}, false, fmt.Errorf("read Patient/%s from its head: %w", id, err)
 	}
 	return r, ok, nil
 }
