@@ -35,7 +35,7 @@ func (s *Store) CurrentPatient(ctx context.Context, cc records.Country, id strin
 	if s.cache.has(cc, id) {
 		return records.Resource{}, false, nil
 	}
-	_, raw, found, newer, err := s.headPatient(ctx, cc, id)
+	raw, found, newer, err := s.headPatient(ctx, cc, id)
 	if err != nil || !found || raw == "" || newer {
 		return records.Resource{}, false, err
 	}
@@ -49,13 +49,13 @@ func (s *Store) CurrentPatient(ctx context.Context, cc records.Country, id strin
 	return r, true, nil
 }
 
-// headPatient returns the version and the Patient (resourceDoc JSON, ""
-// if none) of the head of person id, and whether the commit after that
-// version exists (read after the head); found is false if it has no head.
+// headPatient returns the Patient (resourceDoc JSON, "" if none) of the
+// head of person id, and whether the commit after the head's version
+// exists (read after the head); found is false if it has no head.
 // On FerretDB-PostgreSQL with its URL both come from one statement
 // (pgHeads.patient), elsewhere from a head read with a projection and a
 // commit lookup by _id.
-func (s *Store) headPatient(ctx context.Context, cc records.Country, id string) (v int64, raw string, found, newer bool, err error) {
+func (s *Store) headPatient(ctx context.Context, cc records.Country, id string) (raw string, found, newer bool, err error) {
 	if s.pg != nil && s.pg.hosts(cc) {
 		return s.pg.patient(ctx, cc, id)
 	}
@@ -67,15 +67,15 @@ func (s *Store) headPatient(ctx context.Context, cc records.Country, id string) 
 		options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "patient", Value: 1}})).Decode(&h)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return 0, "", false, false, nil
+		return "", false, false, nil
 	case err != nil:
-		return 0, "", false, false, fmt.Errorf("head patient of %s: %w", id, mapErr(err))
+		return "", false, false, fmt.Errorf("head patient of %s: %w", id, mapErr(err))
 	}
 	if h.Patient == "" {
-		return h.Version, "", true, false, nil
+		return "", true, false, nil
 	}
 	newer, err = s.commitExists(ctx, cc, commitID(id, h.Version+1))
-	return h.Version, h.Patient, true, newer, err
+	return h.Patient, true, newer, err
 }
 
 // commitExists reports whether the commit document id exists, reading
