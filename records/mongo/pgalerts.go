@@ -75,8 +75,8 @@ func alertSQL(aq alertQuery) (string, []any) {
 	var and []string
 	for _, c := range aq.conds {
 		if c.Op == records.OpEq && slices.Contains(alertScalarKeys, c.Key) {
-			// One value as "=": PostgreSQL 15 reads "= ANY" from a btree
-			// without its order, then sorts every match.
+			// One value as a plain equality on the index's leading
+			// column, the form TestPostgresAlertPlan checks.
 			if len(c.Values) == 1 {
 				and = append(and, pgAlertKey(c.Key)+" = "+arg(c.Values[0]))
 			} else {
