@@ -55,11 +55,7 @@ func (s *Server) handleIndicators(c echo.Context) error {
 	}
 	cc := country(c)
 	rs := s.nut.rules.For(string(cc))
-	facts, err := indicatorFacts(c.Request().Context(), s.records.Store(), cc)
-	if err != nil {
-		return err
-	}
-	rows, err := nutrition.IndicatorsOf(facts, rs, from, to, by)
+	rows, err := indicatorRows(c.Request().Context(), s.records.Store(), cc, rs, from, to, by)
 	if err != nil {
 		return err
 	}
@@ -78,6 +74,27 @@ func (s *Server) handleIndicators(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, IndicatorReport{Country: string(cc), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
 		By: by, RuleSet: rs.Ref(""), Rows: rows})
+}
+
+// indicatorRowsStore is implemented by stores that keep the indicator
+// rows of the queries asked lately in step with their writes
+// (records/mongo.Store).
+type indicatorRowsStore interface {
+	IndicatorRows(ctx context.Context, cc records.Country, rs *nutrition.RuleSet, from, to time.Time, by string) ([]nutrition.IndicatorRow, error)
+}
+
+// indicatorRows returns the indicator rows of cc for [from, to) grouped by
+// by: from the store when it keeps them, else counted over every person's
+// facts.
+func indicatorRows(ctx context.Context, store records.Store, cc records.Country, rs *nutrition.RuleSet, from, to time.Time, by string) ([]nutrition.IndicatorRow, error) {
+	if k, ok := store.(indicatorRowsStore); ok {
+		return k.IndicatorRows(ctx, cc, rs, from, to, by)
+	}
+	facts, err := indicatorFacts(ctx, store, cc)
+	if err != nil {
+		return nil, err
+	}
+	return nutrition.IndicatorsOf(facts, rs, from, to, by)
 }
 
 // indicatorFactsStore is implemented by stores that keep an indicator

@@ -33,6 +33,28 @@ type digestDoc struct {
 	ID      string `bson:"_id"`
 	Version int64  `bson:"version"` // the record version digested
 	Digest  string `bson:"d"`       // nutrition.Digest JSON
+	// At is when it was written (the writer's clock, Unix milliseconds):
+	// replicas read the digests written since their last look by it
+	// (digest_cache.go). Digests written before it existed have none.
+	At int64 `bson:"t,omitempty"`
+	// Gone marks a person without a nutrition state any more (a
+	// tombstone, so that replicas see the change by At like any other).
+	Gone bool `bson:"g,omitempty"`
+}
+
+// stamped returns d with At set to now.
+func stamped(d digestDoc) digestDoc {
+	d.At = time.Now().UnixMilli()
+	return d
+}
+
+// dropDigest replaces the digest of person id by a tombstone at version v.
+func (s *Store) dropDigest(ctx context.Context, cc records.Country, id string, v int64) error {
+	if err := replaceByID(ctx, s.coll(cc, digestColl), id, stamped(digestDoc{ID: id, Version: v, Gone: true})); err != nil {
+		return fmt.Errorf("indicator digest of %s: %w", id, err)
+	}
+	s.cacheDigest(cc, id, v, "", false)
+	return nil
 }
 
 // digestOf returns the digest document of version v of person id, whose
@@ -59,16 +81,11 @@ func personDigest(p *records.Person) digestDoc {
 // writeDigest writes the digest of p (or deletes it if p has no nutrition
 // state), last writer wins like the projection.
 func (s *Store) writeDigest(ctx context.Context, cc records.Country, p *records.Person) error {
-	c := s.coll(cc, digestColl)
 	if !projected(p) {
-		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}}); err != nil {
-			return fmt.Errorf("indicator digest of %s: %w", p.ID, mapErr(err))
-		}
-		s.cacheDigest(cc, p.ID, p.Version, "", false)
-		return nil
+		return s.dropDigest(ctx, cc, p.ID, p.Version)
 	}
-	d := personDigest(p)
-	if err := replaceByID(ctx, c, p.ID, d); err != nil {
+	d := stamped(personDigest(p))
+	if err := replaceByID(ctx, s.coll(cc, digestColl), p.ID, d); err != nil {
 		return fmt.Errorf("indicator digest of %s: %w", p.ID, err)
 	}
 	s.cacheDigest(cc, p.ID, d.Version, d.Digest, true)
@@ -82,7 +99,7 @@ func (s *Store) digestMany(ctx context.Context, cc records.Country, ps []*record
 		if !projected(p) {
 			continue
 		}
-		d := personDigest(p)
+		d := stamped(personDigest(p))
 		s.cacheDigest(cc, d.ID, d.Version, d.Digest, true)
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).SetReplacement(d).SetUpsert(true))
 	}
@@ -97,7 +114,7 @@ func (s *Store) digestMany(ctx context.Context, cc records.Country, ps []*record
 // returns an error, which it returns. For /indicators.
 func (s *Store) EachIndicatorDigest(ctx context.Context, cc records.Country, fn func(id string, digest []byte) error) (err error) {
 	defer s.observe("each_digest", time.Now(), &err)
-	cur, err := s.coll(cc, digestColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "d", Value: 1}}))
+	cur, err := s.coll(cc, digestColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "d", Value: 1}, {Key: "g", Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("indicator digests: %w", mapErr(err))
 	}
@@ -106,6 +123,9 @@ func (s *Store) EachIndicatorDigest(ctx context.Context, cc records.Country, fn 
 		var d digestDoc
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("indicator digests: decode: %w", err)
+		}
+		if d.Gone {
+			continue
 		}
 		if err := fn(d.ID, []byte(d.Digest)); err != nil {
 			return err
@@ -117,9 +137,10 @@ func (s *Store) EachIndicatorDigest(ctx context.Context, cc records.Country, fn 
 	return nil
 }
 
-// digestVersions returns the version of every digest of cc.
+// digestVersions returns the version of every digest of cc (tombstones
+// left out).
 func (s *Store) digestVersions(ctx context.Context, cc records.Country) (map[string]int64, error) {
-	cur, err := s.coll(cc, digestColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "version", Value: 1}}))
+	cur, err := s.coll(cc, digestColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "g", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("indicator digests: %w", mapErr(err))
 	}
@@ -129,7 +150,9 @@ func (s *Store) digestVersions(ctx context.Context, cc records.Country) (map[str
 	}
 	out := make(map[string]int64, len(docs))
 	for _, d := range docs {
-		out[d.ID] = d.Version
+		if !d.Gone {
+			out[d.ID] = d.Version
+		}
 	}
 	return out, nil
 }
@@ -162,7 +185,7 @@ func (s *Store) setupDigests(ctx context.Context, cc records.Country) error {
 func (s *Store) backfillDigests(ctx context.Context, cc records.Country) error {
 	done := map[string]int64{}
 	write := func(id string, v int64, st []byte) error {
-		d := digestOf(id, v, st)
+		d := stamped(digestOf(id, v, st))
 		if err := replaceByID(ctx, s.coll(cc, digestColl), id, d); err != nil {
 			return fmt.Errorf("indicator digest of %s: %w", id, err)
 		}

@@ -3,9 +3,11 @@ package mongo_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"contigo/records"
 	recmongo "contigo/records/mongo"
@@ -74,6 +76,7 @@ func TestIndicatorFactsCache(t *testing.T) {
 					if !slices.Equal(got, w) {
 						t.Fatalf("%s: facts\n%v\nwant\n%v", step, got, w)
 					}
+					checkRows(t, step, s, w)
 				}
 			}
 			var ps []*records.Person
@@ -125,6 +128,36 @@ func TestIndicatorFactsCache(t *testing.T) {
 	}
 }
 
+// checkRows wants the indicator rows of s (kept per query in step with the
+// digests since the query was first asked) equal to those counted from
+// scratch over facts (nutrition.Facts as JSON).
+func checkRows(t *testing.T, step string, s *recmongo.Store, facts []string) {
+	t.Helper()
+	var fs []nutrition.Facts
+	for _, j := range facts {
+		var f nutrition.Facts
+		if err := json.Unmarshal([]byte(j), &f); err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	rs := nutrition.DefaultRuleSet()
+	from, to := time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, by := range []string{"", nutrition.ByMonth, nutrition.ByAdminArea} {
+		want, err := nutrition.IndicatorsOf(fs, rs, from, to, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.IndicatorRows(t.Context(), "CO", rs, from, to, by)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s, by %q: rows\n%+v\nwant\n%+v", step, by, got, want)
+		}
+	}
+}
+
 // On FerretDB-PostgreSQL the changed digests are read by _id through an
 // index, not by reading the table.
 func TestPostgresDigestPlan(t *testing.T) {
@@ -144,5 +177,84 @@ func TestPostgresDigestPlan(t *testing.T) {
 	t.Logf("plan:\n%s", plan)
 	if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
 		t.Errorf("the read by _id does not use an index:\n%s", plan)
+	}
+	plan, err = recmongo.ExplainDigestsSince(ctx, s, "CO", time.Now().Add(-time.Minute).UnixMilli(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan since:\n%s", plan)
+	if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "_contigo_t") {
+		t.Errorf("the read of the digests written since a time does not use the index on t:\n%s", plan)
+	}
+}
+
+// A replica reads only the digests written since its previous refresh
+// (less the lag), not a listing of every digest; a digest whose write took
+// longer than the lag is missed until the next full listing, which catches
+// it.
+func TestIndicatorFactsSince(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	writer := mongotest.NewStoreConfig(t, recmongo.Config{Countries: []records.Country{"CO"}})
+	reader := secondStore(t, writer, recmongo.Config{})
+	state := func(day int) []byte {
+		return fmt.Appendf(nil, `{"assessments":[{"date":"2025-03-%02dT00:00:00Z","subject":"child","age_band":"child_6_59m","admin_area":"A%d","anthro_wasting":"severe_wasting","muac_mm":110}]}`, day, day%3)
+	}
+	persons := func() []string {
+		t.Helper()
+		facts, err := reader.IndicatorFacts(ctx, "CO")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range facts {
+			b, _ := json.Marshal(f)
+			out = append(out, string(b))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i := range 10 {
+		p := assessed(fmt.Sprintf("since%02d", i), 1)
+		p.Nutrition = state(1 + i)
+		if err := writer.Insert(ctx, "CO", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(persons()); n != 10 || recmongo.DigestsListed(reader, "CO") != 1 {
+		t.Fatalf("%d persons, %d listings after the first use, want 10 and 1", n, recmongo.DigestsListed(reader, "CO"))
+	}
+	// A change and a state that is gone are read by their time.
+	if err := writer.Append(ctx, "CO", &records.Commit{PersonID: "since03", Version: 2, At: t0, Nutrition: state(20)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Append(ctx, "CO", &records.Commit{PersonID: "since04", Version: 2, At: t0, Nutrition: []byte{}}); err != nil {
+		t.Fatal(err)
+	}
+	got := persons()
+	if len(got) != 9 || !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "2025-03-20") }) {
+		t.Errorf("after a change and a removal: %v", got)
+	}
+	if n := recmongo.DigestsListed(reader, "CO"); n != 1 {
+		t.Errorf("%d listings, want 1: the changes are read by time", n)
+	}
+	checkRows(t, "since", reader, got)
+	// A digest stamped ten minutes ago, beyond the lag, as a write that took
+	// that long to commit: missed by time, found by the next listing.
+	late, err := nutrition.Digest(state(28))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := recmongo.WriteDigestAt(ctx, writer, "CO", "late", 1, string(late), time.Now().Add(-10*time.Minute).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(persons()); n != 9 {
+		t.Errorf("%d persons: a write older than the lag was read by time", n)
+	}
+	recmongo.SetDigestTimes(reader, 0, time.Nanosecond)
+	if got := persons(); len(got) != 10 || recmongo.DigestsListed(reader, "CO") != 2 {
+		t.Errorf("after the relist period: %d persons, %d listings, want 10 and 2", len(got), recmongo.DigestsListed(reader, "CO"))
+	} else {
+		checkRows(t, "relisted", reader, got)
 	}
 }

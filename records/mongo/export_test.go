@@ -3,6 +3,8 @@ package mongo
 import (
 	"context"
 	"errors"
+	"strconv"
+	"time"
 
 	"contigo/records"
 )
@@ -26,6 +28,38 @@ func ExplainDigestRead(ctx context.Context, s *Store, cc records.Country, ids []
 		return "", errors.New("explain: the store does not read digests from PostgreSQL")
 	}
 	return s.pg.explainSQL(ctx, digestSQL(s.pg.digestsTable(cc))+pgDigestsByID, []any{digestIDs(ids)}, noSeqScan)
+}
+
+// ExplainDigestsSince returns PostgreSQL's plan of the read of the digests
+// of cc written since since (Unix ms), with sequential scans disabled if
+// noSeqScan.
+func ExplainDigestsSince(ctx context.Context, s *Store, cc records.Country, since int64, noSeqScan bool) (string, error) {
+	if s.pg == nil || s.pg.digestsTable(cc) == "" {
+		return "", errors.New("explain: the store does not read digests from PostgreSQL")
+	}
+	return s.pg.explainSQL(ctx, digestSQL(s.pg.digestsTable(cc))+pgDigestsSince, []any{strconv.FormatInt(since, 10)}, noSeqScan)
+}
+
+// SetDigestTimes sets the lag and relist period of the digest refreshes
+// of s (digestLag, digestRelist).
+func SetDigestTimes(s *Store, lag, relist time.Duration) {
+	s.digests.mu.Lock()
+	defer s.digests.mu.Unlock()
+	s.digests.lag, s.digests.relist = lag, relist
+}
+
+// DigestsListed returns how many times s read or listed every digest of cc.
+func DigestsListed(s *Store, cc records.Country) int {
+	d := s.digests.country(cc)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.listed
+}
+
+// WriteDigestAt stores a digest of person id at version v written at at
+// (Unix ms), as a write that took long to commit would leave it.
+func WriteDigestAt(ctx context.Context, s *Store, cc records.Country, id string, v int64, digest string, at int64) error {
+	return replaceByID(ctx, s.coll(cc, digestColl), id, digestDoc{ID: id, Version: v, Digest: digest, At: at})
 }
 
 // DigestsRead returns how many digests of cc a store that is not alone on

@@ -26,9 +26,10 @@ const pgDigestsByID = ` WHERE (_jsonb->'_id') = ANY($1::jsonb[])`
 // digestsTable returns the quoted digests table of country cc, "" if unknown.
 func (h *pgHeads) digestsTable(cc records.Country) string { return h.digests[cc] }
 
-// digestVersions returns the version of every digest of cc.
+// digestVersions returns the version of every digest of cc (tombstones
+// left out).
 func (h *pgHeads) digestVersions(ctx context.Context, cc records.Country) (map[string]int64, error) {
-	q := fmt.Sprintf(`SELECT _jsonb->>'_id', _jsonb->>'version' FROM %s`, h.digestsTable(cc))
+	q := fmt.Sprintf(`SELECT _jsonb->>'_id', _jsonb->>'version' FROM %s WHERE _jsonb->'g' IS NULL`, h.digestsTable(cc))
 	rows, err := h.pool.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("postgresql digest versions: %w", pgErr(err))
@@ -49,29 +50,11 @@ func (h *pgHeads) digestVersions(ctx context.Context, cc records.Country) (map[s
 	return out, nil
 }
 
-// readDigests calls fn with the id, version and digest of the digests of
-// cc with the given ids, or of all of them if ids is nil.
-func (h *pgHeads) readDigests(ctx context.Context, cc records.Country, ids []string, fn func(id string, v int64, digest string)) error {
+// readDigests calls fn with the id, version, digest and tombstone mark of
+// the digests of cc with the given ids, or of all of them if ids is nil.
+func (h *pgHeads) readDigests(ctx context.Context, cc records.Country, ids []string, fn func(id string, v int64, digest string, gone bool)) error {
 	base := digestSQL(h.digestsTable(cc))
-	read := func(q string, args ...any) error {
-		rows, err := h.pool.Query(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("postgresql digests: %w", pgErr(err))
-		}
-		var id, v, d string
-		_, err = pgx.ForEachRow(rows, []any{&id, &v, &d}, func() error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return fmt.Errorf("digest %s: version %q: %w", id, v, err)
-			}
-			fn(id, n, d)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("postgresql digests: %w", pgErr(err))
-		}
-		return nil
-	}
+	read := func(q string, args ...any) error { return h.queryDigests(ctx, fn, q, args...) }
 	if ids == nil {
 		return read(base)
 	}
@@ -84,10 +67,45 @@ func (h *pgHeads) readDigests(ctx context.Context, cc records.Country, ids []str
 	return nil
 }
 
-// digestSQL returns the statement that reads the id, version and digest of
-// every row of table (a digests table).
+// readDigestsSince calls fn as readDigests does for the digests of cc
+// written at or after since (Unix milliseconds): a range of the btree
+// index on _jsonb->'t' (pgindex.go; TestPostgresDigestPlan checks the
+// plan). FerretDB stores a BSON int64 as a JSON number, and jsonb numbers
+// compare by value (https://www.postgresql.org/docs/15/datatype-json.html,
+// "jsonb Indexing": the btree ordering).
+func (h *pgHeads) readDigestsSince(ctx context.Context, cc records.Country, since int64, fn func(id string, v int64, digest string, gone bool)) error {
+	return h.queryDigests(ctx, fn, digestSQL(h.digestsTable(cc))+pgDigestsSince, strconv.FormatInt(since, 10))
+}
+
+// pgDigestsSince is the condition of a read of the digests written since
+// $1, a JSON number.
+const pgDigestsSince = ` WHERE (_jsonb->'t') >= $1::jsonb`
+
+// queryDigests runs q (a digestSQL statement) and calls fn for each row.
+func (h *pgHeads) queryDigests(ctx context.Context, fn func(id string, v int64, digest string, gone bool), q string, args ...any) error {
+	rows, err := h.pool.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("postgresql digests: %w", pgErr(err))
+	}
+	var id, v, d, g string
+	_, err = pgx.ForEachRow(rows, []any{&id, &v, &d, &g}, func() error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("digest %s: version %q: %w", id, v, err)
+		}
+		fn(id, n, d, g == "true")
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgresql digests: %w", pgErr(err))
+	}
+	return nil
+}
+
+// digestSQL returns the statement that reads the id, version, digest and
+// tombstone mark of every row of table (a digests table).
 func digestSQL(table string) string {
-	return fmt.Sprintf(`SELECT _jsonb->>'_id', _jsonb->>'version', COALESCE(_jsonb->>'d', '') FROM %s`, table)
+	return fmt.Sprintf(`SELECT _jsonb->>'_id', _jsonb->>'version', COALESCE(_jsonb->>'d', ''), COALESCE(_jsonb->>'g', '') FROM %s`, table)
 }
 
 // digestIDs returns the argument of pgDigestsByID for ids.

@@ -75,6 +75,14 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 			}
 		}
 	}
+	if table, ok := tables[digestColl]; ok {
+		// The digests written since a time (pgdigests.go, readDigestsSince).
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((_jsonb -> 't'))`, pgx.Identifier{table + "_contigo_t"}.Sanitize(),
+			pgx.Identifier{db, table}.Sanitize())
+		if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
+			return fmt.Errorf("postgresql indexes of %s: %s.t: %w", db, digestColl, err)
+		}
+	}
 	for coll, table := range tables {
 		for _, field := range append([]string{"_id"}, pgIndexed[coll]...) {
 			name := pgx.Identifier{table + "_contigo_" + field}.Sanitize()
@@ -140,6 +148,14 @@ func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
 			if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{db, table + ix.suffix}.Sanitize()); err != nil {
 				return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
 			}
+		}
+	}
+	if table, ok := tables[digestColl]; ok {
+		// The digests written since a time (pgdigests.go, readDigestsSince).
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((_jsonb -> 't'))`, pgx.Identifier{table + "_contigo_t"}.Sanitize(),
+			pgx.Identifier{db, table}.Sanitize())
+		if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
+			return fmt.Errorf("postgresql indexes of %s: %s.t: %w", db, digestColl, err)
 		}
 	}
 	for coll, table := range tables {

@@ -187,9 +187,9 @@ func (s *Store) RebuildNutrition(ctx context.Context, cc records.Country) (_ int
 		}
 		n++
 	}
-	for id := range digests { // and so does the digest
-		if _, err := s.coll(cc, digestColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-			return n, fmt.Errorf("rebuild nutrition projection: %w", mapErr(err))
+	for id, v := range digests { // and so does the digest
+		if err := s.dropDigest(ctx, cc, id, v); err != nil {
+			return n, fmt.Errorf("rebuild nutrition projection: %w", err)
 		}
 	}
 	if err := s.dropUnlistedPages(ctx, cc); err != nil {

@@ -227,6 +227,8 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 			{Keys: bson.D{{Key: "s", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("s_1__id_1")},
 			{Keys: bson.D{{Key: "p", Value: 1}}, Options: options.Index().SetName("p_1")},
 		}
+		// The digests written since a time (readDigestsSince).
+		want[digestColl] = []mongo.IndexModel{{Keys: bson.D{{Key: "t", Value: 1}}, Options: options.Index().SetName("t_1")}}
 	}
 	for coll, models := range want {
 		if err := ensureIndexes(ctx, db.Collection(coll), models); err != nil {

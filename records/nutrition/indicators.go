@@ -2,11 +2,8 @@ package nutrition
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
-
-	"contigo/records"
 )
 
 // Dimensions Indicators can group by; "" gives one row, group "all".
@@ -114,105 +111,14 @@ func Indicators(states []State, rs *RuleSet, from, to time.Time, by string) ([]I
 // IndicatorsOf is Indicators over the Facts of the states (FactsOf, or
 // ParseDigest of their stored Digests).
 func IndicatorsOf(facts []Facts, rs *RuleSet, from, to time.Time, by string) ([]IndicatorRow, error) {
-	switch by {
-	case "", "all", ByMonth, ByAdminArea, BySex, ByAgeBand, ByPopGroup:
-	default:
-		return nil, &records.FieldError{Field: "by", Reason: "must be month, admin_area, sex, age_band or population_group"}
+	t, err := NewTally(from, to, by)
+	if err != nil {
+		return nil, err
 	}
-	lo, hi := dateOnly(from), dateOnly(to)
-	if !lo.Before(hi) {
-		return nil, &records.FieldError{Field: "to", Reason: "must be after from"}
+	for i := range facts {
+		t.Add(&facts[i])
 	}
-	g := newGrouper(by)
-	if by == ByMonth {
-		for d := lo; d.Before(hi); d = d.AddDate(0, 1, 0) {
-			g.row(time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC), "", "", "", "")
-		}
-	}
-	// Stored dates are calendar dates at midnight UTC (dateOnly).
-	in := func(t time.Time) bool { return !t.Before(lo) && t.Before(hi) }
-	type mark struct{ row, bits int }
-	var marks []mark
-	add := func(row, bits int) {
-		for i := range marks {
-			if marks[i].row == row {
-				marks[i].bits |= bits
-				return
-			}
-		}
-		marks = append(marks, mark{row, bits})
-	}
-	for fi := range facts {
-		f := &facts[fi]
-		marks = marks[:0]
-		for ai := range f.Screens {
-			a := &f.Screens[ai]
-			if in(a.Date) {
-				add(g.row(a.Date, a.Area, a.Sex, a.AgeBand, a.Pop), a.Bits)
-			}
-		}
-		for ei := range f.Eps {
-			ep := &f.Eps[ei]
-			if in(ep.Admission) {
-				r := g.rows[g.row(ep.Admission, ep.Area, ep.Sex, ep.AgeBand, ep.Pop)]
-				r.Admissions[ep.Programme]++
-				r.AdmissionsTotal++
-				switch {
-				case ep.AdmissionType == AdmissionReturnAfterDefault:
-					r.ReturnsAfterDefault++
-				case ep.AdmissionType == AdmissionTransferIn:
-					r.TransfersIn++
-				}
-				if ep.Relapse {
-					r.Relapses++
-				}
-			}
-			if !ep.Open && in(ep.OutcomeDate) {
-				r := g.rows[g.row(ep.OutcomeDate, ep.Area, ep.Sex, ep.AgeBand, ep.Pop)]
-				switch ep.Programme {
-				case ProgrammeOTP, ProgrammeInpatient:
-					r.ExitsSevere.count(ep.Outcome)
-				case ProgrammeTSFP:
-					r.ExitsModerate.count(ep.Outcome)
-				}
-			}
-		}
-		for ii := range f.Ivs {
-			iv := &f.Ivs[ii]
-			if !in(iv.Date) {
-				continue
-			}
-			row := g.row(iv.Date, iv.Area, f.Sex, f.AgeBand, f.Pop)
-			switch iv.Kind {
-			case InterventionRUTF, InterventionRUSF, InterventionSFF:
-				add(row, bitFood)
-			case InterventionVitaminA, InterventionMNP:
-				add(row, bitChildMicro)
-			case InterventionIFA:
-				add(row, bitPLWMicro)
-			case InterventionIYCFCounselling:
-				add(row, bitIYCF)
-			case InterventionPLWCounselling:
-				add(row, bitPLWCounsel)
-			case InterventionReferral:
-				g.rows[row].ReferralsMade++
-				if iv.Completed {
-					g.rows[row].ReferralsCompleted++
-				}
-			}
-		}
-		for _, m := range marks {
-			g.rows[m.row].addBits(m.bits)
-		}
-	}
-	out := make([]IndicatorRow, len(g.rows))
-	for i, r := range g.rows {
-		r.ExitsSevere.rates(rs, rs.Sphere.DeathLTSevere)
-		r.ExitsModerate.rates(rs, rs.Sphere.DeathLTMod)
-		out[i] = *r
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
-	return out, nil
+	return t.Rows(rs), nil
 }
 
 // screenBits returns the person bits assessment a sets.
@@ -250,10 +156,11 @@ func screenBits(a *Assessment) int {
 	return b
 }
 
-func (r *IndicatorRow) addBits(b int) {
+// addBits counts (sign 1) or uncounts (sign -1) one person with bits b.
+func (r *IndicatorRow) addBits(b, sign int) {
 	inc := func(bit int, n *int) {
 		if b&bit != 0 {
-			*n++
+			*n += sign
 		}
 	}
 	inc(bitChildScreened, &r.ChildrenScreened)
@@ -273,22 +180,23 @@ func (r *IndicatorRow) addBits(b int) {
 	inc(bitPLWCounsel, &r.PLWCounselling)
 }
 
-func (x *ExitStats) count(outcome string) {
+// count counts (sign 1) or uncounts (sign -1) one exit with outcome.
+func (x *ExitStats) count(outcome string, sign int) {
 	switch outcome {
 	case OutcomeCured:
-		x.Cured++
+		x.Cured += sign
 	case OutcomeDied:
-		x.Died++
+		x.Died += sign
 	case OutcomeDefaulted:
-		x.Defaulted++
+		x.Defaulted += sign
 	case OutcomeNonResponse:
-		x.NonResponse++
+		x.NonResponse += sign
 	case OutcomeTransferredInternal:
-		x.TransferredInternal++
+		x.TransferredInternal += sign
 	case OutcomeTransferredExternal:
-		x.TransferredExternal++
+		x.TransferredExternal += sign
 	case OutcomeMovedUnknown:
-		x.MovedUnknown++
+		x.MovedUnknown += sign
 	}
 }
 
