@@ -11,6 +11,7 @@ import (
 	"contigo/records/nutrition"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // digestCache keeps the indicator facts of every person in memory, keyed
@@ -326,7 +327,7 @@ func (s *Store) refreshDigests(ctx context.Context, cc records.Country, d *diges
 	case start.Sub(d.listedAt) >= relist:
 		err = s.relistDigests(ctx, cc, d)
 	default:
-		err = s.readDigestsSince(ctx, cc, d.since, d.replaceChanged)
+		err = s.readSince(ctx, cc, d, d.since)
 		if err == nil {
 			d.since = start.Add(-lag).UnixMilli()
 		}
@@ -383,17 +384,23 @@ func (d *digestSet) replace(id string, v int64, digest string, gone bool) {
 	d.put(id, v, digest, !gone)
 }
 
-// replaceChanged is replace for a digest that d does not already hold at
-// version v.
-func (d *digestSet) replaceChanged(id string, v int64, digest string, gone bool) {
-	d.mu.Lock()
-	have, ok := d.version[id]
-	_, held := d.facts[id]
-	d.mu.Unlock()
-	if ok && have == v && held != gone {
-		return
+// readSince lists the version of the digests of cc written since since
+// (Unix ms) and reads those that d does not hold at that version.
+func (s *Store) readSince(ctx context.Context, cc records.Country, d *digestSet, since int64) error {
+	var changed []string
+	err := s.digestVersionsSince(ctx, cc, since, func(id string, v int64, gone bool) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		have, ok := d.version[id]
+		_, held := d.facts[id]
+		if !ok || have != v || held == gone {
+			changed = append(changed, id)
+		}
+	})
+	if err != nil || len(changed) == 0 {
+		return err // (readDigests reads every digest for nil ids)
 	}
-	d.replace(id, v, digest, gone)
+	return s.readDigests(ctx, cc, changed, d.replace)
 }
 
 // loadDigests reads every stored digest of cc into d. Not exclusive, what
@@ -442,16 +449,32 @@ func (s *Store) readDigests(ctx context.Context, cc records.Country, ids []strin
 	return nil
 }
 
-// readDigestsSince calls fn as readDigests does for the digests of cc
-// written at or after since (Unix milliseconds, digestDoc.At): a range of
-// the index on t (MongoDB: "Indexes",
+// digestVersionsSince calls fn with the id, version and tombstone mark of
+// the digests of cc written at or after since (Unix milliseconds,
+// digestDoc.At): a range of the index on t (MongoDB: "Indexes",
 // https://www.mongodb.com/docs/manual/indexes/; FerretDB-PostgreSQL: the
 // btree of pgindex.go).
-func (s *Store) readDigestsSince(ctx context.Context, cc records.Country, since int64, fn func(id string, v int64, digest string, gone bool)) error {
+func (s *Store) digestVersionsSince(ctx context.Context, cc records.Country, since int64, fn func(id string, v int64, gone bool)) error {
 	if s.pg != nil && s.pg.digests[cc] != "" {
-		return s.pg.readDigestsSince(ctx, cc, since, fn)
+		return s.pg.digestVersionsSince(ctx, cc, since, fn)
 	}
-	return s.findDigests(ctx, cc, bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: since}}}}, fn)
+	filter := bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: since}}}}
+	cur, err := s.coll(cc, digestColl).Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "g", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("indicator digests: %w", mapErr(err))
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var doc digestDoc
+		if err := cur.Decode(&doc); err != nil {
+			return fmt.Errorf("indicator digests: decode: %w", err)
+		}
+		fn(doc.ID, doc.Version, doc.Gone)
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("indicator digests: %w", mapErr(err))
+	}
+	return nil
 }
 
 // findDigests calls fn for each digest of cc that filter matches.

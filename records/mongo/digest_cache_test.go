@@ -248,8 +248,8 @@ func TestIndicatorFactsSince(t *testing.T) {
 	if err := recmongo.WriteDigestAt(ctx, writer, "CO", "late", 1, string(late), time.Now().Add(-10*time.Minute).UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(persons()); n != 9 {
-		t.Errorf("%d persons: a write older than the lag was read by time", n)
+	if n := persons(); len(n) != 9 {
+		t.Errorf("%d persons: a write older than the lag was read by time: %v", len(n), n)
 	}
 	recmongo.SetDigestTimes(reader, 0, time.Nanosecond)
 	if got := persons(); len(got) != 10 || recmongo.DigestsListed(reader, "CO") != 2 {

@@ -37,7 +37,7 @@ func ExplainDigestsSince(ctx context.Context, s *Store, cc records.Country, sinc
 	if s.pg == nil || s.pg.digestsTable(cc) == "" {
 		return "", errors.New("explain: the store does not read digests from PostgreSQL")
 	}
-	return s.pg.explainSQL(ctx, digestSQL(s.pg.digestsTable(cc))+pgDigestsSince, []any{strconv.FormatInt(since, 10)}, noSeqScan)
+	return s.pg.explainSQL(ctx, digestVersionsSinceSQL(s.pg.digestsTable(cc)), []any{strconv.FormatInt(since, 10)}, noSeqScan)
 }
 
 // SetDigestTimes sets the lag and relist period of the digest refreshes

@@ -67,19 +67,38 @@ func (h *pgHeads) readDigests(ctx context.Context, cc records.Country, ids []str
 	return nil
 }
 
-// readDigestsSince calls fn as readDigests does for the digests of cc
-// written at or after since (Unix milliseconds): a range of the btree
-// index on _jsonb->'t' (pgindex.go; TestPostgresDigestPlan checks the
-// plan). FerretDB stores a BSON int64 as a JSON number, and jsonb numbers
-// compare by value (https://www.postgresql.org/docs/15/datatype-json.html,
-// "jsonb Indexing": the btree ordering).
-func (h *pgHeads) readDigestsSince(ctx context.Context, cc records.Country, since int64, fn func(id string, v int64, digest string, gone bool)) error {
-	return h.queryDigests(ctx, fn, digestSQL(h.digestsTable(cc))+pgDigestsSince, strconv.FormatInt(since, 10))
+// digestVersionsSince calls fn with the id, version and tombstone mark of
+// the digests of cc written at or after since (Unix milliseconds): a range
+// of the btree index on _jsonb->'t' (pgindex.go; TestPostgresDigestPlan
+// checks the plan). FerretDB stores a BSON int64 as a JSON number, and
+// jsonb numbers compare by value
+// (https://www.postgresql.org/docs/15/datatype-json.html, "jsonb Indexing").
+func (h *pgHeads) digestVersionsSince(ctx context.Context, cc records.Country, since int64, fn func(id string, v int64, gone bool)) error {
+	q := digestVersionsSinceSQL(h.digestsTable(cc))
+	rows, err := h.pool.Query(ctx, q, strconv.FormatInt(since, 10))
+	if err != nil {
+		return fmt.Errorf("postgresql digests since: %w", pgErr(err))
+	}
+	var id, v, g string
+	_, err = pgx.ForEachRow(rows, []any{&id, &v, &g}, func() error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("digest %s: version %q: %w", id, v, err)
+		}
+		fn(id, n, g == "true")
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgresql digests since: %w", pgErr(err))
+	}
+	return nil
 }
 
-// pgDigestsSince is the condition of a read of the digests written since
-// $1, a JSON number.
-const pgDigestsSince = ` WHERE (_jsonb->'t') >= $1::jsonb`
+// digestVersionsSinceSQL returns the statement of digestVersionsSince on
+// table; $1 is a JSON number.
+func digestVersionsSinceSQL(table string) string {
+	return fmt.Sprintf(`SELECT _jsonb->>'_id', _jsonb->>'version', COALESCE(_jsonb->>'g', '') FROM %s WHERE (_jsonb->'t') >= $1::jsonb`, table)
+}
 
 // queryDigests runs q (a digestSQL statement) and calls fn for each row.
 func (h *pgHeads) queryDigests(ctx context.Context, fn func(id string, v int64, digest string, gone bool), q string, args ...any) error {
