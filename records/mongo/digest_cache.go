@@ -459,27 +459,13 @@ func (s *Store) digestVersionsSince(ctx context.Context, cc records.Country, sin
 		return s.pg.digestVersionsSince(ctx, cc, since, fn)
 	}
 	filter := bson.D{{Key: "t", Value: bson.D{{Key: "$gte", Value: since}}}}
-	cur, err := s.coll(cc, digestColl).Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "g", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("indicator digests: %w", mapErr(err))
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	for cur.Next(ctx) {
-		var doc digestDoc
-		if err := cur.Decode(&doc); err != nil {
-			return fmt.Errorf("indicator digests: decode: %w", err)
-		}
-		fn(doc.ID, doc.Version, doc.Gone)
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("indicator digests: %w", mapErr(err))
-	}
-	return nil
+	proj := options.Find().SetProjection(bson.D{{Key: "version", Value: 1}, {Key: "g", Value: 1}})
+	return s.findDigests(ctx, cc, filter, func(id string, v int64, _ string, gone bool) { fn(id, v, gone) }, proj)
 }
 
 // findDigests calls fn for each digest of cc that filter matches.
-func (s *Store) findDigests(ctx context.Context, cc records.Country, filter bson.D, fn func(id string, v int64, digest string, gone bool)) error {
-	cur, err := s.coll(cc, digestColl).Find(ctx, filter)
+func (s *Store) findDigests(ctx context.Context, cc records.Country, filter bson.D, fn func(id string, v int64, digest string, gone bool), opts ...options.Lister[options.FindOptions]) error {
+	cur, err := s.coll(cc, digestColl).Find(ctx, filter, opts...)
 	if err != nil {
 		return fmt.Errorf("indicator digests: %w", mapErr(err))
 	}
