@@ -213,12 +213,12 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 	return page, nil
 }
 
-// Warmed returns a channel closed once the in-memory indexes of an
-// exclusive store (flags, patients, audit, indicator facts) are loaded, by
-// the warm-up that Open starts, or Close stopped it. Requests are served
-// before (a search waits for the load it needs); a benchmark waits, to
-// measure the steady state. A store that keeps no such index (replicas)
-// returns a closed channel.
+// Warmed returns a channel closed once the in-memory indexes of the store
+// (exclusive: flags, patients, audit, indicator facts; a replica: the
+// indicator facts) are loaded, by the warm-up that Open starts, or Close
+// stopped it. Requests are served before (a search waits for the load it
+// needs); a benchmark waits, to measure the steady state. A store without
+// countries returns a closed channel.
 func (s *Store) Warmed() <-chan struct{} {
 	if s.proj.warmed == nil {
 		c := make(chan struct{})
@@ -228,30 +228,35 @@ func (s *Store) Warmed() <-chan struct{} {
 	return s.proj.warmed
 }
 
-// warmFlagCache loads the flag caches of countries in the background (the
-// first alert search after a start would otherwise pay for the scan);
-// Close stops it.
-func (s *Store) warmFlagCache(countries []records.Country) {
-	if !s.exclusive() || len(countries) == 0 {
+// warm loads the in-memory indexes of countries in the background (the
+// first request that needs one would otherwise pay for the scan): on an
+// exclusive store the flag caches, patients, audit index and indicator
+// facts; on a replica the indicator facts, which it then keeps by reading
+// what changed. Close stops it.
+func (s *Store) warm(countries []records.Country) {
+	if len(countries) == 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.proj.stopWarm = func() { cancel(); <-done }
 	s.proj.warmed = done
+	exclusive := s.exclusive()
 	go func() {
 		defer close(done)
 		for _, cc := range countries {
-			if s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
-				s.proj.mu.Lock()
-				if c := s.proj.cache[cc]; c != nil {
-					c.alertIndex()
+			if exclusive {
+				if s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
+					s.proj.mu.Lock()
+					if c := s.proj.cache[cc]; c != nil {
+						c.alertIndex()
+					}
+					s.proj.mu.Unlock()
 				}
-				s.proj.mu.Unlock()
+				_ = s.loadPatients(ctx, cc)
+				_ = s.loadAuditIndex(ctx, cc)
 			}
-			_ = s.loadPatients(ctx, cc)
-			_ = s.loadAuditIndex(ctx, cc)
-			_, _ = s.IndicatorFacts(ctx, cc)
+			_, _ = s.freshDigests(ctx, cc)
 		}
 	}()
 }

@@ -137,7 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close(ctx)
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s.warmFlagCache(cfg.Countries)
+	s.warm(cfg.Countries)
 	return s, nil
 }
 
