@@ -28,8 +28,9 @@ const alertsColl = "alerts"
 
 // alertsMarkerKey names the claim that says the alert documents of a
 // country were built from its projections (data sets from before them).
-// Version 2 added alertDoc.Keys: a data set marked v1 is built again.
-const alertsMarkerKey = "nutrition-alerts-v2"
+// Version 2 added alertDoc.Keys, version 3 fhir.KeyAlertUpdated in them:
+// a data set marked with an older version is built again.
+const alertsMarkerKey = "nutrition-alerts-v3"
 
 // alertDoc is the stored form of one alert Flag (persistence contract:
 // never rename a bson tag).
@@ -45,8 +46,9 @@ type alertDoc struct {
 	Max  string `bson:"m"`
 	// Fidx lists "key|value" of every search key value of the Flag.
 	Fidx []string `bson:"fidx"`
-	// Keys holds the value of each key of alertScalarKeys the Flag has,
-	// as a scalar that a btree can index (pgalerts.go).
+	// Keys holds the value of each key of alertScalarKeys and
+	// alertRangeKeys the Flag has, as a scalar that a btree can index
+	// (pgalerts.go) and a range can compare on every engine.
 	Keys map[string]string `bson:"k"`
 	// Flag is the Flag resource, resourceDoc JSON.
 	Flag string `bson:"f"`
@@ -61,6 +63,18 @@ type alertDoc struct {
 // instead of every matching document (pgalerts.go).
 var alertScalarKeys = []string{fhir.KeyAlertKind, fhir.KeyAlertSeverity, fhir.KeyAlertStatus, fhir.KeyAlertAgeBand,
 	fhir.KeyAlertSex, fhir.KeyAlertAdminArea, fhir.KeyAlertSite}
+
+// alertRangeKeys are the other single-valued keys of an alert Flag kept
+// in alertDoc.Keys: those the alert list filters on by a range (GET
+// /alerts?updated_since=), compared there as one scalar. A range on an
+// array element ($elemMatch on fidx) is what FerretDB v1.24 does not
+// apply to an array of strings, so no engine is asked for one.
+var alertRangeKeys = []string{fhir.KeyAlertUpdated}
+
+// isAlertScalar reports whether key is kept in alertDoc.Keys.
+func isAlertScalar(key string) bool {
+	return slices.Contains(alertScalarKeys, key) || slices.Contains(alertRangeKeys, key)
+}
 
 // isAlert reports whether Flag r is a nutrition alert.
 func isAlert(r records.Resource) bool { return slices.Contains(r.Keys[fhir.KeyAlert], "1") }
@@ -78,7 +92,7 @@ func alertDocsOf(pid string, v int64, flags []string) ([]alertDoc, error) {
 			continue
 		}
 		d := alertDoc{ID: r.ID, Person: pid, Version: v, Fidx: []string{}, Keys: map[string]string{}, Flag: raw}
-		for _, k := range alertScalarKeys {
+		for _, k := range slices.Concat(alertScalarKeys, alertRangeKeys) {
 			switch vs := r.Keys[k]; len(vs) {
 			case 0:
 			case 1:
@@ -308,7 +322,11 @@ func alertQueryOf(q records.Query) (aq alertQuery, ok bool, err error) {
 			return alertQuery{}, false, nil
 		}
 		switch c.Op {
-		case records.OpEq, records.OpPrefix, records.OpGe, records.OpGt, records.OpLe, records.OpLt:
+		case records.OpEq, records.OpPrefix:
+		case records.OpGe, records.OpGt, records.OpLe, records.OpLt:
+			if c.Key != fhir.KeyAlertCreated && !isAlertScalar(c.Key) {
+				return alertQuery{}, false, nil // only the projections have its values
+			}
 		default:
 			return alertQuery{}, false, nil
 		}
@@ -339,24 +357,6 @@ func (aq alertQuery) cursorOf() (string, string) {
 	return aq.after.Values[0], aq.after.ID
 }
 
-// keyRange returns the bounds of the "key|value" entries of key whose
-// value satisfies op against v: lo (inclusive unless loOpen) and hi
-// (exclusive unless hiClosed). Entries of key are exactly those in
-// ["key|", "key}"): '}' follows '|' in byte order. Not for OpEq or
-// OpPrefix.
-func keyRange(key string, op records.Op, v string) (lo string, loOpen bool, hi string, hiClosed bool) {
-	switch op {
-	case records.OpGe:
-		return key + "|" + v, false, key + "}", false
-	case records.OpGt:
-		return key + "|" + v, true, key + "}", false
-	case records.OpLe:
-		return key + "|", false, key + "|" + v, true
-	default: // OpLt
-		return key + "|", false, key + "|" + v, false
-	}
-}
-
 // createdField returns the field of alertDoc on which a range op on
 // fhir.KeyAlertCreated holds for some value exactly when it holds: the
 // largest value for > and >=, the smallest for < and <=.
@@ -382,16 +382,8 @@ func mongoAlertFilter(aq alertQuery) bson.D {
 				or = append(or, bson.D{{Key: "fidx", Value: bson.Regex{Pattern: "^" + regexp.QuoteMeta(c.Key+"|"+v)}}})
 			case c.Key == fhir.KeyAlertCreated:
 				or = append(or, bson.D{{Key: createdField(c.Op), Value: bson.D{{Key: ops[c.Op], Value: v}}}})
-			default:
-				lo, loOpen, hi, hiClosed := keyRange(c.Key, c.Op, v)
-				loOp, hiOp := "$gte", "$lt"
-				if loOpen {
-					loOp = "$gt"
-				}
-				if hiClosed {
-					hiOp = "$lte"
-				}
-				or = append(or, bson.D{{Key: "fidx", Value: bson.D{{Key: "$elemMatch", Value: bson.D{{Key: loOp, Value: lo}, {Key: hiOp, Value: hi}}}}}})
+			default: // a range on a key of alertDoc.Keys (alertQueryOf)
+				or = append(or, bson.D{{Key: "k." + c.Key, Value: bson.D{{Key: ops[c.Op], Value: v}}}})
 			}
 		}
 		if len(or) == 1 {
@@ -481,46 +473,5 @@ func (s *Store) searchAlerts(ctx context.Context, cc records.Country, aq alertQu
 	if s.pg != nil && s.pg.alertsTable(cc) != "" {
 		return s.pg.searchAlerts(ctx, cc, aq)
 	}
-	if s.ferret && aq.elemRange() {
-		return s.searchAlertsInGo(ctx, cc, aq)
-	}
 	return s.searchAlertsMongo(ctx, cc, aq)
-}
-
-// elemRange reports whether aq has a range condition on a key other than
-// fhir.KeyAlertCreated: one $elemMatch on fidx in MongoDB, which FerretDB
-// v1.24 does not apply to an array of strings (TestAlertList).
-func (aq alertQuery) elemRange() bool {
-	return slices.ContainsFunc(aq.conds, func(c records.Cond) bool {
-		return c.Op != records.OpEq && c.Op != records.OpPrefix && c.Key != fhir.KeyAlertCreated
-	})
-}
-
-// searchAlertsInGo answers aq on FerretDB without PostgreSQL access when
-// its query cannot: every alert document is read (small documents) and
-// matched, sorted and paged here.
-func (s *Store) searchAlertsInGo(ctx context.Context, cc records.Country, aq alertQuery) (records.Page, error) {
-	cur, err := s.coll(cc, alertsColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "f", Value: 1}}))
-	if err != nil {
-		return records.Page{}, fmt.Errorf("read alerts: %w", mapErr(err))
-	}
-	var docs []alertDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return records.Page{}, fmt.Errorf("read alerts: %w", mapErr(err))
-	}
-	var matches []records.Resource
-	for _, d := range docs {
-		r, err := decodeResource(d.Flag)
-		if err != nil {
-			return records.Page{}, fmt.Errorf("alert %s: %w", d.ID, err)
-		}
-		if records.Match(r, aq.conds) {
-			matches = append(matches, r)
-		}
-	}
-	q := records.Query{Type: "Flag", Sort: alertSort, Count: aq.size}
-	if aq.after != nil {
-		q.After = aq.after.String()
-	}
-	return records.Paginate(matches, q)
 }

@@ -21,7 +21,8 @@ func alertFlag(id string, n int) records.Resource {
 	return records.Resource{Type: "Flag", ID: fmt.Sprintf("%s.nf%d", id, n), Version: 1, Updated: t0,
 		Body: fmt.Appendf(nil, `{"resourceType":"Flag","id":"%s.nf%d"}`, id, n),
 		Keys: records.Keys{"nutrition-alert": {"1"}, "alert-created": {at}, "alert-updated": {at},
-			"alert-admin-area": {fmt.Sprintf("a%d", n%3)}, "alert-status": {[]string{"open", "closed"}[n%2]}}}
+			"alert-admin-area": {fmt.Sprintf("a%d", n%3)}, "alert-status": {[]string{"open", "closed"}[n%2]},
+			"alert-id": {fmt.Sprintf("x%02d", n)}}}
 }
 
 // alerted returns a record with a nutrition state, n alert Flags and a
@@ -50,6 +51,8 @@ func alertQueries() map[string]records.Query {
 		"areas and open":  q(4, records.Cond{Key: "alert-admin-area", Op: records.OpEq, Values: []string{"a0", "a2"}}, records.Cond{Key: "alert-status", Op: records.OpEq, Values: []string{"open"}}),
 		"created range":   q(6, records.Cond{Key: "alert-created", Op: records.OpGe, Values: []string{h(2)}}, records.Cond{Key: "alert-created", Op: records.OpLt, Values: []string{h(5)}}),
 		"updated range":   q(6, records.Cond{Key: "alert-updated", Op: records.OpGt, Values: []string{h(1)}}, records.Cond{Key: "alert-updated", Op: records.OpLe, Values: []string{h(4)}}),
+		"area range":      q(4, records.Cond{Key: "alert-admin-area", Op: records.OpGe, Values: []string{"a1"}}),
+		"id range":        q(4, records.Cond{Key: "alert-id", Op: records.OpLt, Values: []string{"x03"}}), // not in alertDoc.Keys: the projections answer
 		"area prefix":     q(50, records.Cond{Key: "alert-admin-area", Op: records.OpPrefix, Values: []string{"a"}}),
 		"no such area":    q(5, records.Cond{Key: "alert-admin-area", Op: records.OpEq, Values: []string{"zz"}}),
 		"no values":       q(5, records.Cond{Key: "alert-status", Op: records.OpEq}),
@@ -224,7 +227,7 @@ func TestAlertListBuiltOnce(t *testing.T) {
 	if _, err := alerts.InsertOne(ctx, bson.D{{Key: "_id", Value: "nobody.nf0"}, {Key: "p", Value: "nobody"}, {Key: "s", Value: ""}, {Key: "fidx", Value: bson.A{"nutrition-alert|1"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:nutrition-alerts-v2"}}); err != nil {
+	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:nutrition-alerts-v3"}}); err != nil {
 		t.Fatal(err)
 	}
 	b := secondStore(t, s, recmongo.Config{PostgreSQLURL: mongotest.PostgreSQLURL()})

@@ -17,9 +17,9 @@ import (
 // each record as one document of personsColl holding every version; format
 // 2 is the commit log; format 3 stores a commit's nutrition state as a
 // delta of the previous one (log.go, nutritionDelta); format 4 adds the
-// scalar keys of alert documents (alertDoc.Keys), which a start builds
-// again (alertsMarkerKey).
-const Format = 4
+// scalar keys of alert documents (alertDoc.Keys) and format 5 the alert's
+// update time among them, which a start builds again (alertsMarkerKey).
+const Format = 5
 
 const formatKey = "format"
 
@@ -49,10 +49,10 @@ func (s *Store) migrate(ctx context.Context, cc records.Country) error {
 		if n == Format {
 			return nil
 		}
-		if n == 2 || n == 3 {
+		if n >= 2 && n <= 4 {
 			// Format 3 only adds nutrition deltas to new commits: format-2
-			// data reads as it is. Format 4 only adds derived fields,
-			// rebuilt by setupAlerts. Raising the mark stops older binaries,
+			// data reads as it is. Formats 4 and 5 only add derived
+			// fields, rebuilt by setupAlerts. Raising the mark stops older binaries,
 			// which would take a delta for a whole state or write alert
 			// documents without their scalar keys.
 			if _, err := s.Takeover(ctx, cc, projMarkerNS, formatKey, owner, strconv.Itoa(Format), time.Now().Add(time.Hour)); err != nil {

@@ -94,17 +94,8 @@ func alertSQL(aq alertQuery) (string, []any) {
 				or = append(or, `EXISTS (SELECT 1 FROM jsonb_array_elements_text(_jsonb->'fidx') e(v) WHERE starts_with(e.v, `+arg(c.Key+"|"+v)+`))`)
 			case c.Key == fhir.KeyAlertCreated:
 				or = append(or, fmt.Sprintf(`(_jsonb->>'%s') COLLATE "C" %s %s`, createdField(c.Op), ops[c.Op], arg(v)))
-			default:
-				lo, loOpen, hi, hiClosed := keyRange(c.Key, c.Op, v)
-				loOp, hiOp := ">=", "<"
-				if loOpen {
-					loOp = ">"
-				}
-				if hiClosed {
-					hiOp = "<="
-				}
-				or = append(or, fmt.Sprintf(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(_jsonb->'fidx') e(v) WHERE e.v COLLATE "C" %s %s AND e.v COLLATE "C" %s %s)`,
-					loOp, arg(lo), hiOp, arg(hi)))
+			default: // a range on a key of alertDoc.Keys (alertQueryOf)
+				or = append(or, fmt.Sprintf(`%s %s %s`, pgAlertKey(c.Key), ops[c.Op], arg(v)))
 			}
 		}
 		and = append(and, "("+strings.Join(or, " OR ")+")")

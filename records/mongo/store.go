@@ -58,6 +58,12 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Timeout bounds connecting at Open (default 10s).
 	Timeout time.Duration
+	// MongoDBPaths makes a FerretDB server be treated as MongoDB: the
+	// MongoDB indexes are created and MongoDB's query shapes used, and none
+	// of the FerretDB-specific indexes or SQL. Only for tests, so that the
+	// code path of a production MongoDB deployment runs where no MongoDB
+	// server can (mongotest, CONTIGO_TEST_MONGODB_PATHS=1).
+	MongoDBPaths bool
 	// CacheBytes bounds the in-process cache of records (default 256 MiB
 	// of estimated heap: bodies, search keys, transactions, nutrition
 	// state; negative disables it). The cache only saves reads: every use
@@ -147,6 +153,9 @@ func (s *Store) setup(ctx context.Context, cfg Config, sqliteDir string) error {
 		return fmt.Errorf("build info: %w", mapErr(err))
 	}
 	_, s.ferret = info["ferretdbVersion"]
+	if cfg.MongoDBPaths {
+		s.ferret, sqliteDir, cfg.PostgreSQLURL = false, "", ""
+	}
 	if s.ferret && sqliteDir == "" && cfg.PostgreSQLURL == "" {
 		cfg.Logger.WarnContext(ctx, "the MongoDB-wire server is FerretDB and no PostgreSQL URL is configured: "+
 			"its queries cannot use indexes and read whole tables; on FerretDB over PostgreSQL give --postgresql-url")

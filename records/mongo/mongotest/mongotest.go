@@ -19,6 +19,10 @@
 //     with FerretDB's PostgreSQL handler in front of it. Without PostgreSQL's
 //     server binaries the tests are skipped, or fail when CI=true.
 //
+// Set CONTIGO_TEST_MONGODB_PATHS=1 to run the stores of NewStore on the
+// code path a MongoDB server takes (recmongo.Config.MongoDBPaths): its
+// indexes and query shapes, none of the FerretDB-specific ones.
+//
 // Set CONTIGO_NO_SQLITE_INDEX=1 to run the embedded engine without the
 // SQLite _id indexes.
 package mongotest
@@ -116,6 +120,10 @@ func serverLog() *slog.Logger {
 // ("" if Main did not run).
 func Engine() string { return engine }
 
+// MongoDBPaths reports whether NewStore's stores take MongoDB's code path
+// on the FerretDB server (CONTIGO_TEST_MONGODB_PATHS=1).
+func MongoDBPaths() bool { return os.Getenv("CONTIGO_TEST_MONGODB_PATHS") == "1" }
+
 // URI returns the MongoDB URI of the server Main started.
 func URI() string { return uri }
 
@@ -149,6 +157,9 @@ func NewStoreConfig(tb testing.TB, cfg recmongo.Config) *recmongo.Store {
 	cfg.DBPrefix = "t" + strings.ToLower(rand.Text()[:12]) + "_"
 	if os.Getenv("CONTIGO_NO_SQLITE_INDEX") == "1" {
 		cfg.NoSQLiteIndexes = true
+	}
+	if MongoDBPaths() {
+		cfg.MongoDBPaths = true
 	}
 	if os.Getenv("CONTIGO_NO_PG_INDEX") != "1" {
 		cfg.PostgreSQLURL = pgURL // "" on the embedded engine
