@@ -103,6 +103,19 @@ func (c *recordCache) get(cc records.Country, id string) *entry {
 	return e.clone()
 }
 
+// version returns the version of the cached record id, 0 if none.
+func (c *recordCache) version(cc records.Country, id string) int64 {
+	if c == nil || c.limit <= 0 {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.m[cacheKey(cc, id)]; e != nil {
+		return e.p.Version
+	}
+	return 0
+}
+
 // has reports whether the record id is cached.
 func (c *recordCache) has(cc records.Country, id string) bool {
 	if c == nil || c.limit <= 0 {

@@ -317,6 +317,14 @@ func (s *Store) Append(ctx context.Context, cc records.Country, c *records.Commi
 	if err := s.intend(ctx, cc, c.PersonID, c.Version); err != nil {
 		return fmt.Errorf("append to %s: %w", c.PersonID, err)
 	}
+	switch ok, err := s.follows(ctx, cc, c.PersonID, c.Version); {
+	case err != nil:
+		s.done(ctx, cc, c.PersonID, c.Version)
+		return fmt.Errorf("append to %s: %w", c.PersonID, err)
+	case !ok:
+		s.done(ctx, cc, c.PersonID, c.Version)
+		return fmt.Errorf("append to %s: version %d is not the next one: %w", c.PersonID, c.Version, records.ErrVersionMismatch)
+	}
 	col := s.coll(cc, commitsColl)
 	for try := 0; ; try++ {
 		_, err = col.InsertOne(ctx, d)
@@ -341,6 +349,32 @@ func (s *Store) Append(ctx context.Context, cc records.Country, c *records.Commi
 	}
 	s.afterCommit(ctx, cc, c.PersonID, c, &d)
 	return nil
+}
+
+// follows reports whether a commit of version v of person id would be
+// read: version v-1 ends a log document (a record is read by following
+// c:<id>:<last+1> from version 1). A seed (seedDoc: c:<id>:1 covering
+// versions 1 to its Last, from Insert or a format-1 migration) leaves the
+// ids of the versions inside it free, and a commit inserted there would
+// be acknowledged and never read. Log documents are immutable and inserted
+// once, so the answer cannot change. The record cache usually answers:
+// the Service appends the version after the one it just read.
+func (s *Store) follows(ctx context.Context, cc records.Country, id string, v int64) (bool, error) {
+	if v <= 1 || s.cache.version(cc, id) == v-1 {
+		return v >= 1, nil
+	}
+	d, ok, err := s.getCommit(ctx, cc, commitID(id, v-1))
+	if err != nil {
+		return false, err
+	}
+	if ok || v-1 == 1 {
+		return ok && d.Last == v-1, nil
+	}
+	d, ok, err = s.getCommit(ctx, cc, commitID(id, 1))
+	if err != nil {
+		return false, err
+	}
+	return ok && d.Last == v-1, nil
 }
 
 // afterCommit brings the derived documents of person id up to its latest

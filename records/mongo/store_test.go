@@ -91,6 +91,38 @@ func TestAppend(t *testing.T) {
 	}
 }
 
+// TestAppendOnlyNext: a commit is taken only as the version after the
+// record's last one. Inside a record stored at once at version 3 (Insert,
+// or a migrated format-1 record) or past its end, a commit would never be
+// read: it is refused, by the store that wrote the record (its cache) and
+// by another one (the log).
+func TestAppendOnlyNext(t *testing.T) {
+	t.Parallel()
+	a := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	p := newPerson("p1")
+	p.Version = 3
+	if err := a.Insert(ctx, "CO", p); err != nil {
+		t.Fatal(err)
+	}
+	b := secondStore(t, a, recmongo.Config{PostgreSQLURL: mongotest.PostgreSQLURL(), MongoDBPaths: mongotest.MongoDBPaths()})
+	for _, st := range []*recmongo.Store{a, b} {
+		for _, v := range []int64{2, 3, 5} {
+			obs := observation("p1", "8302-2", "2026-02-01")
+			if err := st.Append(ctx, "CO", &records.Commit{PersonID: "p1", Version: v, At: t0, Resources: []records.Resource{obs}}); !errors.Is(err, records.ErrVersionMismatch) {
+				t.Errorf("version %d: got %v, want ErrVersionMismatch", v, err)
+			}
+		}
+	}
+	obs := observation("p1", "8302-2", "2026-02-01")
+	if err := b.Append(ctx, "CO", &records.Commit{PersonID: "p1", Version: 4, At: t0.Add(time.Hour), Resources: []records.Resource{obs}}); err != nil {
+		t.Fatalf("version 4: %v", err)
+	}
+	if got, err := a.Person(ctx, "CO", "p1"); err != nil || got.Version != 4 || len(got.Resources) != 2 {
+		t.Fatalf("after version 4: %+v %v", got, err)
+	}
+}
+
 // secondStore opens another store on a's CO database with cfg's other
 // settings, as a second replica on the same server; it is closed at
 // cleanup.
