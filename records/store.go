@@ -15,8 +15,8 @@ type Store interface {
 	Person(ctx context.Context, cc Country, id string) (*Person, error)
 	// Append stores c as version c.Version of its record, atomically: it
 	// succeeds for exactly one writer of that version. ErrVersionMismatch if
-	// the version exists already (ErrConflict for version 1: the record
-	// exists). A returned nil means committed and durable; an error other
+	// the version exists already or is not the one after the record's last
+	// (ErrConflict for version 1: the record exists). A returned nil means committed and durable; an error other
 	// than those two may or may not have committed, and the writer must read
 	// the record to find out.
 	Append(ctx context.Context, cc Country, c *Commit) error
