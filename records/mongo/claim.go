@@ -66,9 +66,18 @@ func (s *Store) Owner(ctx context.Context, cc records.Country, namespace, key st
 }
 
 // Takeover moves key from owner from to owner to if from still holds it
-// and claimed it before olderThan; it returns the owner after the call. The
-// delete and the insert are two steps: a writer that takes the key in
-// between wins, and Takeover returns it as the owner.
+// and claimed it before olderThan; it returns the owner after the call.
+//
+// Taking over one claim is itself claimed: a writer first inserts a ticket
+// whose _id names that claim (key, owner, time) and an attempt number, and
+// only the writer whose insert succeeds (a duplicate _id fails on every
+// engine) deletes the claim and claims the key; the others return the
+// owner after it. Without the ticket, a slower writer's delete removed the
+// claim a faster one had just made, and both took the key over. A ticket
+// older than olderThan (its writer stopped midway) lets the next attempt
+// be claimed; its winner deletes the claim only if it is still the one
+// the ticket names. A writer that claims the key between the delete and
+// the insert wins, and Takeover returns it.
 func (s *Store) Takeover(ctx context.Context, cc records.Country, namespace, key, from, to string, olderThan time.Time) (_ string, err error) {
 	defer s.observe("takeover", time.Now(), &err)
 	id := claimID(namespace, key)
@@ -81,10 +90,71 @@ func (s *Store) Takeover(ctx context.Context, cc records.Country, namespace, key
 	case d.Owner != from || !d.At.Before(olderThan):
 		return d.Owner, nil
 	}
-	if _, err := s.coll(cc, claimsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	c := s.coll(cc, claimsColl)
+	for attempt := 1; ; attempt++ {
+		ticket := takeoverID(d, attempt)
+		_, err := c.InsertOne(ctx, claimDoc{ID: ticket, Owner: to, At: time.Now().UTC()})
+		if err == nil {
+			break
+		}
+		if err = mapErr(err); !errors.Is(err, records.ErrConflict) {
+			return "", fmt.Errorf("take over %s key: %w", namespace, err)
+		}
+		t, err := s.claim(ctx, cc, ticket)
+		if err != nil {
+			return "", fmt.Errorf("take over %s key: %w", namespace, err)
+		}
+		if !t.At.Before(olderThan) {
+			return s.ownerAfterTakeover(ctx, cc, namespace, key, to, d)
+		}
+	}
+	now, err := s.claim(ctx, cc, id)
+	switch {
+	case errors.Is(err, records.ErrNotFound):
+		return s.Claim(ctx, cc, namespace, key, to)
+	case err != nil:
+		return "", fmt.Errorf("take over %s key: %w", namespace, err)
+	case !sameClaim(now, d):
+		return now.Owner, nil
+	}
+	if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 		return "", fmt.Errorf("take over %s key: %w", namespace, mapErr(err))
 	}
 	return s.Claim(ctx, cc, namespace, key, to)
+}
+
+// takeoverID is the _id of the ticket of attempt n to take claim d over.
+func takeoverID(d claimDoc, n int) string {
+	return fmt.Sprintf("~takeover:%s:%d:%d:%s", d.ID, n, d.At.UnixMilli(), d.Owner)
+}
+
+// sameClaim reports whether a and b are the same claim of a key: the same
+// owner since the same time.
+func sameClaim(a, b claimDoc) bool { return a.Owner == b.Owner && a.At.Equal(b.At) }
+
+// ownerAfterTakeover returns the owner of key once another writer's
+// takeover of claim d is done: it waits up to a second for d to go. If
+// the key is free then, to claims it.
+func (s *Store) ownerAfterTakeover(ctx context.Context, cc records.Country, namespace, key, to string, d claimDoc) (string, error) {
+	for try := 0; ; try++ {
+		now, err := s.claim(ctx, cc, d.ID)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+			if try < 10 {
+				break // the other writer is between its delete and its claim
+			}
+			return s.Claim(ctx, cc, namespace, key, to)
+		case err != nil:
+			return "", fmt.Errorf("take over %s key: %w", namespace, err)
+		case !sameClaim(now, d) || try == 10:
+			return now.Owner, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("take over %s key: %w", namespace, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Release frees key if owner holds it. The check and the delete are two

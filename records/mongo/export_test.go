@@ -80,3 +80,9 @@ func ExplainHeadPatient(ctx context.Context, s *Store, cc records.Country, id st
 	}
 	return s.pg.explainSQL(ctx, s.pg.patientSQL(cc), []any{`"` + id + `"`, id}, noSeqScan)
 }
+
+// TakeoverTicket returns the _id of the ticket of attempt n to take over
+// the claim of key in namespace held by owner since at.
+func TakeoverTicket(namespace, key, owner string, at time.Time, n int) string {
+	return takeoverID(claimDoc{ID: claimID(namespace, key), Owner: owner, At: at}, n)
+}
