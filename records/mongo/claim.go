@@ -74,8 +74,8 @@ func (s *Store) Owner(ctx context.Context, cc records.Country, namespace, key st
 // engine) deletes the claim and claims the key; the others return the
 // owner after it. Without the ticket, a slower writer's delete removed the
 // claim a faster one had just made, and both took the key over. A ticket
-// older than olderThan (its writer stopped midway) lets the next attempt
-// be claimed; its winner deletes the claim only if it is still the one
+// as old as records.StaleClaim (its writer stopped midway) lets the next
+// attempt be claimed; its winner deletes the claim only if it is still the one
 // the ticket names. A writer that claims the key between the delete and
 // the insert wins, and Takeover returns it.
 func (s *Store) Takeover(ctx context.Context, cc records.Country, namespace, key, from, to string, olderThan time.Time) (_ string, err error) {
@@ -104,7 +104,7 @@ func (s *Store) Takeover(ctx context.Context, cc records.Country, namespace, key
 		if err != nil {
 			return "", fmt.Errorf("take over %s key: %w", namespace, err)
 		}
-		if !t.At.Before(olderThan) {
+		if time.Since(t.At) < records.StaleClaim {
 			return s.ownerAfterTakeover(ctx, cc, namespace, key, to, d)
 		}
 	}

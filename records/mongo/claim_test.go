@@ -15,7 +15,8 @@ import (
 // TestTakeoverOneWinner: writers on two stores (two replicas) taking over
 // the same stale claim at once: exactly one of them gets it, and it is
 // the owner afterwards; no writer's fresh claim is deleted by another's
-// takeover.
+// takeover. Odd rounds take over a young claim whatever its age, as the
+// export runner recovers a job whose runner stopped beating.
 func TestTakeoverOneWinner(t *testing.T) {
 	t.Parallel()
 	a := mongotest.NewStore(t, "CO")
@@ -24,7 +25,10 @@ func TestTakeoverOneWinner(t *testing.T) {
 	claims := a.Client().Database(a.DatabaseName("CO")).Collection("claims")
 	for round := range 15 {
 		key := fmt.Sprintf("urn:co|r%d", round)
-		old := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+		old, olderThan := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond), time.Now().Add(-2*time.Minute)
+		if round%2 == 1 {
+			old, olderThan = time.Now().UTC().Truncate(time.Millisecond), time.Now().Add(time.Hour)
+		}
 		if _, err := claims.InsertOne(ctx, bson.D{{Key: "_id", Value: "identifier:" + key}, {Key: "owner", Value: "crashed"}, {Key: "at", Value: old}}); err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +42,7 @@ func TestTakeoverOneWinner(t *testing.T) {
 			}
 			me := fmt.Sprintf("w%d", w)
 			wg.Go(func() {
-				got, err := st.Takeover(ctx, "CO", "identifier", key, "crashed", me, time.Now().Add(-2*time.Minute))
+				got, err := st.Takeover(ctx, "CO", "identifier", key, "crashed", me, olderThan)
 				if err != nil {
 					t.Error(err)
 					return
