@@ -62,7 +62,7 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 			if e.IfNoneExist == "" {
 				continue
 			}
-			existing, found, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
+			existing, found, _, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
 			if err != nil {
 				return fmt.Errorf("Bundle.entry[%d].request.ifNoneExist: %w", i, err)
 			}
@@ -306,16 +306,21 @@ func (s *Server) batchResult(c echo.Context, i int, it batchItem) fhir.EntryResu
 func (s *Server) batchEntry(ctx context.Context, cc records.Country, e fhir.Entry) (fhir.EntryResult, error) {
 	switch e.Method {
 	case http.MethodPost:
+		var unless *records.Query
 		if e.IfNoneExist != "" {
-			existing, found, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
+			existing, found, query, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
 			if err != nil {
 				return fhir.EntryResult{}, err
 			}
 			if found {
 				return fhir.EntryResult{Status: http.StatusOK, Resource: existing}, nil
 			}
+			unless = query
 		}
-		r, err := s.create(ctx, cc, e.Resource, &auditInfo{})
+		r, err := s.createUnless(ctx, cc, e.Resource, &auditInfo{}, unless)
+		if m := (*matchedError)(nil); errors.As(err, &m) {
+			return fhir.EntryResult{Status: http.StatusOK, Resource: m.r}, nil
+		}
 		return fhir.EntryResult{Status: http.StatusCreated, Resource: r}, err
 	case http.MethodPut:
 		if e.ID == "" { // conditional update
@@ -332,7 +337,7 @@ func (s *Server) batchEntry(ctx context.Context, cc records.Country, e fhir.Entr
 		id := e.ID
 		if id == "" { // conditional delete
 			_, query, _ := strings.Cut(e.URL, "?")
-			match, found, err := s.conditionalMatch(ctx, cc, e.Type, query, "DELETE")
+			match, found, _, err := s.conditionalMatch(ctx, cc, e.Type, query, "DELETE")
 			if err != nil || !found {
 				return fhir.EntryResult{Status: http.StatusNoContent}, err
 			}

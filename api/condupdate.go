@@ -48,7 +48,7 @@ func (s *Server) handleConditionalUpdate(c echo.Context) error {
 // upsert is a conditional update of res under the search query: it
 // creates (created true) or updates the one match.
 func (s *Server) upsert(ctx context.Context, cc records.Country, res records.Resource, query string, ifMatch int64, a *auditInfo) (r records.Resource, created bool, err error) {
-	match, found, err := s.conditionalMatch(ctx, cc, res.Type, query, "PUT")
+	match, found, q, err := s.conditionalMatch(ctx, cc, res.Type, query, "PUT")
 	if err != nil {
 		return records.Resource{}, false, err
 	}
@@ -60,8 +60,12 @@ func (s *Server) upsert(ctx context.Context, cc records.Country, res records.Res
 		if ifMatch != 0 {
 			return records.Resource{}, false, errorf(records.ErrVersionMismatch, "If-Match %d, but no %s matches", ifMatch, res.Type)
 		}
-		r, err := s.create(ctx, cc, res, a)
-		return r, true, err
+		r, err := s.createUnless(ctx, cc, res, a, q)
+		var m *matchedError
+		if !errors.As(err, &m) {
+			return r, true, err
+		}
+		match = m.r // created by another writer meanwhile: updated instead
 	}
 	a.resourceType, a.resourceID, a.personID = res.Type, match.ID, records.PersonOf(res.Type, match.ID)
 	r, err = s.update(ctx, cc, res, match.ID, ifMatch)
@@ -72,10 +76,10 @@ func (s *Server) upsert(ctx context.Context, cc records.Country, res records.Res
 // conditional interaction (method names it in errors) on typ: found with
 // the one match, not found with none, 412 with several, 400 without any
 // search parameter (it would match everything).
-func (s *Server) conditionalMatch(ctx context.Context, cc records.Country, typ, query, method string) (records.Resource, bool, error) {
+func (s *Server) conditionalMatch(ctx context.Context, cc records.Country, typ, query, method string) (records.Resource, bool, *records.Query, error) {
 	params, err := parseQuery(query)
 	if err != nil {
-		return records.Resource{}, false, &records.FieldError{Field: "url", Reason: "not a query string", Kind: records.ErrMalformed}
+		return records.Resource{}, false, nil, &records.FieldError{Field: "url", Reason: "not a query string", Kind: records.ErrMalformed}
 	}
 	for k := range params {
 		if strings.HasPrefix(k, "_format") || k == "_pretty" {
@@ -83,7 +87,7 @@ func (s *Server) conditionalMatch(ctx context.Context, cc records.Country, typ, 
 		}
 	}
 	if len(params) == 0 {
-		return records.Resource{}, false, &records.FieldError{Field: "url", Kind: records.ErrMalformed,
+		return records.Resource{}, false, nil, &records.FieldError{Field: "url", Kind: records.ErrMalformed,
 			Reason: "conditional " + method + " needs search parameters, e.g. ?identifier=system|value"}
 	}
 	return s.matchOne(ctx, cc, typ, params, "conditional "+method)

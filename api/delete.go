@@ -43,7 +43,7 @@ func (s *Server) handleConditionalDelete(c echo.Context) error {
 		return errorf(records.ErrNotFound, "resource type %q cannot be deleted here", typ)
 	}
 	ctx, cc := c.Request().Context(), country(c)
-	match, found, err := s.conditionalMatch(ctx, cc, typ, c.Request().URL.RawQuery, "DELETE")
+	match, found, _, err := s.conditionalMatch(ctx, cc, typ, c.Request().URL.RawQuery, "DELETE")
 	if err != nil || !found {
 		if err == nil {
 			return c.NoContent(http.StatusNoContent)

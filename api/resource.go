@@ -70,8 +70,9 @@ func (s *Server) handleCreate(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	var unless *records.Query
 	if q := c.Request().Header.Get("If-None-Exist"); q != "" {
-		existing, found, err := s.conditional(ctx, country(c), typ, q)
+		existing, found, query, err := s.conditional(ctx, country(c), typ, q)
 		if err != nil {
 			return err
 		}
@@ -80,8 +81,15 @@ func (s *Server) handleCreate(c echo.Context) error {
 			a.resourceID, a.personID = existing.ID, records.PersonOf(typ, existing.ID)
 			return writeResource(c, http.StatusOK, existing)
 		}
+		unless = query
 	}
-	r, err := s.create(ctx, country(c), res, auditOf(c))
+	r, err := s.createUnless(ctx, country(c), res, auditOf(c), unless)
+	var m *matchedError
+	if errors.As(err, &m) {
+		a := auditOf(c)
+		a.resourceID, a.personID = m.r.ID, records.PersonOf(typ, m.r.ID)
+		return writeResource(c, http.StatusOK, m.r)
+	}
 	if err != nil {
 		return err
 	}
@@ -93,6 +101,28 @@ func (s *Server) handleCreate(c echo.Context) error {
 // new record; anything else joins the record of its subject, which must
 // exist, as must everything else it references.
 func (s *Server) create(ctx context.Context, cc records.Country, res records.Resource, a *auditInfo) (records.Resource, error) {
+	return s.createUnless(ctx, cc, res, a, nil)
+}
+
+// matchedError is createUnless's answer when the record, as its write read
+// it, holds a resource its condition matches: that one, not a new one.
+type matchedError struct{ r records.Resource }
+
+func (e *matchedError) Error() string {
+	return e.r.Type + "/" + e.r.ID + " matches the conditional create"
+}
+
+// createUnless is create, unless the record the resource joins holds a
+// resource that q (a conditional create's search, nil for none) matches
+// when the write reads it: then it returns a *matchedError with that
+// resource. The search that ran before is not enough: two conditional
+// creates at once (a tablet's retry while its first try is still being
+// written, on another replica) both found nothing, and both created. Both
+// write the same record, so one commits first and the other's write
+// reads the record again, finds the first's resource and stores nothing.
+// A new Patient starts a record of its own: its identifier's claim keeps
+// it unique instead.
+func (s *Server) createUnless(ctx context.Context, cc records.Country, res records.Resource, a *auditInfo, q *records.Query) (records.Resource, error) {
 	if err := refuseServerOwned(res, "", ""); err != nil {
 		return records.Resource{}, err
 	}
@@ -112,6 +142,16 @@ func (s *Server) create(ctx context.Context, cc records.Country, res records.Res
 		return records.Resource{}, err
 	}
 	w.Changes = []records.Change{{Method: "create", Resource: res}}
+	if q != nil && !w.NewPerson {
+		w.Guard = func(before *records.Person) error {
+			for _, r := range before.Latest() {
+				if r.Type == q.Type && !r.Deleted && records.Match(r, q.Conds) {
+					return &matchedError{r: r}
+				}
+			}
+			return nil
+		}
+	}
 	out, err := s.records.Write(ctx, cc, w)
 	if err != nil {
 		return records.Resource{}, err
@@ -120,38 +160,39 @@ func (s *Server) create(ctx context.Context, cc records.Country, res records.Res
 }
 
 // conditional runs the If-None-Exist search q on typ: found with the one
-// match, not found with none, 412 with several.
-func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q string) (records.Resource, bool, error) {
+// match, not found with none, 412 with several. The query it ran is for
+// createUnless.
+func (s *Server) conditional(ctx context.Context, cc records.Country, typ, q string) (records.Resource, bool, *records.Query, error) {
 	params, err := parseQuery(q)
 	if err != nil {
-		return records.Resource{}, false, &records.FieldError{Field: "If-None-Exist", Reason: "not a query string", Kind: records.ErrMalformed}
+		return records.Resource{}, false, nil, &records.FieldError{Field: "If-None-Exist", Reason: "not a query string", Kind: records.ErrMalformed}
 	}
 	return s.matchOne(ctx, cc, typ, params, "If-None-Exist")
 }
 
 // matchOne runs the search params of a conditional interaction (what names
 // it in errors) on typ: found with the one match, not found with none,
-// 412 with several.
-func (s *Server) matchOne(ctx context.Context, cc records.Country, typ string, params url.Values, what string) (records.Resource, bool, error) {
+// 412 with several. It returns the query it ran.
+func (s *Server) matchOne(ctx context.Context, cc records.Country, typ string, params url.Values, what string) (records.Resource, bool, *records.Query, error) {
 	req, err := fhir.ParseSearch(typ, params)
 	if err != nil {
-		return records.Resource{}, false, err
+		return records.Resource{}, false, nil, err
 	}
 	if err := s.resolveChains(ctx, cc, &req); err != nil {
-		return records.Resource{}, false, err
+		return records.Resource{}, false, nil, err
 	}
 	req.Query.Count = 2
 	page, err := s.search(ctx, cc, req.Query, false)
 	if err != nil {
-		return records.Resource{}, false, err
+		return records.Resource{}, false, nil, err
 	}
 	switch len(page.Resources) {
 	case 0:
-		return records.Resource{}, false, nil
+		return records.Resource{}, false, &req.Query, nil
 	case 1:
-		return page.Resources[0], true, nil
+		return page.Resources[0], true, &req.Query, nil
 	}
-	return records.Resource{}, false, errorf(errPreconditionFailed, "%s matches several %s resources: make the search select one", what, typ)
+	return records.Resource{}, false, nil, errorf(errPreconditionFailed, "%s matches several %s resources: make the search select one", what, typ)
 }
 
 // handleUpdate serves PUT /fhir/:type/:id: a new version of an existing

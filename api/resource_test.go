@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"contigo/records"
@@ -126,6 +128,48 @@ func TestConditionalCreate(t *testing.T) {
 	}
 	e.createPatient("Ruiz", "Eva", "cc-2")
 	wantOutcome(t, e.do("POST", "/fhir/Patient", e.hw, patientJSON("Ruiz", "Eva", "cc-3"), "If-None-Exist", "family=ruiz"), http.StatusPreconditionFailed, "", "")
+}
+
+// TestConditionalCreateAtOnce: conditional creates and conditional
+// updates of one Observation sent at once (a tablet's retries while the
+// first try is still being written) create it once: one 201, the others
+// 200 with the same resource.
+func TestConditionalCreateAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Vera", "Luz", "cc-once")
+	for method, date := range map[string]string{"POST": "2025-03-01", "PUT": "2025-03-02"} {
+		// A weight of this child on this day: what a client would send.
+		query := "patient=" + pid + "&code=" + url.QueryEscape("http://loinc.org|29463-7") + "&date=" + date
+		body := weightJSON(pid, date, 9.5, "kg")
+		var mu sync.Mutex
+		statuses, ids := map[int]int{}, map[string]bool{}
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				var r resp
+				if method == "POST" {
+					r = e.do("POST", "/fhir/Observation", e.hw, body, "If-None-Exist", query)
+				} else {
+					r = e.do("PUT", "/fhir/Observation?"+query, e.hw, body)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				statuses[r.Code]++
+				if r.Code < 300 {
+					ids[r.JSON(t)["id"].(string)] = true
+				}
+			})
+		}
+		wg.Wait()
+		if statuses[201] != 1 || statuses[200] != 5 || len(ids) != 1 {
+			t.Errorf("%s: statuses %v, ids %v: want one 201, five 200, one id", method, statuses, ids)
+		}
+		got := must(t, e.do("GET", "/fhir/Observation?"+query, e.hw, ""), 200).JSON(t)
+		if got["total"] != 1.0 {
+			t.Errorf("%s: %v weights of that day, want 1", method, got["total"])
+		}
+	}
 }
 
 func TestAuditTrail(t *testing.T) {
