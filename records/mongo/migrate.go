@@ -18,7 +18,8 @@ import (
 // 2 is the commit log; format 3 stores a commit's nutrition state as a
 // delta of the previous one (log.go, nutritionDelta); format 4 adds the
 // scalar keys of alert documents (alertDoc.Keys) and format 5 the alert's
-// update time among them, which a start builds again (alertsMarkerKey).
+// update time among them, which a start builds again (alertsMarkerKey),
+// and the two-rune name terms of heads (headTermsMarkerKey).
 const Format = 5
 
 const formatKey = "format"

@@ -374,7 +374,7 @@ func TestHeadTermsUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:head-terms-v1"}}); err != nil {
+	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:head-terms-v2"}}); err != nil {
 		t.Fatal(err)
 	}
 	q := records.Query{Type: "Patient", Conds: []records.Cond{
@@ -392,7 +392,7 @@ func TestHeadTermsUpgrade(t *testing.T) {
 			t.Errorf("after the upgrade (-want +got):\n%s", diff)
 		}
 	}
-	if owner, err := s2.Owner(ctx, "CO", "meta", "head-terms-v1"); err != nil || owner != "built" {
+	if owner, err := s2.Owner(ctx, "CO", "meta", "head-terms-v2"); err != nil || owner != "built" {
 		t.Errorf("marker: %q, %v", owner, err)
 	}
 }

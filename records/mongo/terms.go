@@ -20,20 +20,32 @@ import (
 // terms "key^|p", for p:
 //   - its first prefixRunes runes, if it has that many (every key but _id
 //     and the blocking keys of $match, which are looked up whole);
+//   - for a name key (shortPrefixKeys), also its first shortPrefixRunes
+//     runes: a surname of two letters (Li, Ng, Wu) is searched by them;
 //   - for a date or instant value (YYYY, YYYY-MM, YYYY-MM-DD, optionally
 //     followed by a time), its year, month and day (4, 7 and 10 bytes).
 //
 // A search then looks up, for a prefix condition whose values have at
-// least prefixRunes runes, the term of their first prefixRunes runes, and
+// least prefixRunes runes, the term of their first prefixRunes runes (of
+// two runes on a name key, the term of those two), and
 // for a range that lies within one year, month or day, the term of that
 // period: every match holds it, so the index only narrows, and every
 // condition is still checked on the Patient itself. A shorter prefix
-// (family=ga) narrows nothing: it is checked on every Patient (or by
-// another condition's terms). One length keeps the index small: a Patient
-// has about fifteen such values.
+// (family=g, or two runes of a key that is not a name) narrows nothing: it
+// is checked on every Patient (or by another condition's terms). Few
+// lengths keep the index small: a Patient has about fifteen such values,
+// five or so of them names.
 
 // prefixRunes is the length of the string prefix kept as a term.
 const prefixRunes = 3
+
+// shortPrefixRunes is the length of the shorter prefix kept as a term for
+// the keys of shortPrefixKeys.
+const shortPrefixRunes = 2
+
+// shortPrefixKeys are the name keys of a Patient (fhir/resources.go) whose
+// values also give their first shortPrefixRunes runes as a term.
+var shortPrefixKeys = []string{"family", "given", "name"}
 
 // dateLens are the lengths of the date prefixes kept as terms: a year, a
 // month and a day.
@@ -53,6 +65,9 @@ func keyTerms(key, v string, add func(string)) {
 		return
 	}
 	if p := firstRunes(v, prefixRunes); utf8.RuneCountInString(p) == prefixRunes {
+		add(prefixTerm(key, p))
+	}
+	if p := firstRunes(v, shortPrefixRunes); utf8.RuneCountInString(p) == shortPrefixRunes && slices.Contains(shortPrefixKeys, key) {
 		add(prefixTerm(key, p))
 	}
 	if isDate(v) {
@@ -124,14 +139,18 @@ func queryTerms(q records.Query) []termGroup {
 			}
 			g := termGroup{Key: c.Key}
 			for _, v := range c.Values {
-				if !utf8.ValidString(v) || utf8.RuneCountInString(v) < prefixRunes {
+				n := prefixRunes
+				if slices.Contains(shortPrefixKeys, c.Key) {
+					n = shortPrefixRunes
+				}
+				if !utf8.ValidString(v) || utf8.RuneCountInString(v) < n {
 					// It matches values without a prefix term, or (a byte
 					// cut inside a rune) values whose runes differ from its:
 					// no narrowing.
 					g.Terms = nil
 					break
 				}
-				g.Terms = append(g.Terms, prefixTerm(c.Key, firstRunes(v, prefixRunes)))
+				g.Terms = append(g.Terms, prefixTerm(c.Key, firstRunes(v, min(prefixRunes, utf8.RuneCountInString(v)))))
 			}
 			if g.Terms != nil {
 				groups = append(groups, g)

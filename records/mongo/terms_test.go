@@ -67,6 +67,7 @@ func TestQueryTermsNeverExcludeAMatch(t *testing.T) {
 	for _, v := range names {
 		for _, p := range names {
 			check("family", v, records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{p}})
+			check("address-city", v, records.Cond{Key: "address-city", Op: records.OpPrefix, Values: []string{p}})
 			check("family", v, records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{p, "garc"}})
 			check("family", v, records.Cond{Key: "family", Values: []string{p}})
 			for n := range utf8.RuneCountInString(p) + 1 {
@@ -111,10 +112,13 @@ func TestQueryTermsNeverExcludeAMatch(t *testing.T) {
 			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
 			{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-07-01"}},
 		}, []termGroup{{"birthdate", []string{"birthdate^|2020"}}}},
-		{"open range, short prefix: nothing", []records.Cond{
+		{"open range, one rune of a surname: nothing", []records.Cond{
 			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
-			{Key: "family", Op: records.OpPrefix, Values: []string{"ga"}},
+			{Key: "family", Op: records.OpPrefix, Values: []string{"g"}},
 		}, nil},
+		{"two runes of a surname", []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{"li", "ñu"}}},
+			[]termGroup{{"family", []string{"family^|li", "family^|ñu"}}}},
+		{"two runes of another key: nothing", []records.Cond{{Key: "address-city", Op: records.OpPrefix, Values: []string{"qu"}}}, nil},
 		{"equalities", []records.Cond{{Key: "identifier", Values: []string{"s|1", "s|2"}}},
 			[]termGroup{{"identifier", []string{"identifier|s|1", "identifier|s|2"}}}},
 	} {
