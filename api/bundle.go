@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,18 +58,21 @@ func (s *Server) handleBundle(c echo.Context) error {
 func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 	ctx, cc := c.Request().Context(), country(c)
 	matched := map[int]string{}
+	unless := map[int]*records.Query{} // the conditions that matched nothing
 	for i, e := range b.Entries {
 		switch e.Method {
 		case http.MethodPost:
 			if e.IfNoneExist == "" {
 				continue
 			}
-			existing, found, _, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
+			existing, found, q, err := s.conditional(ctx, cc, e.Type, e.IfNoneExist)
 			if err != nil {
 				return fmt.Errorf("Bundle.entry[%d].request.ifNoneExist: %w", i, err)
 			}
 			if found {
 				matched[i] = e.Type + "/" + existing.ID
+			} else {
+				unless[i] = q
 			}
 		case http.MethodPut:
 		case http.MethodDelete:
@@ -159,11 +164,33 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 			return err
 		}
 	}
+	if !w.NewPerson && len(unless) > 0 {
+		w.Guard = stillUnmatched(unless)
+	}
 	res, err := s.records.Write(ctx, cc, w)
 	if err != nil {
 		return err
 	}
 	return writeBundle(c, http.StatusOK, res.Response)
+}
+
+// stillUnmatched returns the guard of a transaction whose conditional
+// creates (Bundle.entry[i] by i) matched nothing when they were searched:
+// the record as the write reads it must not hold a match either. One that
+// does was created meanwhile (another upload of the same measurement):
+// the transaction stores nothing and answers 409, and sent again it finds
+// the match.
+func stillUnmatched(unless map[int]*records.Query) func(*records.Person) error {
+	return func(before *records.Person) error {
+		latest := before.Latest()
+		for _, i := range slices.Sorted(maps.Keys(unless)) {
+			if r, ok := firstMatch(latest, unless[i]); ok {
+				return &records.FieldError{Field: fmt.Sprintf("Bundle.entry[%d].request.ifNoneExist", i), Kind: records.ErrConflict,
+					Reason: r.Type + "/" + r.ID + " was created meanwhile and matches this condition: send the transaction again"}
+			}
+		}
+		return nil
+	}
 }
 
 // batchEntries returns the raw entries of body if it is a batch Bundle.

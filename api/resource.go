@@ -104,6 +104,17 @@ func (s *Server) create(ctx context.Context, cc records.Country, res records.Res
 	return s.createUnless(ctx, cc, res, a, nil)
 }
 
+// firstMatch returns the first of a record's current resources that the
+// search q matches.
+func firstMatch(latest []records.Resource, q *records.Query) (records.Resource, bool) {
+	for _, r := range latest {
+		if r.Type == q.Type && !r.Deleted && records.Match(r, q.Conds) {
+			return r, true
+		}
+	}
+	return records.Resource{}, false
+}
+
 // matchedError is createUnless's answer when the record, as its write read
 // it, holds a resource its condition matches: that one, not a new one.
 type matchedError struct{ r records.Resource }
@@ -144,10 +155,8 @@ func (s *Server) createUnless(ctx context.Context, cc records.Country, res recor
 	w.Changes = []records.Change{{Method: "create", Resource: res}}
 	if q != nil && !w.NewPerson {
 		w.Guard = func(before *records.Person) error {
-			for _, r := range before.Latest() {
-				if r.Type == q.Type && !r.Deleted && records.Match(r, q.Conds) {
-					return &matchedError{r: r}
-				}
+			if r, ok := firstMatch(before.Latest(), q); ok {
+				return &matchedError{r: r}
 			}
 			return nil
 		}

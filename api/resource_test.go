@@ -172,6 +172,47 @@ func TestConditionalCreateAtOnce(t *testing.T) {
 	}
 }
 
+// TestConditionalCreateInTransactionsAtOnce: different transactions that
+// each create one child's weight of a day unless it exists, sent at once,
+// store it once. A transaction whose condition came true while it was
+// being written stores nothing and answers 409; sent again it finds the
+// weight.
+func TestConditionalCreateInTransactionsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pid := e.createPatient("Vera", "Sol", "cc-tx-once")
+	query := "patient=" + pid + "&code=" + url.QueryEscape("http://loinc.org|29463-7") + "&date=2025-04-01"
+	bundle := func(n int) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:00000000-0000-4000-8000-00000000000` + strconv.Itoa(n) + `",` +
+			`"resource":` + weightJSON(pid, "2025-04-01", 9.5, "kg") + `,"request":{"method":"POST","url":"Observation","ifNoneExist":"` + query + `"}}]}`
+	}
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	for n := range 6 {
+		wg.Go(func() {
+			r := e.do("POST", "/fhir", e.hw, bundle(n))
+			if r.Code == http.StatusConflict {
+				if !strings.Contains(string(r.Body), `"Bundle.entry[0].request.ifNoneExist"`) {
+					t.Errorf("409 without the condition's field: %s", r.Body)
+				}
+				r = e.do("POST", "/fhir", e.hw, bundle(n))
+			}
+			mu.Lock()
+			statuses[r.Code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if statuses[200] != 6 {
+		t.Errorf("statuses %v, want six 200 (after one more try for a 409)", statuses)
+	}
+	got := must(t, e.do("GET", "/fhir/Observation?"+query, e.hw, ""), 200).JSON(t)
+	if got["total"] != 1.0 {
+		t.Errorf("%v weights of that day, want 1", got["total"])
+	}
+}
+
 func TestAuditTrail(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
