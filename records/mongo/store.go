@@ -139,9 +139,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open store: connect: %w", errors.Join(records.ErrUnavailable, err))
 	}
 	s.client = client
-	if err := s.setup(ctx, cfg, sqliteDir); err != nil {
-		s.Close(ctx)
-		return nil, fmt.Errorf("open store: %w", err)
+	// Every step of setup is idempotent: a start that a busy server
+	// answered with a timeout runs it again (three tries, 1 s then 2 s
+	// apart) rather than failing the replica.
+	for try := 1; ; try++ {
+		err := s.setup(ctx, cfg, sqliteDir)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, records.ErrUnavailable) || try == 3 || sleepCtx(ctx, time.Duration(try)*time.Second) != nil {
+			s.Close(ctx)
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		cfg.Logger.WarnContext(ctx, "open store: the database did not answer in time; trying again", "try", try, "err", err)
 	}
 	s.warm(cfg.Countries)
 	return s, nil
@@ -382,8 +392,29 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", records.ErrUnavailable, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
-	case mongo.IsTimeout(err):
+	case mongo.IsTimeout(err), isBackendTimeout(err):
 		return fmt.Errorf("%w: %w", records.ErrUnavailable, err)
 	}
 	return err
+}
+
+// isBackendTimeout reports whether err is FerretDB's answer when its own
+// connection to PostgreSQL timed out: an InternalError (code 1) whose
+// message ends in the network error ("read tcp ...: i/o timeout"). The
+// database did not answer in time, as with a driver timeout.
+func isBackendTimeout(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 1 && strings.Contains(ce.Message, "i/o timeout")
+}
+
+// sleepCtx waits d, or until ctx ends (its error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
