@@ -70,28 +70,30 @@ func (s *Server) handleCreate(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	var unless *records.Query
+	var (
+		existing records.Resource
+		found    bool
+		unless   *records.Query
+	)
 	if q := c.Request().Header.Get("If-None-Exist"); q != "" {
-		existing, found, query, err := s.conditional(ctx, country(c), typ, q)
-		if err != nil {
+		if existing, found, unless, err = s.conditional(ctx, country(c), typ, q); err != nil {
 			return err
 		}
-		if found {
-			a := auditOf(c)
-			a.resourceID, a.personID = existing.ID, records.PersonOf(typ, existing.ID)
-			return writeResource(c, http.StatusOK, existing)
+	}
+	var r records.Resource
+	if !found {
+		r, err = s.createUnless(ctx, country(c), res, auditOf(c), unless)
+		var m *matchedError
+		if found = errors.As(err, &m); found {
+			existing = m.r
+		} else if err != nil {
+			return err
 		}
-		unless = query
 	}
-	r, err := s.createUnless(ctx, country(c), res, auditOf(c), unless)
-	var m *matchedError
-	if errors.As(err, &m) {
+	if found {
 		a := auditOf(c)
-		a.resourceID, a.personID = m.r.ID, records.PersonOf(typ, m.r.ID)
-		return writeResource(c, http.StatusOK, m.r)
-	}
-	if err != nil {
-		return err
+		a.resourceID, a.personID = existing.ID, records.PersonOf(typ, existing.ID)
+		return writeResource(c, http.StatusOK, existing)
 	}
 	c.Response().Header().Set(echo.HeaderLocation, base(c)+"/"+r.Type+"/"+r.ID+"/_history/"+strconv.FormatInt(r.Version, 10))
 	return writeResource(c, http.StatusCreated, r)

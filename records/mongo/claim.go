@@ -149,10 +149,8 @@ func (s *Store) ownerAfterTakeover(ctx context.Context, cc records.Country, name
 		case !sameClaim(now, d) || try == 10:
 			return now.Owner, nil
 		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("take over %s key: %w", namespace, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return "", fmt.Errorf("take over %s key: %w", namespace, err)
 		}
 	}
 }

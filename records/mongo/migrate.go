@@ -53,9 +53,10 @@ func (s *Store) migrate(ctx context.Context, cc records.Country) error {
 		if n >= 2 && n <= 4 {
 			// Format 3 only adds nutrition deltas to new commits: format-2
 			// data reads as it is. Formats 4 and 5 only add derived
-			// fields, rebuilt by setupAlerts. Raising the mark stops older binaries,
-			// which would take a delta for a whole state or write alert
-			// documents without their scalar keys.
+			// fields, rebuilt by setupAlerts and setupHeadTerms. Raising the
+			// mark stops older binaries, which would take a delta for a
+			// whole state, or write alert documents without their scalar
+			// keys and heads without the two-rune name terms.
 			if _, err := s.Takeover(ctx, cc, projMarkerNS, formatKey, owner, strconv.Itoa(Format), time.Now().Add(time.Hour)); err != nil {
 				return fmt.Errorf("stored format: %w", err)
 			}

@@ -150,7 +150,7 @@ func queryTerms(q records.Query) []termGroup {
 					g.Terms = nil
 					break
 				}
-				g.Terms = append(g.Terms, prefixTerm(c.Key, firstRunes(v, min(prefixRunes, utf8.RuneCountInString(v)))))
+				g.Terms = append(g.Terms, prefixTerm(c.Key, firstRunes(v, prefixRunes)))
 			}
 			if g.Terms != nil {
 				groups = append(groups, g)
