@@ -11,7 +11,6 @@ import (
 	"contigo/records"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // auditIndex is the embedded engine's equivalent of the audit's person
@@ -90,21 +89,12 @@ func (s *Store) loadAuditIndex(ctx context.Context, cc records.Country) error {
 	if isLoaded() {
 		return nil
 	}
-	proj := bson.D{{Key: "t", Value: 1}, {Key: "person", Value: 1}, {Key: "persons", Value: 1}}
-	cur, err := s.coll(cc, auditColl).Find(ctx, bson.D{}, options.Find().SetProjection(proj))
+	err := s.eachAuditRef(ctx, cc, func(d *auditDoc) error {
+		s.aindex.add(cc, d)
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("load audit index: %w", mapErr(err))
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	for cur.Next(ctx) {
-		var d auditDoc
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("load audit index: %w", err)
-		}
-		s.aindex.add(cc, &d)
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("load audit index: %w", mapErr(err))
+		return fmt.Errorf("load audit index: %w", err)
 	}
 	s.aindex.mu.Lock()
 	s.aindex.country(cc).loaded = true

@@ -437,7 +437,7 @@ func (s *Store) readDigests(ctx context.Context, cc records.Country, ids []strin
 		return s.pg.readDigests(ctx, cc, ids, fn)
 	}
 	if ids == nil {
-		return s.findDigests(ctx, cc, bson.D{}, fn)
+		return s.eachDigest(ctx, cc, fn)
 	}
 	const batch = 500
 	for lo := 0; lo < len(ids); lo += batch {

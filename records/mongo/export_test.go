@@ -3,6 +3,8 @@ package mongo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -85,4 +87,29 @@ func ExplainHeadPatient(ctx context.Context, s *Store, cc records.Country, id st
 // the claim of key in namespace held by owner since at.
 func TakeoverTicket(namespace, key, owner string, at time.Time, n int) string {
 	return takeoverID(claimDoc{ID: claimID(namespace, key), Owner: owner, At: at}, n)
+}
+
+// LoaderScans returns what the loaders of the in-process indexes read of
+// cc (Flags, heads, audit references, digests), one sorted line per
+// document, read from the SQLite file directly (lite) or through FerretDB.
+// The store's warm-up must have ended.
+func LoaderScans(ctx context.Context, s *Store, cc records.Country, lite bool) ([]string, error) {
+	if !s.lite() {
+		return nil, errors.New("loader scans: the store does not read its SQLite files")
+	}
+	s.liteOff = !lite
+	defer func() { s.liteOff = false }()
+	var out []string
+	add := func(parts ...any) { out = append(out, fmt.Sprintf("%#v", parts)) }
+	err := errors.Join(
+		s.eachProjectionFlags(ctx, cc, func(d *projDoc) error { add("flags", d.ID, d.Version, d.Flags); return nil }),
+		s.eachHeadToIndex(ctx, cc, func(h *headDoc) error { add("head", h.ID, h.Version, h.Types, h.Patient); return nil }),
+		s.eachAuditRef(ctx, cc, func(d *auditDoc) error {
+			add("audit", d.ID, d.Time.UTC().Format(time.RFC3339Nano), d.PersonID, d.Persons)
+			return nil
+		}),
+		s.eachDigest(ctx, cc, func(id string, v int64, digest string, gone bool) { add("digest", id, v, digest, gone) }),
+	)
+	slices.Sort(out)
+	return out, err
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 
 	"contigo/records"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // patientIndex is the embedded engine's equivalent of MongoDB's idx index:
@@ -122,9 +120,9 @@ func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
 	if isLoaded() {
 		return nil
 	}
-	err := s.eachHead(ctx, cc, bson.D{}, func(h *headDoc) bool {
+	err := s.eachHeadToIndex(ctx, cc, func(h *headDoc) error {
 		s.indexHead(cc, h)
-		return true
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("load patient index: %w", err)

@@ -8,8 +8,6 @@ import (
 	"slices"
 
 	"contigo/records"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // flagCache is, on the embedded engine only, an in-process index of the
@@ -135,7 +133,7 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 		s.proj.cache[cc] = &flagCache{persons: map[string]cachedFlags{}}
 	}
 	s.proj.mu.Unlock()
-	err := s.eachProjection(ctx, cc, bson.D{}, bson.D{{Key: "version", Value: 1}, {Key: "flags", Value: 1}}, func(d *projDoc) error {
+	err := s.eachProjectionFlags(ctx, cc, func(d *projDoc) error {
 		flags, err := decodeFlags(d, true)
 		if err != nil {
 			return err

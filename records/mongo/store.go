@@ -89,6 +89,7 @@ type Store struct {
 	splits   splitCache   // how the nutrition states written lately split into pages
 	aindex   auditIndex   // the embedded engine's audit index by person
 	digests  digestCache  // indicator facts in memory (digest_cache.go)
+	liteOff  bool         // the loaders read through FerretDB even when lite() (tests: lite.go)
 }
 
 var _ records.Store = (*Store)(nil)
