@@ -117,9 +117,13 @@ func (x *OrderedIndex) remove(l []*indexed, e *indexed) []*indexed {
 // candidates returns the resources that may match conds, in order: the
 // shortest posting list (or union of lists, for several values) of an
 // equality condition, else every resource; exact reports that each of
-// them matches, so that no condition needs checking.
+// them matches, so that no condition needs checking: the list is one
+// value's, and every other condition is an equality on one value that
+// every indexed resource has (an index of alerts asked for alerts), so
+// that a page and its total cost the page, not the matches.
 func (x *OrderedIndex) candidates(conds []Cond) (list []*indexed, exact bool) {
 	list, best := x.all, -1
+	implied := 0
 	for i, c := range conds {
 		if c.Op != OpEq || c.Key == "_id" || c.Key == "_lastUpdated" || len(c.Values) == 0 {
 			continue
@@ -127,6 +131,9 @@ func (x *OrderedIndex) candidates(conds []Cond) (list []*indexed, exact bool) {
 		var l []*indexed
 		if len(c.Values) == 1 {
 			l = x.terms[termOf(c.Key, c.Values[0])]
+			if len(l) == len(x.all) {
+				implied++
+			}
 		} else {
 			l = x.union(c.Key, c.Values)
 		}
@@ -134,7 +141,13 @@ func (x *OrderedIndex) candidates(conds []Cond) (list []*indexed, exact bool) {
 			list, best = l, i
 		}
 	}
-	return list, best >= 0 && len(conds) == 1 && len(conds[best].Values) == 1
+	if best < 0 || len(conds[best].Values) != 1 {
+		return list, false
+	}
+	if len(list) == len(x.all) {
+		implied-- // the list's own condition
+	}
+	return list, implied == len(conds)-1
 }
 
 // union merges the posting lists of key's values, in order, each resource once.

@@ -17,8 +17,9 @@ import (
 // loaded from the heads at the first search and kept by project(); it is a
 // cache of stored heads, never a source of truth.
 type patientIndex struct {
-	mu  sync.Mutex
-	ccs map[records.Country]*patients
+	mu      sync.Mutex
+	loading sync.Mutex // one load at a time: a search during the warm-up waits for it
+	ccs     map[records.Country]*patients
 }
 
 type patients struct {
@@ -115,8 +116,8 @@ func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
 	if isLoaded() {
 		return nil
 	}
-	s.proj.loading.Lock() // one loader at a time
-	defer s.proj.loading.Unlock()
+	s.pindex.loading.Lock()
+	defer s.pindex.loading.Unlock()
 	if isLoaded() {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"contigo/fhir"
 	"contigo/records"
 )
 
@@ -20,12 +21,14 @@ import (
 // writeProjection, which updates the cache after the database; it is
 // loaded by one scan of the projection at the first alert search.
 //
-// alerts holds the same Flags in the order of the alert list
-// (fhir.KeyAlertCreated, then id) with a posting list per search key
-// value (records.OrderedIndex): a page of /alerts reads its page from the
-// shortest list of its conditions instead of matching and ordering every
-// Flag. It is built from persons at the first such search after the load
-// and kept by cacheFlags.
+// alerts holds the alert Flags among them (isAlert) in the order of the
+// alert list (fhir.KeyAlertCreated, then id) with a posting list per
+// search key value (records.OrderedIndex): a page of /alerts reads its
+// page from the shortest list of its conditions instead of matching and
+// ordering every Flag, and as every Flag it holds is an alert, a list of
+// one area is exact (its length is the total, no Flag is matched). It is
+// built from persons at the first such search after the load and kept by
+// cacheFlags.
 type flagCache struct {
 	loaded  bool
 	persons map[string]cachedFlags
@@ -38,7 +41,11 @@ func (c *flagCache) alertIndex() *records.OrderedIndex {
 	if c.alerts == nil {
 		var all []records.Resource
 		for _, p := range c.persons {
-			all = append(all, p.flags...)
+			for _, r := range p.flags {
+				if isAlert(r) {
+					all = append(all, r)
+				}
+			}
 		}
 		c.alerts = records.OrderedIndexOf(alertSort, all)
 	}
@@ -57,6 +64,9 @@ func (c *flagCache) setPerson(id string, v int64, flags []records.Resource) {
 			old[r.ID] = r.Version
 		}
 		for _, r := range flags {
+			if !isAlert(r) {
+				continue // removed below if it was one
+			}
 			if v, ok := old[r.ID]; !ok || v != r.Version {
 				c.alerts.Put(r)
 			}
@@ -177,6 +187,15 @@ func decodeFlags(d *projDoc, body bool) ([]records.Resource, error) {
 	return out, nil
 }
 
+// asksAlerts reports whether q selects nutrition alerts only, as the
+// alert list does (fhir.KeyAlert = "1"): the flag cache's alert index
+// holds nothing else.
+func asksAlerts(q records.Query) bool {
+	return slices.ContainsFunc(q.Conds, func(c records.Cond) bool {
+		return c.Key == fhir.KeyAlert && c.Op == records.OpEq && slices.Equal(c.Values, []string{"1"})
+	})
+}
+
 // searchFlagCache is SearchFlags on the embedded engine: match and page
 // over the cache, which holds the Flags whole (no read of the database:
 // FerretDB-SQLite decodes a person's whole projection to give its Flags).
@@ -191,7 +210,7 @@ func (s *Store) searchFlagCache(ctx context.Context, cc records.Country, q recor
 		s.proj.mu.Unlock()
 		return records.Page{}, errors.New("flag cache dropped while searching")
 	}
-	if slices.Equal(q.Sort, alertSort) {
+	if slices.Equal(q.Sort, alertSort) && asksAlerts(q) {
 		page, err := c.alertIndex().Page(q)
 		s.proj.mu.Unlock()
 		return page, err
@@ -230,7 +249,8 @@ func (s *Store) Warmed() <-chan struct{} {
 // first request that needs one would otherwise pay for the scan): on an
 // exclusive store the flag caches, patients, audit index and indicator
 // facts; on a replica the indicator facts, which it then keeps by reading
-// what changed. Close stops it.
+// what changed. The flag caches load beside the others (two scans at a
+// time: each is mostly decoding, one processor's work). Close stops it.
 func (s *Store) warm(countries []records.Country) {
 	if len(countries) == 0 {
 		return
@@ -240,17 +260,27 @@ func (s *Store) warm(countries []records.Country) {
 	s.proj.stopWarm = func() { cancel(); <-done }
 	s.proj.warmed = done
 	exclusive := s.exclusive()
+	flags := make(chan struct{})
+	go func() {
+		defer close(flags)
+		if !exclusive {
+			return
+		}
+		for _, cc := range countries {
+			if s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
+				s.proj.mu.Lock()
+				if c := s.proj.cache[cc]; c != nil {
+					c.alertIndex()
+				}
+				s.proj.mu.Unlock()
+			}
+		}
+	}()
 	go func() {
 		defer close(done)
+		defer func() { <-flags }()
 		for _, cc := range countries {
 			if exclusive {
-				if s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
-					s.proj.mu.Lock()
-					if c := s.proj.cache[cc]; c != nil {
-						c.alertIndex()
-					}
-					s.proj.mu.Unlock()
-				}
 				_ = s.loadPatients(ctx, cc)
 				_ = s.loadAuditIndex(ctx, cc)
 			}
