@@ -23,6 +23,10 @@
 // code path a MongoDB server takes (recmongo.Config.MongoDBPaths): its
 // indexes and query shapes, none of the FerretDB-specific ones.
 //
+// Set CONTIGO_TEST_PG_SHARED_BUFFERS (say, 1GB) to give the PostgreSQL
+// cluster more than its default 128MB of shared buffers, as a country's
+// server would have (the 100,000-person benchmarks).
+//
 // Set CONTIGO_NO_SQLITE_INDEX=1 to run the embedded engine without the
 // SQLite _id indexes.
 package mongotest

@@ -131,6 +131,12 @@ func startCluster(ctx context.Context) (_ *cluster, err error) {
 	}
 	conf := fmt.Sprintf("\n# mongotest\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\n"+
 		"fsync = on\nsynchronous_commit = on\nfull_page_writes = on\n", dir)
+	if sb := os.Getenv("CONTIGO_TEST_PG_SHARED_BUFFERS"); sb != "" {
+		// PostgreSQL's default (128MB) holds a few thousand persons'
+		// tables; a country's server is given far more. The 100,000-person
+		// benchmarks set it (README).
+		conf += fmt.Sprintf("shared_buffers = '%s'\n", strings.ReplaceAll(sb, "'", ""))
+	}
 	if err := appendFile(filepath.Join(data, "postgresql.conf"), conf); err != nil {
 		return nil, fmt.Errorf("postgresql: %w", err)
 	}
