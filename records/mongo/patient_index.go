@@ -26,7 +26,7 @@ type patients struct {
 	loaded  bool
 	version map[string]int64            // person id -> head version seen
 	current map[string]records.Resource // person id -> current Patient (not deleted)
-	posting map[string]map[string]bool  // search term (terms.go) -> person ids
+	posting map[string][]string         // search term (terms.go) -> ids of the persons whose Patient has it, each once, any order
 	// types holds the head's types of every person whose record holds
 	// more than a Patient (MayHold); a person absent here holds at most
 	// a Patient.
@@ -39,7 +39,7 @@ func (ix *patientIndex) country(cc records.Country) *patients {
 	}
 	p := ix.ccs[cc]
 	if p == nil {
-		p = &patients{version: map[string]int64{}, current: map[string]records.Resource{}, posting: map[string]map[string]bool{}, types: map[string][]string{}}
+		p = &patients{version: map[string]int64{}, current: map[string]records.Resource{}, posting: map[string][]string{}, types: map[string][]string{}}
 		ix.ccs[cc] = p
 	}
 	return p
@@ -61,12 +61,10 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 		delete(ps.types, id)
 	}
 	if old, had := ps.current[id]; had {
-		eachTerm(old.Keys, func(term string) {
-			delete(ps.posting[term], id)
-			if len(ps.posting[term]) == 0 {
-				delete(ps.posting, term)
-			}
-		})
+		if ok && !r.Deleted && old.ID == r.ID && old.Version == r.Version {
+			return // the same Patient version: the same terms
+		}
+		eachTerm(old.Keys, func(term string) { ps.unpost(term, id) })
 		delete(ps.current, id)
 	}
 	if !ok || r.Deleted {
@@ -74,13 +72,27 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 	}
 	ps.current[id] = r
 	eachTerm(r.Keys, func(term string) {
-		set := ps.posting[term]
-		if set == nil {
-			set = map[string]bool{}
-			ps.posting[term] = set
+		l := ps.posting[term]
+		if n := len(l); n > 0 && l[n-1] == id {
+			return // a term of two values (added last: one put at a time)
 		}
-		set[id] = true
+		ps.posting[term] = append(l, id)
 	})
+}
+
+// unpost removes id from the posting list of term.
+func (ps *patients) unpost(term, id string) {
+	l := ps.posting[term]
+	i := slices.Index(l, id)
+	if i < 0 {
+		return // a term of two values, removed already
+	}
+	l[i] = l[len(l)-1]
+	if l = l[:len(l)-1]; len(l) == 0 {
+		delete(ps.posting, term)
+	} else {
+		ps.posting[term] = l
+	}
 }
 
 // eachTerm calls fn with every search term (terms.go) of keys.
@@ -160,7 +172,7 @@ func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q re
 	narrowed := fewest >= 0
 	cands := map[string]bool{}
 	for _, t := range best {
-		for id := range ps.posting[t] {
+		for _, id := range ps.posting[t] {
 			cands[id] = true
 		}
 	}

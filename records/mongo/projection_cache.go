@@ -249,8 +249,9 @@ func (s *Store) Warmed() <-chan struct{} {
 // first request that needs one would otherwise pay for the scan): on an
 // exclusive store the flag caches, patients, audit index and indicator
 // facts; on a replica the indicator facts, which it then keeps by reading
-// what changed. The flag caches load beside the others (two scans at a
-// time: each is mostly decoding, one processor's work). Close stops it.
+// what changed. Two scans run at a time (each is mostly decoding, one
+// processor's work): the flags and the facts beside the Patients and the
+// audit. Close stops it.
 func (s *Store) warm(countries []records.Country) {
 	if len(countries) == 0 {
 		return
@@ -263,28 +264,26 @@ func (s *Store) warm(countries []records.Country) {
 	flags := make(chan struct{})
 	go func() {
 		defer close(flags)
-		if !exclusive {
-			return
-		}
 		for _, cc := range countries {
-			if s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
+			if exclusive && s.loadFlagCache(ctx, cc) == nil { // on failure the next search loads it
 				s.proj.mu.Lock()
 				if c := s.proj.cache[cc]; c != nil {
 					c.alertIndex()
 				}
 				s.proj.mu.Unlock()
 			}
+			_, _ = s.freshDigests(ctx, cc)
 		}
 	}()
 	go func() {
 		defer close(done)
 		defer func() { <-flags }()
+		if !exclusive {
+			return
+		}
 		for _, cc := range countries {
-			if exclusive {
-				_ = s.loadPatients(ctx, cc)
-				_ = s.loadAuditIndex(ctx, cc)
-			}
-			_, _ = s.freshDigests(ctx, cc)
+			_ = s.loadPatients(ctx, cc)
+			_ = s.loadAuditIndex(ctx, cc)
 		}
 	}()
 }
