@@ -113,3 +113,18 @@ func LoaderScans(ctx context.Context, s *Store, cc records.Country, lite bool) (
 	slices.Sort(out)
 	return out, err
 }
+
+// PatientPostings returns the posting list (sorted, duplicates kept) of
+// the term of value v of key in the Patient index of an exclusive store;
+// prefix names the term of the value's first runes instead (terms.go).
+func PatientPostings(s *Store, cc records.Country, key, v string, prefix bool) []string {
+	term := eqTerm(key, v)
+	if prefix {
+		term = prefixTerm(key, v)
+	}
+	s.pindex.mu.Lock()
+	defer s.pindex.mu.Unlock()
+	out := slices.Clone(s.pindex.country(cc).posting[term])
+	slices.Sort(out)
+	return out
+}

@@ -60,24 +60,44 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 	} else {
 		delete(ps.types, id)
 	}
-	if old, had := ps.current[id]; had {
+	var had map[string]bool // the terms of the Patient indexed before
+	if old, ok0 := ps.current[id]; ok0 {
 		if ok && !r.Deleted && old.ID == r.ID && old.Version == r.Version {
 			return // the same Patient version: the same terms
 		}
-		eachTerm(old.Keys, func(term string) { ps.unpost(term, id) })
+		had = map[string]bool{}
+		eachTerm(old.Keys, func(term string) { had[term] = true })
 		delete(ps.current, id)
 	}
-	if !ok || r.Deleted {
-		return
+	var has map[string]bool // the terms of r, when there were others before
+	if had != nil {
+		has = map[string]bool{}
 	}
-	ps.current[id] = r
-	eachTerm(r.Keys, func(term string) {
-		l := ps.posting[term]
-		if n := len(l); n > 0 && l[n-1] == id {
-			return // a term of two values (added last: one put at a time)
+	if ok && !r.Deleted {
+		ps.current[id] = r
+		eachTerm(r.Keys, func(term string) {
+			if had != nil {
+				if has[term] || had[term] {
+					has[term] = true
+					return
+				}
+				has[term] = true
+			}
+			l := ps.posting[term]
+			if n := len(l); n > 0 && l[n-1] == id {
+				return // a term of two values (added last: one put at a time)
+			}
+			ps.posting[term] = append(l, id)
+		})
+	}
+	// Only the terms the update took away: a posting list is scanned to
+	// remove an id, and some terms (a sex, a birth year) list half the
+	// persons.
+	for term := range had {
+		if !has[term] {
+			ps.unpost(term, id)
 		}
-		ps.posting[term] = append(l, id)
-	})
+	}
 }
 
 // unpost removes id from the posting list of term.
@@ -85,7 +105,7 @@ func (ps *patients) unpost(term, id string) {
 	l := ps.posting[term]
 	i := slices.Index(l, id)
 	if i < 0 {
-		return // a term of two values, removed already
+		return
 	}
 	l[i] = l[len(l)-1]
 	if l = l[:len(l)-1]; len(l) == 0 {

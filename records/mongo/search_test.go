@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -394,5 +395,106 @@ func TestHeadTermsUpgrade(t *testing.T) {
 	}
 	if owner, err := s2.Owner(ctx, "CO", "meta", "head-terms-v2"); err != nil || owner != "built" {
 		t.Errorf("marker: %q, %v", owner, err)
+	}
+}
+
+// TestPatientIndexUpdates: the embedded engine's Patient index follows
+// every Patient version: a name taken away is no longer found, a new one
+// is, a name given twice (two values with one term) leaves with its last
+// value, a deleted Patient leaves every list, and an unchanged Patient
+// rewritten with a visit stays. Each answer equals the shared store's,
+// which reads the heads.
+func TestPatientIndexUpdates(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for name, s := range map[string]*recmongo.Store{"shared": mongotest.NewStore(t, "CO"), "embedded": mongotest.NewEmbedded(t, "CO")} {
+		t.Run(name, func(t *testing.T) {
+			seedOn(t, s, 6)
+			px := newPerson("px")
+			px.Resources[0].Keys["given"] = []string{"anabel", "ana"} // one prefix term, twice
+			px.Resources[0].Keys["gender"] = []string{"male"}
+			if err := s.Insert(ctx, "CO", px); err != nil {
+				t.Fatal(err)
+			}
+			<-s.Warmed()
+			search := func(conds ...records.Cond) []string {
+				t.Helper()
+				page, err := s.Search(ctx, "CO", records.Query{Type: "Patient", Conds: conds, Count: 50})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := ids(page.Resources)
+				slices.Sort(got)
+				return got
+			}
+			family := func(v string) records.Cond { return records.Cond{Key: "family", Values: []string{v}} }
+			prefix := func(v string) records.Cond {
+				return records.Cond{Key: "given", Op: records.OpPrefix, Values: []string{v}}
+			}
+			commit := func(v int64, r records.Resource) {
+				t.Helper()
+				if err := s.Append(ctx, "CO", &records.Commit{PersonID: "p01", Version: v, At: t0.Add(time.Duration(v) * time.Hour), Resources: []records.Resource{r}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pt := patient("p01", 2, "urn:co|p01")
+			pt.Keys["family"] = []string{"quispe"}
+			pt.Keys["given"] = []string{"anabel", "ana"}
+			commit(2, pt)
+			// The embedded engine's lists themselves (stale entries would
+			// only cost time: Search checks every candidate).
+			postings := func(key, v string, prefix bool, want ...string) {
+				t.Helper()
+				if name != "embedded" {
+					return
+				}
+				if got := recmongo.PatientPostings(s, "CO", key, v, prefix); !slices.Equal(got, want) {
+					t.Errorf("postings of %s %q (prefix %v): %v, want %v", key, v, prefix, got, want)
+				}
+			}
+			postings("family", "fam1", false, "p04")
+			postings("family", "quispe", false, "p01")
+			postings("given", "ana", true, "p01", "px")
+			if got := search(family("fam1")); !slices.Equal(got, []string{"p04"}) {
+				t.Errorf("family fam1 after p01 became quispe: %v, want [p04]", got)
+			}
+			if got := search(family("quispe")); !slices.Equal(got, []string{"p01"}) {
+				t.Errorf("family quispe: %v, want [p01]", got)
+			}
+			if got := search(prefix("ana")); !slices.Equal(got, []string{"p01", "px"}) {
+				t.Errorf("given ana...: %v, want [p01 px]", got)
+			}
+			pt = patient("p01", 3, "urn:co|p01")
+			pt.Keys["family"] = []string{"quispe"}
+			pt.Keys["given"] = []string{"anabel"}
+			commit(3, pt)
+			if got := search(prefix("ana")); !slices.Equal(got, []string{"p01", "px"}) {
+				t.Errorf("given ana... with one of two values left: %v, want [p01 px]", got)
+			}
+			postings("given", "ana", false, "px")
+			postings("given", "ana", true, "p01", "px")
+			postings("given", "anabel", false, "p01", "px")
+			if got := search(records.Cond{Key: "given", Values: []string{"ana"}}); !slices.Equal(got, []string{"px"}) {
+				t.Errorf("given ana, taken away from p01: %v, want [px]", got)
+			}
+			commit(4, observation("p01", "29463-7", "2026-03-01"))
+			if got := search(family("quispe"), prefix("anab")); !slices.Equal(got, []string{"p01"}) {
+				t.Errorf("after a visit: %v, want [p01]", got)
+			}
+			gone := patient("p01", 5)
+			gone.Deleted = true
+			commit(5, gone)
+			for _, c := range []records.Cond{family("quispe"), prefix("ana"), {Key: "gender", Values: []string{"female"}}} {
+				if got := search(c); slices.Contains(got, "p01") {
+					t.Errorf("%v after the Patient was deleted: %v", c, got)
+				}
+			}
+			postings("gender", "female", false, "p00", "p02", "p03", "p04", "p05")
+			postings("given", "ana", true, "px")
+			postings("family", "quispe", false)
+			if got := search(records.Cond{Key: "gender", Values: []string{"female"}}); len(got) != 5 || slices.Contains(got, "px") {
+				t.Errorf("gender female: %v, want the 5 others", got)
+			}
+		})
 	}
 }
