@@ -239,17 +239,22 @@ func IsNutritionInput(r records.Resource) bool {
 	if r.Type != "Observation" {
 		return false
 	}
-	for _, c := range r.Keys["code"] {
-		sys, code, _ := strings.Cut(c, "|")
-		switch {
-		case sys == loincSystem && slices.Contains(measurementCodes, code),
-			sys == NutritionSystem && (code == "oedema" || code == CodeInfantCriterion || skinfoldCode(code)),
-			sys == "http://snomed.info/sct" && code == SNOMEDOedema:
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.Keys["code"], func(c string) bool { return nutritionInputCodes[c] })
 }
+
+// nutritionInputCodes holds the code search values ("system|code") of the
+// Observations IsNutritionInput accepts: one lookup per code, as a write
+// checks every current resource of the record.
+var nutritionInputCodes = func() map[string]bool {
+	m := map[string]bool{"http://snomed.info/sct|" + SNOMEDOedema: true}
+	for _, c := range measurementCodes {
+		m[loincSystem+"|"+c] = true
+	}
+	for _, c := range []string{"oedema", CodeInfantCriterion, CodeTricepsSkinfold, CodeSubscapularSkinfold} {
+		m[NutritionSystem+"|"+c] = true
+	}
+	return m
+}()
 
 // ReadVisits reads the measurements of person p's current record: the
 // Patient gives sex, birth date (precision from its form, or the

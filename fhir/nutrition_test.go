@@ -147,3 +147,30 @@ func errorsAs(err error, fe **records.FieldError) bool {
 	}
 	return false
 }
+
+// TestIsNutritionInput: exactly the measurement, oedema, infant criterion,
+// skinfold and status codes of their systems are nutrition inputs, on an
+// Observation only; any other system, code or type is not.
+func TestIsNutritionInput(t *testing.T) {
+	obs := func(codes ...string) records.Resource {
+		return records.Resource{Type: "Observation", Keys: records.Keys{"code": codes}}
+	}
+	for _, c := range []string{"http://loinc.org|" + fhir.LOINCWeight, "http://loinc.org|" + fhir.LOINCHeight, "http://loinc.org|" + fhir.LOINCLength,
+		"http://loinc.org|" + fhir.LOINCMUAC, fhir.NutritionSystem + "|oedema", fhir.NutritionSystem + "|" + fhir.CodeInfantCriterion,
+		fhir.NutritionSystem + "|" + fhir.CodeTricepsSkinfold, "http://snomed.info/sct|" + fhir.SNOMEDOedema} {
+		if !fhir.IsNutritionInput(obs("http://example.org|x", c)) {
+			t.Errorf("%s: not an input", c)
+		}
+		r := obs(c)
+		r.Type = "Condition"
+		if fhir.IsNutritionInput(r) {
+			t.Errorf("a Condition coded %s is an input", c)
+		}
+	}
+	for _, c := range []string{"http://loinc.org|" + fhir.LOINCWeight + "|x", "http://snomed.info/sct|" + fhir.LOINCWeight, "http://loinc.org|",
+		"http://loinc.org", fhir.NutritionSystem + "|zscore", "|oedema", ""} {
+		if fhir.IsNutritionInput(obs(c)) {
+			t.Errorf("%q: an input", c)
+		}
+	}
+}
