@@ -94,7 +94,7 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 		if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}}); err != nil {
 			return fmt.Errorf("nutrition projection of %s: %w", p.ID, mapErr(err))
 		}
-		s.cacheFlags(cc, p.ID, -1, nil)
+		s.cacheFlags(cc, p.ID, p.Version, nil)
 		if err := s.writeAlerts(ctx, cc, p.ID, nil, staleAlerts(p, nil)); err != nil {
 			return fmt.Errorf("nutrition projection: %w", err)
 		}

@@ -52,8 +52,8 @@ func (c *flagCache) alertIndex() *records.OrderedIndex {
 	return c.alerts
 }
 
-// setPerson records the Flags of version v of person id (v < 0: none any
-// more), in persons and in the alert index if it is built.
+// setPerson records the Flags of version v of person id, in persons and
+// in the alert index if it is built.
 func (c *flagCache) setPerson(id string, v int64, flags []records.Resource) {
 	if c.alerts != nil {
 		// A Flag version never changes: only new versions are put, and
@@ -76,10 +76,6 @@ func (c *flagCache) setPerson(id string, v int64, flags []records.Resource) {
 			c.alerts.Remove(fid)
 		}
 	}
-	if v < 0 {
-		delete(c.persons, id)
-		return
-	}
 	c.persons[id] = cachedFlags{version: v, flags: flags}
 }
 
@@ -100,8 +96,8 @@ func flagsOf(latest []records.Resource) []records.Resource {
 	return out
 }
 
-// cacheFlags records the projection of version v of person id (nil flags
-// and v < 0: no projection any more), keeping the newest version.
+// cacheFlags records the Flags of version v of person id's projection
+// (none when the projection was removed), keeping the newest version.
 func (s *Store) cacheFlags(cc records.Country, id string, v int64, flags []records.Resource) {
 	if !s.exclusive() {
 		return
@@ -112,7 +108,15 @@ func (s *Store) cacheFlags(cc records.Country, id string, v int64, flags []recor
 	if c == nil {
 		return // not loaded yet: the load reads the database
 	}
-	if have, ok := c.persons[id]; v >= 0 && ok && have.version >= v {
+	c.keepNewest(id, v, flags)
+}
+
+// keepNewest records flags as those of version v of person id unless a
+// newer version is recorded. A removed projection stays recorded, by its
+// version and without Flags, so that a load that read it before its
+// removal does not bring it back. The caller holds the cache's lock.
+func (c *flagCache) keepNewest(id string, v int64, flags []records.Resource) {
+	if have, ok := c.persons[id]; ok && have.version >= v {
 		return
 	}
 	c.setPerson(id, v, flags)
@@ -154,9 +158,7 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 		if c == nil {
 			return errors.New("flag cache dropped while loading")
 		}
-		if have, ok := c.persons[d.ID]; !ok || have.version < d.Version {
-			c.setPerson(d.ID, d.Version, flags)
-		}
+		c.keepNewest(d.ID, d.Version, flags)
 		return nil
 	})
 	if err != nil {
