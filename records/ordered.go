@@ -123,17 +123,13 @@ func (x *OrderedIndex) remove(l []*indexed, e *indexed) []*indexed {
 // that a page and its total cost the page, not the matches.
 func (x *OrderedIndex) candidates(conds []Cond) (list []*indexed, exact bool) {
 	list, best := x.all, -1
-	implied := 0
 	for i, c := range conds {
-		if c.Op != OpEq || c.Key == "_id" || c.Key == "_lastUpdated" || len(c.Values) == 0 {
+		if !indexable(c) {
 			continue
 		}
 		var l []*indexed
 		if len(c.Values) == 1 {
 			l = x.terms[termOf(c.Key, c.Values[0])]
-			if len(l) == len(x.all) {
-				implied++
-			}
 		} else {
 			l = x.union(c.Key, c.Values)
 		}
@@ -144,10 +140,24 @@ func (x *OrderedIndex) candidates(conds []Cond) (list []*indexed, exact bool) {
 	if best < 0 || len(conds[best].Values) != 1 {
 		return list, false
 	}
-	if len(list) == len(x.all) {
-		implied-- // the list's own condition
+	for i, c := range conds {
+		if i != best && !x.implied(c) {
+			return list, false
+		}
 	}
-	return list, implied == len(conds)-1
+	return list, true
+}
+
+// indexable reports whether c can be read from posting lists: an
+// equality on a search key with values.
+func indexable(c Cond) bool {
+	return c.Op == OpEq && c.Key != "_id" && c.Key != "_lastUpdated" && len(c.Values) > 0
+}
+
+// implied reports whether every indexed resource satisfies c: an equality
+// on one value whose posting list holds them all.
+func (x *OrderedIndex) implied(c Cond) bool {
+	return indexable(c) && len(c.Values) == 1 && len(x.terms[termOf(c.Key, c.Values[0])]) == len(x.all)
 }
 
 // union merges the posting lists of key's values, in order, each resource once.

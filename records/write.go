@@ -87,7 +87,12 @@ func (s *Service) stripe(cc Country, id string) *sync.Mutex {
 // backoff waits a random time that grows with try, up to 50ms.
 func backoff(ctx context.Context, try int) error {
 	ceil := min(time.Millisecond<<min(try, 6), 50*time.Millisecond)
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceil))) + time.Millisecond)
+	return Sleep(ctx, time.Duration(rand.Int64N(int64(ceil)))+time.Millisecond)
+}
+
+// Sleep waits d, or until ctx ends (then its error).
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

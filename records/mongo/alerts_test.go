@@ -38,6 +38,19 @@ func alerted(id string, n int) *records.Person {
 	return p
 }
 
+// insertAlerted stores n alerted persons of CO at once, prefix00,
+// prefix01..., the i-th with flags(i) alert Flags.
+func insertAlerted(t *testing.T, s *recmongo.Store, prefix string, n int, flags func(i int) int) {
+	t.Helper()
+	var ps []*records.Person
+	for i := range n {
+		ps = append(ps, alerted(fmt.Sprintf("%s%02d", prefix, i), flags(i)))
+	}
+	if err := s.InsertMany(t.Context(), "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // alertQueries are the alert list's queries, as GET /alerts builds them.
 func alertQueries() map[string]records.Query {
 	alert := records.Cond{Key: "nutrition-alert", Op: records.OpEq, Values: []string{"1"}}
@@ -103,13 +116,7 @@ func TestAlertList(t *testing.T) {
 	t.Parallel()
 	s := mongotest.NewStore(t, "CO")
 	ctx := t.Context()
-	var ps []*records.Person
-	for i := range 40 {
-		ps = append(ps, alerted(fmt.Sprintf("al%02d", i), i%4))
-	}
-	if err := s.InsertMany(ctx, "CO", ps); err != nil {
-		t.Fatal(err)
-	}
+	insertAlerted(t, s, "al", 40, func(i int) int { return i % 4 })
 	if err := s.Insert(ctx, "CO", alerted("al99", 3)); err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +186,7 @@ func TestAlertListExclusive(t *testing.T) {
 	t.Parallel()
 	s := mongotest.NewEmbedded(t, "CO")
 	ctx := t.Context()
-	var ps []*records.Person
-	for i := range 30 {
-		ps = append(ps, alerted(fmt.Sprintf("ex%02d", i), i%4))
-	}
-	if err := s.InsertMany(ctx, "CO", ps); err != nil {
-		t.Fatal(err)
-	}
+	insertAlerted(t, s, "ex", 30, func(i int) int { return i % 4 })
 	checkAlertList(t, s)
 	alertChanges(t, s, "ex")
 	checkAlertList(t, s)
@@ -202,13 +203,7 @@ func TestAlertListBuiltOnce(t *testing.T) {
 	t.Parallel()
 	s := mongotest.NewStore(t, "CO")
 	ctx := t.Context()
-	var ps []*records.Person
-	for i := range 12 {
-		ps = append(ps, alerted(fmt.Sprintf("bo%02d", i), 1+i%3))
-	}
-	if err := s.InsertMany(ctx, "CO", ps); err != nil {
-		t.Fatal(err)
-	}
+	insertAlerted(t, s, "bo", 12, func(i int) int { return 1 + i%3 })
 	db := s.Client().Database(s.DatabaseName("CO"))
 	alerts := db.Collection("alerts")
 	want, err := alerts.CountDocuments(ctx, bson.D{})

@@ -149,7 +149,7 @@ func (s *Store) ownerAfterTakeover(ctx context.Context, cc records.Country, name
 		case !sameClaim(now, d) || try == 10:
 			return now.Owner, nil
 		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+		if err := records.Sleep(ctx, 100*time.Millisecond); err != nil {
 			return "", fmt.Errorf("take over %s key: %w", namespace, err)
 		}
 	}

@@ -119,8 +119,7 @@ const idExpr = `_ferretdb_sjson->'$._id'`
 // table of every collection of database db in the SQLite files under dir.
 // It is idempotent.
 func sqliteIndexes(ctx context.Context, dir, db string, add bool) error {
-	sdb, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, db+".sqlite"))+
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(full)")
+	sdb, err := openSQLite(dir, db, "&_pragma=journal_mode(wal)&_pragma=synchronous(full)")
 	if err != nil {
 		return fmt.Errorf("sqlite indexes of %s: %w", db, err)
 	}
@@ -158,20 +157,36 @@ func sqliteTables(ctx context.Context, sdb *sql.DB) ([]string, error) {
 	return out, errors.Join(rows.Err(), rows.Close())
 }
 
+// openSQLite opens the SQLite file of database db under dir (FerretDB's
+// SQLite backend: one file per database), waiting up to 10 s for a lock,
+// with more URI parameters if any ("&_pragma=...").
+func openSQLite(dir, db, params string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, db+".sqlite"))+"?_pragma=busy_timeout(10000)"+params)
+}
+
+// sqliteTable returns the table that holds collection coll in sdb.
+func sqliteTable(ctx context.Context, sdb *sql.DB, coll string) (string, error) {
+	var table string
+	if err := sdb.QueryRowContext(ctx, `SELECT table_name FROM _ferretdb_collections WHERE name = ?`, coll).Scan(&table); err != nil {
+		return "", fmt.Errorf("find the table of %s: %w", coll, err)
+	}
+	return table, nil
+}
+
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // ExplainIDQuery returns SQLite's plan for the query FerretDB runs to find
 // a document by _id in collection coll of database db under dir, for tests
 // that check the index is used.
 func ExplainIDQuery(ctx context.Context, dir, db, coll string) (string, error) {
-	sdb, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, db+".sqlite"))+"?_pragma=busy_timeout(10000)")
+	sdb, err := openSQLite(dir, db, "")
 	if err != nil {
 		return "", err
 	}
 	defer sdb.Close()
-	var table string
-	if err := sdb.QueryRowContext(ctx, `SELECT table_name FROM _ferretdb_collections WHERE name = ?`, coll).Scan(&table); err != nil {
-		return "", fmt.Errorf("find table of %s: %w", coll, err)
+	table, err := sqliteTable(ctx, sdb, coll)
+	if err != nil {
+		return "", err
 	}
 	rows, err := sdb.QueryContext(ctx, fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %s WHERE %s = ?`, quoteIdent(table), idExpr), `"x"`)
 	if err != nil {

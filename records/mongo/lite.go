@@ -2,11 +2,9 @@ package mongo
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -94,14 +92,14 @@ func (s *Store) lite() bool { return s.embedded != nil && s.ferret && !s.liteOff
 // no particular order, until fn returns an error.
 func (s *Store) liteScan(ctx context.Context, cc records.Country, coll string, fields []string, fn func(liteRow) error) error {
 	db := s.dbName(cc)
-	sdb, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(s.dataDir, db+".sqlite"))+"?_pragma=busy_timeout(10000)")
+	sdb, err := openSQLite(s.dataDir, db, "")
 	if err != nil {
 		return fmt.Errorf("read %s of %s: %w", coll, db, err)
 	}
 	defer sdb.Close()
-	var table string
-	if err := sdb.QueryRowContext(ctx, `SELECT table_name FROM _ferretdb_collections WHERE name = ?`, coll).Scan(&table); err != nil {
-		return fmt.Errorf("read %s of %s: find its table: %w", coll, db, err)
+	table, err := sqliteTable(ctx, sdb, coll)
+	if err != nil {
+		return fmt.Errorf("read %s of %s: %w", coll, db, err)
 	}
 	exprs := make([]string, len(fields))
 	for i, f := range fields {

@@ -24,13 +24,7 @@ func TestLiteScanEqualsFerretDB(t *testing.T) {
 	t.Parallel()
 	s := mongotest.NewEmbedded(t, "CO")
 	ctx := t.Context()
-	var ps []*records.Person
-	for i := range 8 {
-		ps = append(ps, alerted(fmt.Sprintf("li%02d", i), i%3))
-	}
-	if err := s.InsertMany(ctx, "CO", ps); err != nil {
-		t.Fatal(err)
-	}
+	insertAlerted(t, s, "li", 8, func(i int) int { return i % 3 })
 	at := time.Date(2026, 11, 30, 23, 59, 59, 987_000_000, time.UTC)
 	entries := []records.AuditEntry{
 		{ID: "a1", Time: at, Actor: "hw", Role: "health_worker", Country: "CO", Action: "R", Interaction: "read", PersonID: "li00", Outcome: 200},

@@ -60,44 +60,51 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 	} else {
 		delete(ps.types, id)
 	}
-	var had map[string]bool // the terms of the Patient indexed before
-	if old, ok0 := ps.current[id]; ok0 {
-		if ok && !r.Deleted && old.ID == r.ID && old.Version == r.Version {
-			return // the same Patient version: the same terms
-		}
-		had = map[string]bool{}
-		eachTerm(old.Keys, func(term string) { had[term] = true })
-		delete(ps.current, id)
-	}
-	var has map[string]bool // the terms of r, when there were others before
-	if had != nil {
-		has = map[string]bool{}
+	old, indexed := ps.current[id]
+	if indexed && ok && !r.Deleted && old.ID == r.ID && old.Version == r.Version {
+		return // the same Patient version: the same terms
 	}
 	if ok && !r.Deleted {
 		ps.current[id] = r
-		eachTerm(r.Keys, func(term string) {
-			if had != nil {
-				if has[term] || had[term] {
-					has[term] = true
-					return
-				}
-				has[term] = true
-			}
-			l := ps.posting[term]
-			if n := len(l); n > 0 && l[n-1] == id {
-				return // a term of two values (added last: one put at a time)
-			}
-			ps.posting[term] = append(l, id)
-		})
+	} else {
+		delete(ps.current, id)
+		r = records.Resource{} // no terms
 	}
-	// Only the terms the update took away: a posting list is scanned to
-	// remove an id, and some terms (a sex, a birth year) list half the
+	if !indexed { // no Patient of the person indexed (as at a load): every term
+		eachTerm(r.Keys, func(term string) { ps.post(term, id) })
+		return
+	}
+	// An update moves only the terms it changes: removing an id scans its
+	// posting list, and some terms (a sex, a birth year) list half the
 	// persons.
+	had, has := termSet(old.Keys), termSet(r.Keys)
+	for term := range has {
+		if !had[term] {
+			ps.post(term, id)
+		}
+	}
 	for term := range had {
 		if !has[term] {
 			ps.unpost(term, id)
 		}
 	}
+}
+
+// termSet returns the search terms of keys.
+func termSet(keys records.Keys) map[string]bool {
+	set := map[string]bool{}
+	eachTerm(keys, func(term string) { set[term] = true })
+	return set
+}
+
+// post adds id to the posting list of term, unless id was added last (a
+// term of two values of one Patient: one put at a time).
+func (ps *patients) post(term, id string) {
+	l := ps.posting[term]
+	if n := len(l); n > 0 && l[n-1] == id {
+		return
+	}
+	ps.posting[term] = append(l, id)
 }
 
 // unpost removes id from the posting list of term.

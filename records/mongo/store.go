@@ -148,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, records.ErrUnavailable) || try == 3 || sleepCtx(ctx, time.Duration(try)*time.Second) != nil {
+		if !errors.Is(err, records.ErrUnavailable) || try == 3 || records.Sleep(ctx, time.Duration(try)*time.Second) != nil {
 			s.Close(ctx)
 			return nil, fmt.Errorf("open store: %w", err)
 		}
@@ -406,16 +406,4 @@ func mapErr(err error) error {
 func isBackendTimeout(err error) bool {
 	var ce mongo.CommandError
 	return errors.As(err, &ce) && ce.Code == 1 && strings.Contains(ce.Message, "i/o timeout")
-}
-
-// sleepCtx waits d, or until ctx ends (its error).
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
