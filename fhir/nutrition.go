@@ -280,22 +280,27 @@ func ReadVisitsOf(p *records.Person, latest []records.Resource) (Visits, error) 
 	if len(pt.Address) > 0 {
 		base.AdminArea = cmpOrStr(pt.Address[0].District, pt.Address[0].State)
 	}
+	// Two passes, so that a visit's allocations hold no spare copies of
+	// every earlier visit: the first groups the measurement Observations
+	// into visits (by Encounter, else by date), the second reads each
+	// visit's Observations into its Measurement, in one exact slice.
 	type visit struct {
-		m        nutrition.Measurement
-		date     string
-		enc      string
-		ids      []string
-		measured bool
+		key, date, enc string
+		ids            []string
+		measured       bool
 	}
-	visits := map[string]*visit{}
-	var order []string
-	encounters := map[string]records.Resource{}
-	for _, r := range latest {
+	type input struct {
+		o     *obsIn
+		visit int
+	}
+	var visits []visit
+	var inputs []input
+	byKey := map[string]int{}
+	encounters := map[string]int{} // Encounter id -> index in latest
+	for i, r := range latest {
 		if r.Type == "Encounter" {
-			encounters[r.ID] = r
+			encounters[r.ID] = i
 		}
-	}
-	for _, r := range latest {
 		if !IsNutritionInput(r) {
 			continue
 		}
@@ -316,41 +321,51 @@ func ReadVisitsOf(p *records.Person, latest []records.Resource) (Visits, error) 
 				key, enc = "e"+id, id
 			}
 		}
-		v := visits[key]
-		if v == nil {
-			v = &visit{m: base, date: d, enc: enc}
-			v.m.ID = measurementID(key)
-			visits[key] = v
-			order = append(order, key)
+		at, ok := byKey[key]
+		if !ok {
+			at = len(visits)
+			byKey[key] = at
+			visits = append(visits, visit{key: key, date: d, enc: enc})
 		}
-		if d < v.date {
+		if v := &visits[at]; d < v.date {
 			v.date = d
 		}
-		v.ids = append(v.ids, r.ID)
-		if read(&v.m, o) {
-			v.measured = true
-			if v.m.Measurer == "" {
-				v.m.Measurer = o.measurer()
+		visits[at].ids = append(visits[at].ids, r.ID)
+		inputs = append(inputs, input{o: o, visit: at})
+	}
+	ms := make([]nutrition.Measurement, len(visits))
+	for i := range visits {
+		ms[i] = base
+		ms[i].ID = measurementID(visits[i].key)
+	}
+	for _, in := range inputs {
+		m := &ms[in.visit]
+		if read(m, in.o) {
+			visits[in.visit].measured = true
+			if m.Measurer == "" {
+				m.Measurer = in.o.measurer()
 			}
 		}
 	}
-	for _, key := range order {
-		v := visits[key]
+	out.Measurements = ms[:0]
+	out.Sources = make(map[string][]string, len(visits))
+	for i := range visits {
+		v, m := &visits[i], ms[i]
 		if !v.measured {
 			continue
 		}
-		v.m.Date, _ = time.Parse(time.DateOnly, v.date)
-		if v.m.PLWStatus != "" {
-			v.m.Subject = nutrition.SubjectPLW
+		m.Date, _ = time.Parse(time.DateOnly, v.date)
+		if m.PLWStatus != "" {
+			m.Subject = nutrition.SubjectPLW
 		}
 		if v.enc != "" {
-			if er, ok := encounters[v.enc]; ok && !er.Deleted {
-				v.m.Site = decoded.site(er)
+			if at, ok := encounters[v.enc]; ok && !latest[at].Deleted {
+				m.Site = decoded.site(latest[at])
 			}
 		}
 		slices.Sort(v.ids)
-		out.Measurements = append(out.Measurements, v.m)
-		out.Sources[v.m.ID] = v.ids
+		out.Measurements = append(out.Measurements, m) // in place: index <= i
+		out.Sources[m.ID] = v.ids
 	}
 	slices.SortFunc(out.Measurements, func(a, b nutrition.Measurement) int {
 		if c := a.Date.Compare(b.Date); c != 0 {
@@ -770,7 +785,7 @@ func derive(personID string, st, old *nutrition.State, sources map[string][]stri
 		a := &st.Assessments[i]
 		if old != nil {
 			o := oldAs[a.MeasurementID]
-			same := o != nil && reflect.DeepEqual(o, a)
+			same := o != nil && o.Same(a)
 			need := false
 			for _, zc := range zCodes {
 				if zc.get(&a.Z) != nil && render(zscoreID(personID, a, zc.code), same) {

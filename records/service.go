@@ -60,7 +60,9 @@ type ServiceOptions struct {
 	// OnWrite, if set, runs inside every attempt of a Write, after the
 	// Write's Changes were applied to after (a copy of before, the record as
 	// read for this attempt) and before the commit. It may set
-	// after.Nutrition and returns further Changes (derived resources), which
+	// after.Nutrition, handing the bytes over: neither it nor anyone else
+	// changes them afterwards (the commit and the record cache keep them
+	// as they are). It returns further Changes (derived resources), which
 	// are applied and committed in the same atomic write. An error aborts
 	// the write; nothing is stored. It must depend only on its arguments and
 	// ctx, as a lost optimistic race runs it again on the newer record.

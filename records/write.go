@@ -186,7 +186,7 @@ func (s *Service) tryWrite(ctx context.Context, cc Country, w Write) (WriteResul
 		c.Txn = &Txn{Key: w.TxnKey, At: now, Response: resp}
 	}
 	if !bytes.Equal(cur.Nutrition, next.Nutrition) {
-		c.Nutrition = append([]byte{}, next.Nutrition...)
+		c.Nutrition = next.Nutrition // handed over by OnWrite, never changed (ServiceOptions)
 		c.PrevNutrition = cur.Nutrition
 		c.NutritionDigest = next.NutritionDigest
 	}

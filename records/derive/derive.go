@@ -338,11 +338,11 @@ func derivedChanges(latest []records.Resource, want []records.Resource) []record
 }
 
 // derivedOf returns the derived resources among latest (a record's current
-// resources) by id.
-func derivedOf(latest []records.Resource) map[string]records.Resource {
-	have := map[string]records.Resource{}
-	for _, r := range latest {
-		if fhir.IsDerived(r.ID) && r.Type != "Patient" {
+// resources) by id, pointing into latest.
+func derivedOf(latest []records.Resource) map[string]*records.Resource {
+	have := map[string]*records.Resource{}
+	for i := range latest {
+		if r := &latest[i]; fhir.IsDerived(r.ID) && r.Type != "Patient" {
 			have[r.ID] = r
 		}
 	}
@@ -352,7 +352,7 @@ func derivedOf(latest []records.Resource) map[string]records.Resource {
 // changesTo returns the changes that make the derived resources have equal
 // those of ids: the rendered ones in derived created or updated where they
 // differ, those not in ids deleted (fhir.DeriveSince).
-func changesTo(have map[string]records.Resource, derived []records.Resource, ids map[string]bool) []records.Change {
+func changesTo(have map[string]*records.Resource, derived []records.Resource, ids map[string]bool) []records.Change {
 	var out []records.Change
 	for _, w := range derived {
 		h, ok := have[w.ID]

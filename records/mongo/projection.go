@@ -55,9 +55,11 @@ type projDoc struct {
 func projected(p *records.Person) bool { return len(p.Nutrition) > 0 }
 
 // projectionOf returns the projection of p, whose current resources are
-// latest (p.Latest()).
+// latest (p.Latest()), without its state: the caller sets Nutrition (the
+// whole state, or its head when the assessments are split into pages), so
+// that a visit does not copy the whole state once more.
 func projectionOf(p *records.Person, latest []records.Resource) (projDoc, error) {
-	d := projDoc{ID: p.ID, Version: p.Version, Nutrition: string(p.Nutrition), Flags: []string{}, Fidx: []string{}}
+	d := projDoc{ID: p.ID, Version: p.Version, Flags: []string{}, Fidx: []string{}}
 	for _, r := range latest {
 		if r.Type != "Flag" {
 			continue
@@ -111,6 +113,8 @@ func (s *Store) writeProjection(ctx context.Context, cc records.Country, p *reco
 		}
 		d.Nutrition, d.Splice, d.Tail = string(ps.head), ps.splice, ps.tail
 		scan.ids = d.Pages
+	} else {
+		d.Nutrition = string(p.Nutrition)
 	}
 	s.splits.put(cc, p.ID, scan)
 	if err := replaceByID(ctx, c, p.ID, d); err != nil {
@@ -335,6 +339,8 @@ func (s *Store) projectMany(ctx context.Context, cc records.Country, ps []*recor
 				continue
 			}
 			d.Nutrition, d.Splice, d.Tail = string(ps.head), ps.splice, ps.tail
+		} else {
+			d.Nutrition = string(p.Nutrition)
 		}
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}}).SetReplacement(d).SetUpsert(true))
 	}
