@@ -139,18 +139,21 @@ func benchScale(b *testing.B, n int) {
 	// background (requests are served meanwhile; one that needs an index
 	// not yet loaded waits for it).
 	// Each start loads every index, so three starts at most, whatever
-	// -benchtime says; heap-MB is the Go heap in use once it is loaded.
+	// -benchtime says; heap-MB is the Go heap in use once it is loaded,
+	// peak-heap-MB the most in use (garbage included) during the load,
+	// sampled every 100 ms.
 	b.Run("warm-up", func(b *testing.B) {
 		runs := min(b.N, 3)
 		var took time.Duration
-		var heap uint64
+		var heap, peak uint64
 		for range runs {
+			runtime.GC()
 			start := time.Now()
 			s, err := open()
 			if err != nil {
 				b.Fatal(err)
 			}
-			<-s.Warmed()
+			peak = max(peak, heapPeak(s.Warmed()))
 			took += time.Since(start)
 			runtime.GC()
 			var ms runtime.MemStats
@@ -162,6 +165,7 @@ func benchScale(b *testing.B, n int) {
 		}
 		b.ReportMetric(float64(took.Nanoseconds())/float64(runs), "ns/op")
 		b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	})
 	start := time.Now()
 	s, err := open()
@@ -492,4 +496,22 @@ func benchReadWhileSearch(b *testing.B, e *env, n int, rnd *rand.Rand, get func(
 	reportLatency(b, "", lat)
 	b.ReportMetric(float64(len(searchLat))/float64(b.N), "searches/read")
 	reportLatency(b, "search-", searchLat)
+}
+
+// heapPeak returns the most heap in use, sampled every 100 ms, until done
+// is closed.
+func heapPeak(done <-chan struct{}) uint64 {
+	var peak uint64
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapInuse)
+		select {
+		case <-done:
+			return peak
+		case <-tick.C:
+		}
+	}
 }

@@ -263,6 +263,10 @@ func (s *Store) warm(countries []records.Country) {
 	s.proj.stopWarm = func() { cancel(); <-done }
 	s.proj.warmed = done
 	exclusive := s.exclusive()
+	endGC := func() {}
+	if exclusive {
+		endGC = gcForWarmUp()
+	}
 	flags := make(chan struct{})
 	go func() {
 		defer close(flags)
@@ -279,6 +283,7 @@ func (s *Store) warm(countries []records.Country) {
 	}()
 	go func() {
 		defer close(done)
+		defer endGC()
 		defer func() { <-flags }()
 		if !exclusive {
 			return
