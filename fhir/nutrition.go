@@ -301,7 +301,10 @@ func ReadVisitsOf(p *records.Person, latest []records.Resource) (Visits, error) 
 		if r.Type == "Encounter" {
 			encounters[r.ID] = i
 		}
-		if !IsNutritionInput(r) {
+		// A derived resource (a z-score) is never an input, and only the
+		// engine writes them (api refuses a client's write of a derived
+		// id): skipping them first saves a lookup of their codes.
+		if IsDerived(r.ID) || !IsNutritionInput(r) {
 			continue
 		}
 		o, err := decoded.observation(r)

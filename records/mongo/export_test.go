@@ -128,3 +128,68 @@ func PatientPostings(s *Store, cc records.Country, key, v string, prefix bool) [
 	slices.Sort(out)
 	return out
 }
+
+// AlertCounts returns the counts the trigger keeps for the alerts of cc
+// ("key=value n", key and value "" for every alert) and the same counted
+// now from the alert documents, each sorted, and the names of the count
+// triggers on the alerts table. The store must read PostgreSQL.
+func AlertCounts(ctx context.Context, s *Store, cc records.Country) (kept, counted, triggers []string, err error) {
+	if s.pg == nil || s.pg.alertsTable(cc) == "" {
+		return nil, nil, nil, errors.New("alert counts: the store does not read alerts from PostgreSQL")
+	}
+	alerts, counts := s.pg.alertsTable(cc), s.pg.counts[cc]
+	read := func(q string, args ...any) ([]string, error) {
+		rows, err := s.pg.pool.Query(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var k, v string
+			var n int64
+			if err := rows.Scan(&k, &v, &n); err != nil {
+				return nil, err
+			}
+			if n != 0 {
+				out = append(out, fmt.Sprintf("%s=%s %d", k, v, n))
+			}
+		}
+		slices.Sort(out)
+		return out, rows.Err()
+	}
+	if kept, err = read(`SELECT k, v, n FROM `+counts+` WHERE tbl = $1::regclass`, alerts); err != nil {
+		return nil, nil, nil, err
+	}
+	counted, err = read(`SELECT '', '', count(*) FROM `+alerts+` UNION ALL
+		SELECT a.key, _jsonb->'k'->>a.key, count(*) FROM `+alerts+`, unnest($1::text[]) AS a(key)
+		WHERE _jsonb->'k'->>a.key IS NOT NULL GROUP BY 1, 2`, alertScalarKeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err := s.pg.pool.Query(ctx, `SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY 1`, alerts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, nil, nil, err
+		}
+		triggers = append(triggers, name)
+	}
+	return kept, counted, triggers, rows.Err()
+}
+
+// SpoilAlertCounts renames the count trigger of cc's alerts to one an
+// older version would have made and adds 5 to every count: what a start
+// with other counted keys finds (for the tests of package mongo_test).
+func SpoilAlertCounts(ctx context.Context, s *Store, cc records.Country) error {
+	alerts, counts := s.pg.alertsTable(cc), s.pg.counts[cc]
+	_, err := s.pg.pool.Exec(ctx, `ALTER TRIGGER `+pgAlertCountTrigger+` ON `+alerts+` RENAME TO contigo_alert_count_00000000`)
+	if err == nil {
+		_, err = s.pg.pool.Exec(ctx, `UPDATE `+counts+` SET n = n + 5`)
+	}
+	return err
+}

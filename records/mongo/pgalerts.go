@@ -20,8 +20,9 @@ import (
 // country. Here one statement walks the btree index on the sort key
 // (pgAlertSortIndex) from the cursor, keeps the rows whose fidx holds
 // every equality (the GIN index on fidx when an equality is selective)
-// and stops after count+1 rows; the Total counts the same condition (the
-// whole table without filters: an index-only scan). The conditions compare
+// and stops after count+1 rows; the Total is read from the counts a
+// trigger keeps (pgalertcounts.go) for every alert and for one value of
+// one key, and counts the same condition otherwise. The conditions compare
 // text with COLLATE "C", byte by byte, as records.Match and
 // records.Paginate do.
 
@@ -148,16 +149,15 @@ func (h *pgHeads) searchAlerts(ctx context.Context, cc records.Country, aq alert
 	if err := rows.Err(); err != nil {
 		return records.Page{}, fmt.Errorf("postgresql alerts: %w", pgErr(err))
 	}
-	where, cargs := alertSQL(aq)
-	var total int64
-	if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+where, cargs...).Scan(&total); err != nil {
-		return records.Page{}, fmt.Errorf("postgresql alerts: count: %w", pgErr(err))
+	total, err := h.countAlerts(ctx, cc, aq)
+	if err != nil {
+		return records.Page{}, fmt.Errorf("postgresql alerts: %w", err)
 	}
 	return alertPage(out, aq.size, total)
 }
 
 // ExplainAlertSearch returns PostgreSQL's plans of the two statements
-// (page, then count) the alert search of q in country cc runs on
+// (page, then total: from the counts or a count) the alert search of q in country cc runs on
 // FerretDB-PostgreSQL, for tests that check the indexes serve them (with
 // noSeqScan, planned with sequential scans disabled); an error if the
 // store does not read alerts from PostgreSQL or the alert documents
@@ -169,12 +169,12 @@ func (s *Store) ExplainAlertSearch(ctx context.Context, cc records.Country, q re
 	}
 	table := s.pg.alertsTable(cc)
 	q1, args1 := alertPageSQL(table, aq)
-	where, args2 := alertSQL(aq)
+	q2, args2, _ := s.pg.countStatement(cc, aq)
 	var plans []string
 	for _, st := range []struct {
 		q    string
 		args []any
-	}{{q1, args1}, {`SELECT count(*) FROM ` + table + ` WHERE ` + where, args2}} {
+	}{{q1, args1}, {q2, args2}} {
 		plan, err := s.pg.explainSQL(ctx, st.q, st.args, noSeqScan)
 		if err != nil {
 			return "", "", err

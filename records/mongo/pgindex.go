@@ -74,6 +74,9 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 				return fmt.Errorf("postgresql indexes of %s: %s%s: %w", db, alertsColl, ix.suffix, err)
 			}
 		}
+		if err := ensureAlertCounts(ctx, conn, db, table); err != nil {
+			return fmt.Errorf("postgresql indexes of %s: %w", db, err)
+		}
 	}
 	if table, ok := tables[digestColl]; ok {
 		// The digests written since a time (pgdigests.go, readDigestsSince).
@@ -150,12 +153,14 @@ func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
 			}
 		}
 	}
+	if table, ok := tables[alertsColl]; ok {
+		if err := dropAlertCounts(ctx, conn, db, table); err != nil {
+			return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+		}
+	}
 	if table, ok := tables[digestColl]; ok {
-		// The digests written since a time (pgdigests.go, readDigestsSince).
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((_jsonb -> 't'))`, pgx.Identifier{table + "_contigo_t"}.Sanitize(),
-			pgx.Identifier{db, table}.Sanitize())
-		if _, err := conn.Exec(ctx, q); err != nil && !concurrentCreate(err) {
-			return fmt.Errorf("postgresql indexes of %s: %s.t: %w", db, digestColl, err)
+		if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{db, table + "_contigo_t"}.Sanitize()); err != nil {
+			return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
 		}
 	}
 	for coll, table := range tables {

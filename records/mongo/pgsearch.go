@@ -41,6 +41,7 @@ type pgHeads struct {
 	pool   *pgxpool.Pool
 	tables map[records.Country]string // the persons table of each country, schema-qualified and quoted
 	alerts map[records.Country]string // the alerts table of each country, likewise (pgalerts.go)
+	counts map[records.Country]string // the alert counts table of each country, likewise (pgalertcounts.go)
 	// commits holds the commits table of each country, likewise (pgtypes.go)
 	commits map[records.Country]string
 	// digests holds the indicator digests table of each country, likewise (pgdigests.go)
@@ -76,7 +77,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 	if err != nil {
 		return nil, fmt.Errorf("postgresql heads: %w", err)
 	}
-	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}, digests: map[records.Country]string{},
+	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}, counts: map[records.Country]string{}, digests: map[records.Country]string{},
 		commits: map[records.Country]string{}}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -98,6 +99,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 		}
 		h.tables[cc] = pgx.Identifier{db, t}.Sanitize()
 		h.alerts[cc] = alertsTableName(db, tables)
+		h.counts[cc] = pgx.Identifier{db, pgAlertCounts}.Sanitize()
 		if t, ok := tables[digestColl]; ok {
 			h.digests[cc] = pgx.Identifier{db, t}.Sanitize()
 		}
