@@ -52,6 +52,18 @@ func insertAlerted(t *testing.T, s *recmongo.Store, prefix string, n int, flags 
 	}
 }
 
+// postgresStore returns a store on the external FerretDB-PostgreSQL server
+// for a test that reads PostgreSQL itself (plans, tables, triggers), run
+// in parallel; on the other engines it skips the test.
+func postgresStore(t *testing.T, countries ...records.Country) *recmongo.Store {
+	t.Helper()
+	t.Parallel()
+	if mongotest.Engine() != mongotest.EnginePostgres {
+		t.Skip("reads PostgreSQL: postgres engine only")
+	}
+	return mongotest.NewStore(t, countries...)
+}
+
 // alertQueries are the alert list's queries, as GET /alerts builds them.
 func alertQueries() map[string]records.Query {
 	alert := records.Cond{Key: "nutrition-alert", Op: records.OpEq, Values: []string{"1"}}
@@ -252,11 +264,7 @@ func TestAlertListBuiltOnce(t *testing.T) {
 // walks the btree index on the sort key (no sort of all matches), and the
 // area filter and the totals can use the indexes.
 func TestPostgresAlertPlan(t *testing.T) {
-	t.Parallel()
-	if mongotest.Engine() != mongotest.EnginePostgres {
-		t.Skip("reads PostgreSQL: postgres engine only")
-	}
-	s := mongotest.NewStore(t, "CO")
+	s := postgresStore(t, "CO")
 	ctx := t.Context()
 	if err := s.Insert(ctx, "CO", alerted("pl01", 3)); err != nil {
 		t.Fatal(err)
@@ -317,11 +325,7 @@ func TestPostgresAlertPlan(t *testing.T) {
 // deletion by hand through FerretDB, and a start that finds a trigger of
 // other keys with wrong counts (which it replaces, counting again).
 func TestPostgresAlertCounts(t *testing.T) {
-	t.Parallel()
-	if mongotest.Engine() != mongotest.EnginePostgres {
-		t.Skip("reads PostgreSQL: postgres engine only")
-	}
-	s := mongotest.NewStore(t, "CO")
+	s := postgresStore(t, "CO")
 	ctx := t.Context()
 	check := func(step string, st *recmongo.Store) {
 		t.Helper()

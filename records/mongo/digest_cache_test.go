@@ -161,11 +161,7 @@ func checkRows(t *testing.T, step string, s *recmongo.Store, facts []string) {
 // On FerretDB-PostgreSQL the changed digests are read by _id through an
 // index, not by reading the table.
 func TestPostgresDigestPlan(t *testing.T) {
-	t.Parallel()
-	if mongotest.Engine() != mongotest.EnginePostgres {
-		t.Skip("reads PostgreSQL: postgres engine only")
-	}
-	s := mongotest.NewStore(t, "CO")
+	s := postgresStore(t, "CO")
 	ctx := t.Context()
 	if err := s.Insert(ctx, "CO", assessed("plan1", 1)); err != nil {
 		t.Fatal(err)

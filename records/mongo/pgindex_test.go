@@ -13,11 +13,7 @@ import (
 // pending list off on an index an earlier version created with it (the
 // start alters only such indexes), and leaves it off.
 func TestPostgresIndexesLeavePendingList(t *testing.T) {
-	t.Parallel()
-	if mongotest.Engine() != "postgres" {
-		t.Skip("PostgreSQL indexes: postgres engine only")
-	}
-	s := mongotest.NewStore(t)
+	s := postgresStore(t)
 	ctx := t.Context()
 	db := s.DatabaseName("CO")
 	conn, err := pgx.Connect(ctx, mongotest.PostgreSQLURL())

@@ -7,7 +7,6 @@ import (
 
 	"contigo/records"
 	recmongo "contigo/records/mongo"
-	"contigo/records/mongo/mongotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -19,12 +18,8 @@ import (
 // backslashes, a record whose Patient changed, and a deleted Patient; and
 // PostgreSQL serves the statement from the GIN index on idx.
 func TestPostgresHeadSearch(t *testing.T) {
-	t.Parallel()
-	if mongotest.Engine() != mongotest.EnginePostgres {
-		t.Skip("reads PostgreSQL: postgres engine only")
-	}
+	a := postgresStore(t, "CO")
 	ctx := t.Context()
-	a := mongotest.NewStore(t, "CO")
 	var ps []*records.Person
 	for i := range 30 {
 		p := newPerson(fmt.Sprintf("p%02d", i))

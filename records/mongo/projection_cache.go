@@ -263,10 +263,6 @@ func (s *Store) warm(countries []records.Country) {
 	s.proj.stopWarm = func() { cancel(); <-done }
 	s.proj.warmed = done
 	exclusive := s.exclusive()
-	endGC := func() {}
-	if exclusive {
-		endGC = gcForWarmUp()
-	}
 	flags := make(chan struct{})
 	go func() {
 		defer close(flags)
@@ -283,7 +279,6 @@ func (s *Store) warm(countries []records.Country) {
 	}()
 	go func() {
 		defer close(done)
-		defer endGC()
 		defer func() { <-flags }()
 		if !exclusive {
 			return

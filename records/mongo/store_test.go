@@ -248,11 +248,7 @@ func TestClaims(t *testing.T) {
 // pushes down (by _id, by search key, by flag key) from the GIN
 // indexes Open adds, not by reading the table.
 func TestPostgresIndexes(t *testing.T) {
-	t.Parallel()
-	if mongotest.Engine() != "postgres" {
-		t.Skip("PostgreSQL query plans: postgres engine only")
-	}
-	s := mongotest.NewStore(t)
+	s := postgresStore(t)
 	for _, q := range [][2]string{
 		{"persons", "_id"}, {"persons", "idx"}, {"persons", "types"}, {"commits", "_id"},
 		{"claims", "_id"}, {"intents", "_id"}, {"nutrition", "fidx"}, {"audit", "_id"},
