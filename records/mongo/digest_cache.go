@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-	"unique"
 
 	"contigo/records"
 	"contigo/records/nutrition"
@@ -121,7 +120,6 @@ func (d *digestSet) put(id string, v int64, digest string, present bool) {
 		if f, err = nutrition.ParseDigest([]byte(digest)); err != nil {
 			f = nutrition.Facts{} // as digestOf stores a broken state: counted as nothing
 		}
-		internFacts(&f)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -204,37 +202,6 @@ func (d *digestSet) snapshot() []nutrition.Facts {
 		out = append(out, f)
 	}
 	return out
-}
-
-// internFacts makes the repeated strings of f (areas, groups, programmes,
-// kinds) share one copy each: 100,000 persons' facts hold a few hundred
-// distinct strings.
-func internFacts(f *nutrition.Facts) {
-	in := func(s *string) { *s = unique.Make(*s).Value() }
-	in(&f.Sex)
-	in(&f.AgeBand)
-	in(&f.Pop)
-	for i := range f.Screens {
-		a := &f.Screens[i]
-		in(&a.Area)
-		in(&a.Sex)
-		in(&a.AgeBand)
-		in(&a.Pop)
-	}
-	for i := range f.Eps {
-		e := &f.Eps[i]
-		in(&e.Area)
-		in(&e.Sex)
-		in(&e.AgeBand)
-		in(&e.Pop)
-		in(&e.Programme)
-		in(&e.AdmissionType)
-		in(&e.Outcome)
-	}
-	for i := range f.Ivs {
-		in(&f.Ivs[i].Area)
-		in(&f.Ivs[i].Kind)
-	}
 }
 
 // cacheDigest records a digest this process wrote (exclusive store only:

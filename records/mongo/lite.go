@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -76,8 +75,8 @@ func (r liteRow) strings(i int) ([]string, error) {
 	if raw == "" {
 		return nil, nil
 	}
-	var out []string
-	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+	out, err := decodeStrings(raw)
+	if err != nil {
 		return nil, fmt.Errorf("field %d: %w", i, err)
 	}
 	return out, nil

@@ -99,8 +99,8 @@ func encodeResource(r records.Resource) (string, error) {
 }
 
 func decodeResource(raw string) (records.Resource, error) {
-	var rd resourceDoc
-	if err := json.Unmarshal([]byte(raw), &rd); err != nil {
+	rd, err := decodeResourceDoc(raw)
+	if err != nil {
 		return records.Resource{}, fmt.Errorf("decode resource: %w", err)
 	}
 	r := records.Resource{Type: rd.Type, ID: rd.ID, Version: rd.Version, Updated: rd.Updated.UTC(), Deleted: rd.Deleted, Keys: rd.Keys}

@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -176,8 +175,8 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 func decodeFlags(d *projDoc, body bool) ([]records.Resource, error) {
 	out := make([]records.Resource, 0, len(d.Flags))
 	for i, raw := range d.Flags {
-		var rd resourceDoc
-		if err := json.Unmarshal([]byte(raw), &rd); err != nil {
+		rd, err := decodeResourceDoc(raw)
+		if err != nil {
 			return nil, fmt.Errorf("decode flag %d of %s: %w", i, d.ID, err)
 		}
 		r := records.Resource{Type: rd.Type, ID: rd.ID, Version: rd.Version, Updated: rd.Updated.UTC(), Keys: rd.Keys}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unique"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Facts is what Indicators reads of one person's State: the screening bits
@@ -100,11 +103,48 @@ func DigestOf(st *State) ([]byte, error) {
 	return b, nil
 }
 
-// ParseDigest returns the Facts of a Digest.
+// ParseDigest returns the Facts of a Digest. A node parses every person's
+// digest at each start and keeps the Facts, so it reads them with
+// github.com/goccy/go-json, about three times faster than encoding/json,
+// which wrote them (DigestOf; TestParseDigestEqualsEncodingJSON checks
+// both read the same Facts), and interns their strings (unique.Make):
+// 100,000 persons' facts hold a few hundred distinct areas, groups,
+// programmes and kinds, and go-json's strings are views of its copy of the
+// whole digest (TestParseDigestInternsEveryString).
 func ParseDigest(b []byte) (Facts, error) {
 	var f Facts
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err := gojson.Unmarshal(b, &f); err != nil {
 		return Facts{}, fmt.Errorf("indicator digest: %w", err)
 	}
+	f.intern()
 	return f, nil
+}
+
+// intern replaces every string of f with its canonical copy.
+func (f *Facts) intern() {
+	in := func(s *string) { *s = unique.Make(*s).Value() }
+	in(&f.Sex)
+	in(&f.AgeBand)
+	in(&f.Pop)
+	for i := range f.Screens {
+		a := &f.Screens[i]
+		in(&a.Area)
+		in(&a.Sex)
+		in(&a.AgeBand)
+		in(&a.Pop)
+	}
+	for i := range f.Eps {
+		e := &f.Eps[i]
+		in(&e.Area)
+		in(&e.Sex)
+		in(&e.AgeBand)
+		in(&e.Pop)
+		in(&e.Programme)
+		in(&e.AdmissionType)
+		in(&e.Outcome)
+	}
+	for i := range f.Ivs {
+		in(&f.Ivs[i].Area)
+		in(&f.Ivs[i].Kind)
+	}
 }
