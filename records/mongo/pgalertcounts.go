@@ -24,8 +24,13 @@ import (
 // schema, one row per (alerts table, key, value) and one per table for
 // every alert (key and value ""), by a trigger on the alerts table
 // (pgAlertCountTrigger). The trigger runs in the transaction of the
-// statement that inserts, replaces or deletes an alert document, so a
-// count changes exactly when the documents do, whichever replica or tool
+// statement that inserts, replaces or deletes an alert document (a row
+// trigger fired AFTER a statement is part of it, and its changes commit or
+// roll back with it: PostgreSQL 15, "Overview of Trigger Behavior",
+// https://www.postgresql.org/docs/15/trigger-definition.html, and
+// INSERT ... ON CONFLICT DO UPDATE is atomic under concurrency,
+// https://www.postgresql.org/docs/15/sql-insert.html#SQL-ON-CONFLICT), so
+// a count changes exactly when the documents do, whichever replica or tool
 // writes them (FerretDB turns each write into one such statement). Other
 // lists (two areas, an area and a status, ranges) still count their rows.
 //
