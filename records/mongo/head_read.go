@@ -29,11 +29,23 @@ import (
 // commit v+1 exists after the head was read, v was the latest version at
 // that moment and the Patient is the one a full read would return then.
 // A head overwritten by an older projection (last writer wins) is caught
-// the same way: the commit after its version exists.
+// the same way: the commit after its version exists. On the embedded
+// engine the head comes from the in-process Patient index once loaded
+// (the heads this process wrote or loaded, newest kept), with the same
+// check: one lookup instead of two.
 func (s *Store) CurrentPatient(ctx context.Context, cc records.Country, id string) (_ records.Resource, ok bool, err error) {
 	defer s.observe("current_patient", time.Now(), &err)
 	if s.cache.has(cc, id) {
 		return records.Resource{}, false, nil
+	}
+	if r, v, ok := s.pindex.currentOf(cc, id); ok {
+		// The embedded engine's Patient index holds the head this process
+		// last wrote or loaded: the same check as for a stored head.
+		newer, err := s.commitExists(ctx, cc, commitID(id, v+1))
+		if err != nil || newer {
+			return records.Resource{}, false, err
+		}
+		return r, true, nil
 	}
 	raw, found, newer, err := s.headPatient(ctx, cc, id)
 	if err != nil || !found || raw == "" || newer {

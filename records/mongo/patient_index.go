@@ -90,6 +90,20 @@ func (ix *patientIndex) put(cc records.Country, id string, v int64, r records.Re
 	}
 }
 
+// currentOf returns the current Patient of person id and the version of
+// the head it was read from, when the index of cc is loaded and holds one
+// (not deleted); a cache of stored heads, as the rest of the index.
+func (ix *patientIndex) currentOf(cc records.Country, id string) (records.Resource, int64, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ps := ix.ccs[cc]
+	if ps == nil || !ps.loaded {
+		return records.Resource{}, 0, false
+	}
+	r, ok := ps.current[id]
+	return r, ps.version[id], ok
+}
+
 // termSet returns the search terms of keys.
 func termSet(keys records.Keys) map[string]bool {
 	set := map[string]bool{}
