@@ -17,12 +17,7 @@ import (
 // the caller reads the record.
 func TestCurrentPatientFromIndex(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Config{DataDir: t.TempDir(), Countries: []records.Country{"CO"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	<-s.Warmed()
+	s := exclusiveStore(t)
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	pt := records.Resource{Type: "Patient", ID: "ix1", Version: 1, Updated: at,
 		Body: []byte(`{"resourceType":"Patient","id":"ix1"}`), Keys: records.Keys{"family": {"indice"}}}

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -14,12 +15,7 @@ import (
 // projection of the person still replaces it.
 func TestFlagCacheKeepsRemovals(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, Config{DataDir: t.TempDir(), Countries: []records.Country{"CO"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	<-s.Warmed()
+	s := exclusiveStore(t)
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	flag := func(v int64) records.Resource {
 		return records.Resource{Type: "Flag", ID: "p1.nf1", Version: v, Updated: at, Body: []byte(`{"resourceType":"Flag"}`),
@@ -54,4 +50,17 @@ func TestFlagCacheKeepsRemovals(t *testing.T) {
 	if got, n := cached(); got.version != 3 || len(got.flags) != 1 || n != 1 {
 		t.Errorf("a newer projection: %+v, %d alerts, want version 3 with its Flag", got, n)
 	}
+}
+
+// exclusiveStore opens an embedded store of CO alone on a fresh data
+// directory and waits for its warm-up (for the internal tests).
+func exclusiveStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Config{DataDir: t.TempDir(), Countries: []records.Country{"CO"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	<-s.Warmed()
+	return s
 }
