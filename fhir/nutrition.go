@@ -234,9 +234,13 @@ const CodeInfantCriterion = "infant-criterion"
 
 // IsNutritionInput reports whether r is an Observation the nutrition engine
 // reads (a body measurement, the oedema finding, an infant criterion,
-// pregnancy or breastfeeding status), judged by its Keys.
+// pregnancy or breastfeeding status), judged by its Keys. A derived
+// resource (IsDerived: a z-score) is never one: only the engine writes
+// them (api refuses a client's write of a derived id), and a write checks
+// every current resource of the record, so they are told apart by id
+// before their codes are looked up.
 func IsNutritionInput(r records.Resource) bool {
-	if r.Type != "Observation" {
+	if r.Type != "Observation" || IsDerived(r.ID) {
 		return false
 	}
 	return slices.ContainsFunc(r.Keys["code"], func(c string) bool { return nutritionInputCodes[c] })
@@ -301,10 +305,7 @@ func ReadVisitsOf(p *records.Person, latest []records.Resource) (Visits, error) 
 		if r.Type == "Encounter" {
 			encounters[r.ID] = i
 		}
-		// A derived resource (a z-score) is never an input, and only the
-		// engine writes them (api refuses a client's write of a derived
-		// id): skipping them first saves a lookup of their codes.
-		if IsDerived(r.ID) || !IsNutritionInput(r) {
+		if !IsNutritionInput(r) {
 			continue
 		}
 		o, err := decoded.observation(r)

@@ -150,7 +150,8 @@ func errorsAs(err error, fe **records.FieldError) bool {
 
 // TestIsNutritionInput: exactly the measurement, oedema, infant criterion,
 // skinfold and status codes of their systems are nutrition inputs, on an
-// Observation only; any other system, code or type is not.
+// Observation only and not on a derived one; any other system, code or
+// type is not.
 func TestIsNutritionInput(t *testing.T) {
 	obs := func(codes ...string) records.Resource {
 		return records.Resource{Type: "Observation", Keys: records.Keys{"code": codes}}
@@ -165,6 +166,11 @@ func TestIsNutritionInput(t *testing.T) {
 		r.Type = "Condition"
 		if fhir.IsNutritionInput(r) {
 			t.Errorf("a Condition coded %s is an input", c)
+		}
+		r = obs(c)
+		r.ID = "p1." + fhir.DerivedPrefix + "x"
+		if fhir.IsNutritionInput(r) {
+			t.Errorf("a derived Observation coded %s is an input", c)
 		}
 	}
 	for _, c := range []string{"http://loinc.org|" + fhir.LOINCWeight + "|x", "http://snomed.info/sct|" + fhir.LOINCWeight, "http://loinc.org|",

@@ -10,7 +10,6 @@ import (
 	"contigo/records"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // The embedded engine's in-process indexes (flag cache, Patient index,
@@ -102,7 +101,7 @@ func (s *Store) liteScan(ctx context.Context, cc records.Country, coll string, f
 	}
 	exprs := make([]string, len(fields))
 	for i, f := range fields {
-		exprs[i] = `_ferretdb_sjson->>` + quoteString("$."+f)
+		exprs[i] = `_ferretdb_sjson->>` + quoteLiteral("$."+f)
 	}
 	rows, err := sdb.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s`, strings.Join(exprs, ", "), quoteIdent(table)))
 	if err != nil {
@@ -166,21 +165,7 @@ func (s *Store) eachHeadToIndex(ctx context.Context, cc records.Country, fn func
 func (s *Store) eachAuditRef(ctx context.Context, cc records.Country, fn func(*auditDoc) error) error {
 	if !s.lite() {
 		proj := bson.D{{Key: "t", Value: 1}, {Key: "person", Value: 1}, {Key: "persons", Value: 1}}
-		cur, err := s.coll(cc, auditColl).Find(ctx, bson.D{}, options.Find().SetProjection(proj))
-		if err != nil {
-			return mapErr(err)
-		}
-		defer cur.Close(context.WithoutCancel(ctx))
-		for cur.Next(ctx) {
-			var d auditDoc
-			if err := cur.Decode(&d); err != nil {
-				return fmt.Errorf("decode audit entry: %w", err)
-			}
-			if err := fn(&d); err != nil {
-				return err
-			}
-		}
-		return mapErr(cur.Err())
+		return eachDoc(ctx, s.coll(cc, auditColl), bson.D{}, proj, fn)
 	}
 	return s.liteScan(ctx, cc, auditColl, []string{"_id", "t", "person", "persons"}, func(r liteRow) error {
 		persons, err := r.strings(3)
@@ -201,6 +186,3 @@ func (s *Store) eachDigest(ctx context.Context, cc records.Country, fn func(id s
 		return nil
 	})
 }
-
-// quoteString quotes s as an SQL string literal.
-func quoteString(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }

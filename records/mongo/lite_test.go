@@ -2,7 +2,6 @@ package mongo_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	recmongo "contigo/records/mongo"
 	"contigo/records/mongo/mongotest"
 
+	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -56,19 +56,8 @@ func TestLiteScanEqualsFerretDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(lite, ferret) {
-		for i := range max(len(lite), len(ferret)) {
-			var l, f string
-			if i < len(lite) {
-				l = lite[i]
-			}
-			if i < len(ferret) {
-				f = ferret[i]
-			}
-			if l != f {
-				t.Errorf("line %d:\n sqlite:   %s\n ferretdb: %s", i, l, f)
-			}
-		}
+	if diff := cmp.Diff(ferret, lite); diff != "" {
+		t.Errorf("loader lines (-FerretDB +SQLite):\n%s", diff)
 	}
 	// What the lines hold: every kind, the odd documents included.
 	want := map[string]int{"flags": 8, "head": 9, "audit": 3, "digest": 9}

@@ -176,34 +176,36 @@ func alertCountSQL(table, counts string, aq alertQuery) (q string, args []any, o
 }
 
 // countStatement returns the statement that reads the total of aq in
-// country cc and its arguments: from the counts when they keep it (cached
-// is true; the statement may then find no row, or no counts table), else
-// a count of the matching rows.
-func (h *pgHeads) countStatement(cc records.Country, aq alertQuery) (q string, args []any, cached bool) {
+// country cc and its arguments: from the counts when they keep it (kept;
+// the statement then finds no row, or no counts table, when they are not
+// set up), else a count of the matching rows.
+func (h *pgHeads) countStatement(cc records.Country, aq alertQuery) (q string, args []any, kept bool) {
 	if q, args, ok := alertCountSQL(h.alerts[cc], h.counts[cc], aq); ok {
 		return q, args, true
 	}
+	q, args = h.countRowsSQL(cc, aq)
+	return q, args, false
+}
+
+// countRowsSQL returns the statement that counts the alerts of country cc
+// matching aq, and its arguments.
+func (h *pgHeads) countRowsSQL(cc records.Country, aq alertQuery) (string, []any) {
 	where, args := alertSQL(aq)
-	return `SELECT count(*) FROM ` + h.alerts[cc] + ` WHERE ` + where, args, false
+	return `SELECT count(*) FROM ` + h.alerts[cc] + ` WHERE ` + where, args
 }
 
 // countAlerts returns the total of aq in country cc: from the counts when
 // they keep it and are set up, else a count of the matching rows.
 func (h *pgHeads) countAlerts(ctx context.Context, cc records.Country, aq alertQuery) (int64, error) {
+	q, args, kept := h.countStatement(cc, aq)
 	var total int64
-	if q, args, ok := alertCountSQL(h.alerts[cc], h.counts[cc], aq); ok {
-		err := h.pool.QueryRow(ctx, q, args...).Scan(&total)
-		var pe *pgconn.PgError
-		switch {
-		case err == nil:
-			return total, nil
-		case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pe) && pe.Code == "42P01": // no trigger, or no counts table yet
-		default:
-			return 0, fmt.Errorf("count: %w", pgErr(err))
-		}
+	err := h.pool.QueryRow(ctx, q, args...).Scan(&total)
+	var pe *pgconn.PgError
+	if kept && (errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pe) && pe.Code == "42P01") { // no trigger, or no counts table yet
+		q, args = h.countRowsSQL(cc, aq)
+		err = h.pool.QueryRow(ctx, q, args...).Scan(&total)
 	}
-	where, args := alertSQL(aq)
-	if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM `+h.alerts[cc]+` WHERE `+where, args...).Scan(&total); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("count: %w", pgErr(err))
 	}
 	return total, nil

@@ -238,21 +238,10 @@ func (s *Store) setupProjection(ctx context.Context, cc records.Country) error {
 
 // eachProjection calls fn with every projection document matching filter.
 func (s *Store) eachProjection(ctx context.Context, cc records.Country, filter bson.D, proj bson.D, fn func(*projDoc) error) error {
-	cur, err := s.coll(cc, nutritionColl).Find(ctx, filter, options.Find().SetProjection(proj))
-	if err != nil {
-		return mapErr(err)
+	if err := eachDoc(ctx, s.coll(cc, nutritionColl), filter, proj, fn); err != nil {
+		return fmt.Errorf("nutrition projections: %w", err)
 	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	for cur.Next(ctx) {
-		var d projDoc
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("decode nutrition projection: %w", err)
-		}
-		if err := fn(&d); err != nil {
-			return err
-		}
-	}
-	return mapErr(cur.Err())
+	return nil
 }
 
 // SearchFlags returns one page of current Flags matching q, read from the

@@ -147,7 +147,7 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 	}
 	s.proj.mu.Unlock()
 	err := s.eachProjectionFlags(ctx, cc, func(d *projDoc) error {
-		flags, err := decodeFlags(d, true)
+		flags, err := decodeFlags(d)
 		if err != nil {
 			return err
 		}
@@ -172,16 +172,13 @@ func (s *Store) loadFlagCache(ctx context.Context, cc records.Country) error {
 	return nil
 }
 
-func decodeFlags(d *projDoc, body bool) ([]records.Resource, error) {
+// decodeFlags decodes the Flags of projection d.
+func decodeFlags(d *projDoc) ([]records.Resource, error) {
 	out := make([]records.Resource, 0, len(d.Flags))
 	for i, raw := range d.Flags {
-		rd, err := decodeResourceDoc(raw)
+		r, err := decodeResource(raw)
 		if err != nil {
-			return nil, fmt.Errorf("decode flag %d of %s: %w", i, d.ID, err)
-		}
-		r := records.Resource{Type: rd.Type, ID: rd.ID, Version: rd.Version, Updated: rd.Updated.UTC(), Keys: rd.Keys}
-		if body {
-			r.Body = []byte(rd.Body)
+			return nil, fmt.Errorf("flag %d of %s: %w", i, d.ID, err)
 		}
 		out = append(out, r)
 	}
