@@ -27,10 +27,12 @@ var careRoles = []Role{RoleHealthWorker, RoleMinistry, RoleAdmin, RoleNutritionL
 
 // nutritionRoutes registers the sector-lead and episode endpoints. The
 // country is the query parameter country (default: the node's first), and
-// the token must reach it.
+// the token must reach it. Like the FHIR routes, the others count as
+// interactive while they run, and /alerts and /indicators run in the
+// search lane.
 func (s *Server) nutritionRoutes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	e.Use(requestActor)
-	mw = append(mw, s.queryCountry, s.authenticate, s.audit)
+	mw = append(append([]echo.MiddlewareFunc{s.interactive}, mw...), s.queryCountry, s.authenticate, s.audit)
 	e.GET("/alerts", s.roles("alerts-search", "R", leadRoles, s.searching(s.handleAlerts)), mw...)
 	e.GET("/alerts/:id", s.roles("alert-read", "R", leadRoles, s.handleAlertRead), mw...)
 	e.PATCH("/alerts/:id", s.roles("alert-status", "U", careRoles, s.handleAlertPatch), mw...)

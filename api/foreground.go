@@ -75,14 +75,24 @@ func (f *foreground) wait(ctx context.Context, max time.Duration) {
 // interactive ones (Server.interactive).
 const keyForeground = "contigo.foreground"
 
+// keyLaneSlot holds a *func() that Server.interactive calls once the
+// request, its audit included, has ended: searching puts there the
+// function that gives its search lane slot back.
+const keyLaneSlot = "contigo.laneslot"
+
 // interactive counts every FHIR request as interactive while it runs
 // (authentication and audit included); a request that turns out to be a
-// search counts itself out as it enters the search lane (searching).
+// search counts itself out as it enters the search lane (searching), and
+// keeps its slot until its audit entries are written: the audit is work
+// of the search, which otherwise would run beside the next one.
 func (s *Server) interactive(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		leave := s.lane.fg.enter()
 		c.Set(keyForeground, leave)
 		defer leave()
+		slot := func() {}
+		c.Set(keyLaneSlot, &slot)
+		defer func() { slot() }() // also when the handler panics
 		return next(c)
 	}
 }

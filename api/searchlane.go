@@ -97,7 +97,11 @@ func (s *Server) searching(h echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("Retry-After", "1")
 			return err
 		}
-		defer leave()
+		if slot, ok := c.Get(keyLaneSlot).(*func()); ok {
+			*slot = leave // given back after the audit (Server.interactive)
+		} else {
+			defer leave()
+		}
 		return h(c)
 	}
 }

@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -80,4 +82,51 @@ func TestSearchLaneOff(t *testing.T) {
 		defer leave()
 	}
 	must(t, e.do("GET", "/fhir/Patient", e.hw, ""), http.StatusOK)
+}
+
+// A search keeps its slot until the middleware around it, the audit
+// included, has ended, then gives it back, also when its handler panics;
+// a search outside Server.interactive gives it back as its handler ends.
+func TestSearchSlotCoversAudit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.RateLimits.Searches = 1 })
+	sem := e.srv.lane.sem
+	free := func() bool {
+		if !sem.TryAcquire(1) {
+			return false
+		}
+		sem.Release(1)
+		return true
+	}
+	var heldAfterHandler bool
+	probe := func(next echo.HandlerFunc) echo.HandlerFunc { // where the audit runs
+		return func(c echo.Context) error {
+			defer func() { heldAfterHandler = !free() }()
+			return next(c)
+		}
+	}
+	ok := func(c echo.Context) error { return c.NoContent(http.StatusOK) }
+	run := func(h echo.HandlerFunc) {
+		defer func() { _ = recover() }()
+		c := echo.New().NewContext(httptest.NewRequest("GET", "/fhir/Patient", nil), httptest.NewRecorder())
+		_ = h(c)
+	}
+	for _, c := range []struct {
+		name string
+		h    echo.HandlerFunc
+		held bool
+	}{
+		{"interactive", e.srv.interactive(probe(e.srv.searching(ok))), true},
+		{"panic", e.srv.interactive(probe(e.srv.searching(func(echo.Context) error { panic("boom") }))), true},
+		{"alone", probe(e.srv.searching(ok)), false},
+	} {
+		heldAfterHandler = false
+		run(c.h)
+		if heldAfterHandler != c.held {
+			t.Errorf("%s: slot held after the handler: %v, want %v", c.name, heldAfterHandler, c.held)
+		}
+		if !free() {
+			t.Fatalf("%s: the slot was not given back", c.name)
+		}
+	}
 }
