@@ -133,7 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("open store: register metrics: %w", err)
 		}
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetDialer(newDialer()).
 		SetServerSelectionTimeout(cfg.Timeout).SetTimeout(time.Minute))
 	if err != nil {
 		s.Close(ctx)

@@ -1,0 +1,90 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"contigo/records"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// walCheckpoint runs a passive checkpoint of cc's SQLite file and returns
+// the frames in the write-ahead log and how many of them it copied into
+// the database: fewer means a reader still holds an older snapshot.
+func walCheckpoint(t *testing.T, s *Store, cc records.Country) (frames, copied int) {
+	t.Helper()
+	sdb, err := openSQLite(s.dataDir, s.dbName(cc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	var busy int
+	if err := sdb.QueryRowContext(t.Context(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	return frames, copied
+}
+
+// Reads that end early leave no reader behind, on the embedded engine:
+//   - scans of the SQLite file (liteScan) ended by their callback, or by
+//     their context at any point, the start of the query included
+//     (modernc.org/sqlite before v1.62 dropped, unclosed, a query whose
+//     context ended as its first row came);
+//   - finds through FerretDB whose context's deadline passed (dialer).
+//
+// A reader left behind keeps SQLite from ever copying the write-ahead log
+// back into the database, which then grows with every write and makes
+// each commit slower; FerretDB's cursors left open also hold its pooled
+// SQLite connections, and with 100 of them every request waited forever.
+func TestEndedReadsLeaveNoReader(t *testing.T) {
+	s := exclusiveStore(t)
+	ctx := t.Context()
+	audit := func() {
+		t.Helper()
+		e := records.AuditEntry{ID: records.NewID(), Time: time.Now(), Actor: "a", Country: "CO", Action: "R",
+			Interaction: "read", ResourceType: "Patient", ResourceID: "p", PersonID: "p", RequestID: "r"}
+		if err := s.AppendAudit(ctx, "CO", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2000 {
+		audit()
+	}
+	stop := errors.New("stop")
+	check := func(how string) {
+		t.Helper()
+		for range 5 {
+			audit()
+		}
+		if frames, copied := walCheckpoint(t, s, "CO"); copied != frames {
+			t.Fatalf("after scans ended by %s: %d of %d log frames copied back: a reader is left", how, copied, frames)
+		}
+	}
+	err := s.liteScan(ctx, "CO", auditColl, []string{"_id"}, func(liteRow) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("a scan ended by its callback: %v", err)
+	}
+	check("their callback")
+	// A scan of 2,000 rows takes about a millisecond: contexts that end
+	// 0-1,000 µs after it starts end it at every stage.
+	for i := range 200 {
+		sctx, cancel := context.WithTimeout(ctx, time.Duration(i*5)*time.Microsecond)
+		_ = s.liteScan(sctx, "CO", auditColl, []string{"_id", "t", "person"}, func(liteRow) error { return nil })
+		cancel()
+	}
+	check("their context")
+	// The same through FerretDB, whose SQLite queries end with the
+	// request's context (a client gone, a deadline).
+	for i := range 200 {
+		fctx, cancel := context.WithTimeout(ctx, time.Duration(i*10)*time.Microsecond)
+		if cur, err := s.coll("CO", auditColl).Find(fctx, bson.D{}); err == nil {
+			_ = cur.All(fctx, new([]bson.D))
+		}
+		cancel()
+	}
+	time.Sleep(100 * time.Millisecond) // FerretDB ends a request after its client left
+	check("their request's context, through FerretDB")
+}
