@@ -19,9 +19,10 @@ import (
 // v1.24 keeps it, with its SQLite statement or PostgreSQL query and the
 // pooled database connection under it, until the client's connection
 // closes. On the embedded engine that read also holds SQLite's write-ahead
-// log, which then grows with every write, and after 100 such timeouts
+// log, which then grows with every write; and after 100 such timeouts
 // FerretDB's pool of SQLite connections is exhausted and every request
-// waits forever. A connection closed at the timeout instead ends its
+// waits forever (FerretDB on PostgreSQL stopped answering the same way,
+// TestTimedOutFindsLeaveNoQuery). A connection closed at the timeout instead ends its
 // cursors on every engine (FerretDB closes a connection's cursors with
 // it; https://www.mongodb.com/docs/manual/reference/method/cursor.noCursorTimeout/
 // for MongoDB's idle timeout). TestEndedReadsLeaveNoReader measures it.

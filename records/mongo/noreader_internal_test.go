@@ -3,11 +3,14 @@ package mongo
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"contigo/records"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -87,4 +90,46 @@ func TestEndedReadsLeaveNoReader(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // FerretDB ends a request after its client left
 	check("their request's context, through FerretDB")
+}
+
+// contigo_store_wal_bytes reports the size of each country's write-ahead
+// log of the embedded engine.
+func TestWALSizeMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	dir := t.TempDir()
+	s, err := Open(t.Context(), Config{DataDir: dir, Countries: []records.Country{"CO", "EC"}, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.WithoutCancel(t.Context()))
+	<-s.Warmed()
+	e := records.AuditEntry{ID: records.NewID(), Time: time.Now(), Actor: "a", Country: "CO", Action: "R",
+		Interaction: "read", ResourceType: "Patient", ResourceID: "p", PersonID: "p", RequestID: "r"}
+	if err := s.AppendAudit(t.Context(), "CO", e); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() == "contigo_store_wal_bytes" {
+			for _, m := range mf.GetMetric() {
+				got[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	for _, cc := range []string{"CO", "EC"} {
+		fi, err := os.Stat(filepath.Join(dir, s.dbName(records.Country(cc))+".sqlite-wal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := got[cc]; !ok || v != float64(fi.Size()) {
+			t.Errorf("contigo_store_wal_bytes{country=%s} = %v (reported: %v), want the log's size %d", cc, v, ok, fi.Size())
+		}
+	}
+	if got["CO"] == 0 {
+		t.Errorf("CO's log is empty after a write: %v", got)
+	}
 }

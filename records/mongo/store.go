@@ -132,6 +132,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			s.Close(ctx)
 			return nil, fmt.Errorf("open store: register metrics: %w", err)
 		}
+		if s.embedded != nil {
+			if err := s.registerWALSize(cfg.Registerer, cfg.Countries); err != nil {
+				s.Close(ctx)
+				return nil, fmt.Errorf("open store: %w", err)
+			}
+		}
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetDialer(newDialer()).
 		SetServerSelectionTimeout(cfg.Timeout).SetTimeout(time.Minute))
