@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"contigo/records"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // auditIndex is the embedded engine's equivalent of the audit's person
@@ -115,9 +113,9 @@ func (s *Store) indexedAudits(ctx context.Context, cc records.Country, q records
 	s.aindex.mu.Unlock()
 	slices.SortFunc(refs, func(a, b auditRef) int { return cmp.Or(b.t.Compare(a.t), cmp.Compare(b.id, a.id)) })
 	refs = slices.CompactFunc(refs, func(a, b auditRef) bool { return a.id == b.id })
-	var out []auditDoc
+	var ids []string
 	for _, r := range refs {
-		if len(out) == limit {
+		if len(ids) == limit {
 			break
 		}
 		if !q.Since.IsZero() && r.t.Before(q.Since) || !q.Until.IsZero() && !r.t.Before(q.Until) {
@@ -126,11 +124,14 @@ func (s *Store) indexedAudits(ctx context.Context, cc records.Country, q records
 		if after != nil && !(r.t.Before(after.t) || r.t.Equal(after.t) && r.id < after.id) {
 			continue
 		}
-		var d auditDoc
-		if err := s.coll(cc, auditColl).FindOne(ctx, bson.D{{Key: "_id", Value: r.id}}).Decode(&d); err != nil {
-			return nil, fmt.Errorf("audits: %s: %w", r.id, mapErr(err))
-		}
-		out = append(out, d)
+		ids = append(ids, r.id)
 	}
-	return out, nil
+	docs, err := s.auditDocsByID(ctx, cc, ids)
+	if err != nil {
+		return nil, fmt.Errorf("audits: %w", err)
+	}
+	if len(docs) != len(ids) { // entries are never deleted
+		return nil, fmt.Errorf("audits: %d of the %d entries indexed for the person found", len(docs), len(ids))
+	}
+	return docs, nil // Audits orders them
 }

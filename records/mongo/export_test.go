@@ -110,6 +110,15 @@ func LoaderScans(ctx context.Context, s *Store, cc records.Country, lite bool) (
 		}),
 		s.eachDigest(ctx, cc, func(id string, v int64, digest string, gone bool) { add("digest", id, v, digest, gone) }),
 	)
+	// Whole audit entries by id (auditDocsByID), an unknown id among them.
+	var ids []string
+	err = errors.Join(err, s.eachAuditRef(ctx, cc, func(d *auditDoc) error { ids = append(ids, d.ID); return nil }))
+	docs, derr := s.auditDocsByID(ctx, cc, append(ids, "unknown"))
+	for _, d := range docs {
+		add("auditdoc", d.ID, d.Time.UTC().Format(time.RFC3339Nano), d.Actor, d.Role, d.Country, d.Action, d.Interaction,
+			d.ResourceType, d.ResourceID, d.PersonID, d.Persons, d.Outcome, d.RequestID, d.Purpose)
+	}
+	err = errors.Join(err, derr)
 	slices.Sort(out)
 	return out, err
 }

@@ -89,6 +89,13 @@ func (s *Store) lite() bool { return s.embedded != nil && s.ferret && !s.liteOff
 // collection coll of cc, read from the embedded engine's SQLite file, in
 // no particular order, until fn returns an error.
 func (s *Store) liteScan(ctx context.Context, cc records.Country, coll string, fields []string, fn func(liteRow) error) error {
+	return s.liteQuery(ctx, cc, coll, fields, "", nil, fn)
+}
+
+// liteQuery is liteScan of the documents that match where (an SQL
+// condition on the collection's table, with args; every document if
+// empty).
+func (s *Store) liteQuery(ctx context.Context, cc records.Country, coll string, fields []string, where string, args []any, fn func(liteRow) error) error {
 	db := s.dbName(cc)
 	sdb, err := openSQLite(s.dataDir, db, "")
 	if err != nil {
@@ -103,7 +110,11 @@ func (s *Store) liteScan(ctx context.Context, cc records.Country, coll string, f
 	for i, f := range fields {
 		exprs[i] = `_ferretdb_sjson->>` + quoteLiteral("$."+f)
 	}
-	rows, err := sdb.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s`, strings.Join(exprs, ", "), quoteIdent(table)))
+	q := fmt.Sprintf(`SELECT %s FROM %s`, strings.Join(exprs, ", "), quoteIdent(table))
+	if where != "" {
+		q += " WHERE " + where
+	}
+	rows, err := sdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read %s of %s: %w", coll, db, err)
 	}
@@ -185,4 +196,74 @@ func (s *Store) eachDigest(ctx context.Context, cc records.Country, fn func(id s
 		fn(r.str(0), r.int(1), r.str(2), r.int(3) != 0)
 		return nil
 	})
+}
+
+// liteIDArg returns the argument that matches id in idExpr (the JSON text
+// of a string), and false for an id whose JSON text SQLite might write
+// otherwise than this (anything but letters, digits and "-_.:"): those
+// are read through FerretDB.
+func liteIDArg(id string) (string, bool) {
+	if id == "" {
+		return "", false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return "", false
+		}
+	}
+	return `"` + id + `"`, true
+}
+
+// auditFields are the fields of an audit entry, in the order
+// auditDocOf reads them.
+var auditFields = []string{"_id", "t", "actor", "role", "cc", "action", "interaction", "rtype", "rid", "person", "persons", "outcome", "req", "purpose"}
+
+// auditDocOf decodes a row of auditFields.
+func auditDocOf(r liteRow) (auditDoc, error) {
+	persons, err := r.strings(10)
+	if err != nil {
+		return auditDoc{}, fmt.Errorf("audit entry %s: %w", r.str(0), err)
+	}
+	return auditDoc{ID: r.str(0), Time: r.millis(1), Actor: r.str(2), Role: r.str(3), Country: r.str(4),
+		Action: r.str(5), Interaction: r.str(6), ResourceType: r.str(7), ResourceID: r.str(8),
+		PersonID: r.str(9), Persons: persons, Outcome: int(r.int(11)), RequestID: r.str(12), Purpose: r.str(13)}, nil
+}
+
+// auditDocsByID returns the audit entries of cc with the given ids, in no
+// particular order; an id with no entry is left out. On the embedded
+// engine (lite) they are read in one SQLite query through the index on
+// _id (embedded.go), instead of a FerretDB lookup per entry: a page of 50
+// entries of one person took 51 round trips, 19 ms.
+func (s *Store) auditDocsByID(ctx context.Context, cc records.Country, ids []string) ([]auditDoc, error) {
+	var out []auditDoc
+	var args []any
+	for _, id := range ids {
+		arg, ok := liteIDArg(id)
+		if ok && s.lite() {
+			args = append(args, arg)
+			continue
+		}
+		var d auditDoc
+		err := s.coll(cc, auditColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(mapErr(err), records.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit entry %s: %w", id, mapErr(err))
+		}
+		out = append(out, d)
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	where := idExpr + ` IN (?` + strings.Repeat(`, ?`, len(args)-1) + `)`
+	err := s.liteQuery(ctx, cc, auditColl, auditFields, where, args, func(r liteRow) error {
+		d, err := auditDocOf(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
 }
