@@ -3,12 +3,16 @@ package mongo
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"contigo/records"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // auditIndex is the embedded engine's equivalent of the audit's person
@@ -134,4 +138,58 @@ func (s *Store) indexedAudits(ctx context.Context, cc records.Country, q records
 		return nil, fmt.Errorf("audits: %d of the %d entries indexed for the person found", len(docs), len(ids))
 	}
 	return docs, nil // Audits orders them
+}
+
+// auditFields are the fields of an audit entry, in the order
+// auditDocOf reads them.
+var auditFields = []string{"_id", "t", "actor", "role", "cc", "action", "interaction", "rtype", "rid", "person", "persons", "outcome", "req", "purpose"}
+
+// auditDocOf decodes a row of auditFields.
+func auditDocOf(r liteRow) (auditDoc, error) {
+	persons, err := r.strings(10)
+	if err != nil {
+		return auditDoc{}, fmt.Errorf("audit entry %s: %w", r.str(0), err)
+	}
+	return auditDoc{ID: r.str(0), Time: r.millis(1), Actor: r.str(2), Role: r.str(3), Country: r.str(4),
+		Action: r.str(5), Interaction: r.str(6), ResourceType: r.str(7), ResourceID: r.str(8),
+		PersonID: r.str(9), Persons: persons, Outcome: int(r.int(11)), RequestID: r.str(12), Purpose: r.str(13)}, nil
+}
+
+// auditDocsByID returns the audit entries of cc with the given ids, in no
+// particular order; an id with no entry is left out. On the embedded
+// engine (lite) they are read in one SQLite query through the index on
+// _id (embedded.go), instead of a FerretDB lookup per entry: a page of 50
+// entries of one person took 51 round trips, 19 ms.
+func (s *Store) auditDocsByID(ctx context.Context, cc records.Country, ids []string) ([]auditDoc, error) {
+	var out []auditDoc
+	var args []any
+	for _, id := range ids {
+		arg, ok := liteIDArg(id)
+		if ok && s.lite() {
+			args = append(args, arg)
+			continue
+		}
+		var d auditDoc
+		err := s.coll(cc, auditColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(mapErr(err), records.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit entry %s: %w", id, mapErr(err))
+		}
+		out = append(out, d)
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	where := idExpr + ` IN (?` + strings.Repeat(`, ?`, len(args)-1) + `)`
+	err := s.liteQuery(ctx, cc, auditColl, auditFields, where, args, func(r liteRow) error {
+		d, err := auditDocOf(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
 }
