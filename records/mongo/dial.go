@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
-	"time"
 )
 
-// dialer connects to the database server like the driver's own dialer,
-// and closes a connection as soon as a read or a write on it times out.
+// dialer connects to the database server like the driver's own default
+// (a zero net.Dialer), and closes a connection as soon as a read or a write on it times out.
 //
 // When an operation's context deadline passes while the driver waits for
 // the server's reply, the driver keeps the connection, reads the late
@@ -37,26 +36,25 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 	return &closeOnTimeout{Conn: c}, nil
 }
 
-// newDialer returns the dialer of the store's client, with the driver's
-// default TCP keep-alive.
-func newDialer() *dialer { return &dialer{net.Dialer{KeepAlive: 120 * time.Second}} }
-
 // closeOnTimeout is a connection that closes itself when a read or write
 // on it times out.
 type closeOnTimeout struct{ net.Conn }
 
+// Read reads from the connection, closing it if the read timed out.
 func (c *closeOnTimeout) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.check(err)
 	return n, err
 }
 
+// Write writes to the connection, closing it if the write timed out.
 func (c *closeOnTimeout) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.check(err)
 	return n, err
 }
 
+// check closes the connection if err is a timeout.
 func (c *closeOnTimeout) check(err error) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

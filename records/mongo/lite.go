@@ -97,12 +97,7 @@ func (s *Store) liteScan(ctx context.Context, cc records.Country, coll string, f
 // empty).
 func (s *Store) liteQuery(ctx context.Context, cc records.Country, coll string, fields []string, where string, args []any, fn func(liteRow) error) error {
 	db := s.dbName(cc)
-	sdb, err := openSQLite(s.dataDir, db, "")
-	if err != nil {
-		return fmt.Errorf("read %s of %s: %w", coll, db, err)
-	}
-	defer sdb.Close()
-	table, err := sqliteTable(ctx, sdb, coll)
+	sdb, table, err := s.liteFiles.table(ctx, s.dataDir, db, coll)
 	if err != nil {
 		return fmt.Errorf("read %s of %s: %w", coll, db, err)
 	}

@@ -76,20 +76,21 @@ var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsCol
 
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
-	client   *mongo.Client
-	embedded *embedded // nil unless Open started the embedded engine
-	ferret   bool      // the server is FerretDB: only _id filters use an index
-	pg       *pgHeads  // Patient heads read from PostgreSQL (FerretDB-PostgreSQL with PostgreSQLURL), else nil
-	prefix   string
-	dataDir  string
-	dur      *prometheus.HistogramVec
-	cache    *recordCache // records read or written lately (cache.go)
-	proj     projState    // the embedded engine's flag cache (projection_cache.go)
-	pindex   patientIndex // the embedded engine's Patient search index
-	splits   splitCache   // how the nutrition states written lately split into pages
-	aindex   auditIndex   // the embedded engine's audit index by person
-	digests  digestCache  // indicator facts in memory (digest_cache.go)
-	liteOff  bool         // the loaders read through FerretDB even when lite() (tests: lite.go)
+	client    *mongo.Client
+	embedded  *embedded // nil unless Open started the embedded engine
+	ferret    bool      // the server is FerretDB: only _id filters use an index
+	pg        *pgHeads  // Patient heads read from PostgreSQL (FerretDB-PostgreSQL with PostgreSQLURL), else nil
+	prefix    string
+	dataDir   string
+	dur       *prometheus.HistogramVec
+	cache     *recordCache // records read or written lately (cache.go)
+	proj      projState    // the embedded engine's flag cache (projection_cache.go)
+	pindex    patientIndex // the embedded engine's Patient search index
+	splits    splitCache   // how the nutrition states written lately split into pages
+	aindex    auditIndex   // the embedded engine's audit index by person
+	digests   digestCache  // indicator facts in memory (digest_cache.go)
+	liteOff   bool         // the loaders read through FerretDB even when lite() (tests: lite.go)
+	liteFiles liteFiles    // the SQLite files read directly (lite_files.go)
 }
 
 var _ records.Store = (*Store)(nil)
@@ -139,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			}
 		}
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetDialer(newDialer()).
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetDialer(&dialer{}).
 		SetServerSelectionTimeout(cfg.Timeout).SetTimeout(time.Minute))
 	if err != nil {
 		s.Close(ctx)
@@ -313,6 +314,7 @@ func (s *Store) Close(ctx context.Context) error {
 	if s.proj.stopWarm != nil {
 		s.proj.stopWarm()
 	}
+	errs = append(errs, s.liteFiles.close())
 	if s.pg != nil {
 		s.pg.close()
 	}
