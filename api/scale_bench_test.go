@@ -206,6 +206,12 @@ func benchScale(b *testing.B, n int) {
 			i := rnd.IntN(n)
 			return "/fhir/Patient?family=" + scaleFamily(i) + "&birthdate=" + scaleBirth(i%scaleTemplates)
 		}},
+		{"search-family-1-letter", e.hw, func() string {
+			return "/fhir/Patient?family=" + scaleFamily(rnd.IntN(n))[:1]
+		}},
+		{"search-family-2-letters", e.hw, func() string {
+			return "/fhir/Patient?family=" + scaleFamily(rnd.IntN(n))[:2]
+		}},
 		{"observation-patient-code", e.hw, func() string {
 			return "/fhir/Observation?patient=Patient/" + scaleID(rnd.IntN(n)) + "&code=http://loinc.org|" + fhir.LOINCWeight
 		}},

@@ -16,10 +16,11 @@ import (
 // headTermsMarkerKey names the claim that says every head of a country
 // holds the prefix terms of terms.go in its idx. Heads written before
 // them hold only equality terms (v1 added the prefixes of three runes and
-// dates, v2 those of two runes of names), and a search that looks up a
-// prefix term would miss them: so a store upgrades the heads of a data set
-// without the claim at start (setupHeadTerms), before it serves any search.
-const headTermsMarkerKey = "head-terms-v2"
+// dates, v2 those of two runes of names, v3 those of one rune of names),
+// and a search that looks up a prefix term would miss them: so a store
+// upgrades the heads of a data set without the claim at start
+// (setupHeadTerms), before it serves any search.
+const headTermsMarkerKey = "head-terms-v3"
 
 // setupHeadTerms gives every head of cc the idx of its current Patient
 // once (marked by a claim), for data sets written before the prefix terms.

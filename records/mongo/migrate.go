@@ -19,8 +19,9 @@ import (
 // delta of the previous one (log.go, nutritionDelta); format 4 adds the
 // scalar keys of alert documents (alertDoc.Keys) and format 5 the alert's
 // update time among them, which a start builds again (alertsMarkerKey),
-// and the two-rune name terms of heads (headTermsMarkerKey).
-const Format = 5
+// and the two-rune name terms of heads (headTermsMarkerKey); format 6 adds
+// the one-rune name terms of heads (headTermsMarkerKey again).
+const Format = 6
 
 const formatKey = "format"
 
@@ -50,13 +51,14 @@ func (s *Store) migrate(ctx context.Context, cc records.Country) error {
 		if n == Format {
 			return nil
 		}
-		if n >= 2 && n <= 4 {
+		if n >= 2 && n < Format {
 			// Format 3 only adds nutrition deltas to new commits: format-2
-			// data reads as it is. Formats 4 and 5 only add derived
+			// data reads as it is. Formats 4 to 6 only add derived
 			// fields, rebuilt by setupAlerts and setupHeadTerms. Raising the
-			// mark stops older binaries, which would take a delta for a
-			// whole state, or write alert documents without their scalar
-			// keys and heads without the two-rune name terms.
+			// mark stops older binaries at their start, which would take a
+			// delta for a whole state, or write alert documents without
+			// their scalar keys and heads without the name terms of one or
+			// two runes.
 			if _, err := s.Takeover(ctx, cc, projMarkerNS, formatKey, owner, strconv.Itoa(Format), time.Now().Add(time.Hour)); err != nil {
 				return fmt.Errorf("stored format: %w", err)
 			}

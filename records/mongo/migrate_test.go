@@ -73,11 +73,11 @@ func TestFormatNewerRefused(t *testing.T) {
 }
 
 // TestFormatRaised: a database of an older format whose data this code
-// reads as it is (formats 2 to 4) gets the current mark at start, and the
+// reads as it is (formats 2 to 5) gets the current mark at start, and the
 // derived documents of the formats between are built.
 func TestFormatRaised(t *testing.T) {
 	t.Parallel()
-	for _, old := range []string{"2", "3", "4"} {
+	for _, old := range []string{"2", "3", "4", "5"} {
 		t.Run("from "+old, func(t *testing.T) {
 			t.Parallel()
 			a := mongotest.NewStore(t, "CO")

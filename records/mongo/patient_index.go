@@ -188,41 +188,25 @@ func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
 }
 
 // eachIndexedPatient calls fn with every current Patient of cc that
-// matches q, from the index: the smallest union of posting lists of one of
-// q's term groups (terms.go), or every Patient when q has none.
+// matches q, from the index: the persons in the smallest union of posting
+// lists of one of q's term groups (terms.go), kept only if they are also
+// in the other groups' unions that are not much longer (narrow), or every
+// Patient when q has no group. Every condition is then checked on the
+// Patient itself.
 func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
 	if err := s.loadPatients(ctx, cc); err != nil {
 		return err
 	}
 	s.pindex.mu.Lock()
 	ps := s.pindex.country(cc)
-	var best []string // the terms of the group with the fewest postings
-	fewest := -1
-	for _, g := range queryTerms(q) {
-		if hasUnderscore(g.Key) {
-			continue // _id and _lastUpdated are not in Keys: Match checks them
-		}
-		n := 0
-		for _, t := range g.Terms {
-			n += len(ps.posting[t])
-		}
-		if fewest < 0 || n < fewest {
-			best, fewest = g.Terms, n
-		}
-	}
-	narrowed := fewest >= 0
-	cands := map[string]bool{}
-	for _, t := range best {
-		for _, id := range ps.posting[t] {
-			cands[id] = true
-		}
-	}
 	var rs []records.Resource
-	if narrowed {
+	if cands, ok := ps.narrow(queryTerms(q)); ok {
+		rs = make([]records.Resource, 0, len(cands))
 		for id := range cands {
 			rs = append(rs, ps.current[id])
 		}
 	} else {
+		rs = make([]records.Resource, 0, len(ps.current))
 		for _, r := range ps.current {
 			rs = append(rs, r)
 		}
@@ -234,6 +218,59 @@ func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q re
 		}
 	}
 	return nil
+}
+
+// intersectRatio bounds the posting lists narrow walks to intersect: a
+// group's union is read only while it is at most this many times longer
+// than the candidates left, as reading one posting costs a small fraction
+// of checking a candidate's conditions (records.Match).
+const intersectRatio = 16
+
+// narrow returns the persons that hold a term of every group in groups,
+// or of enough of them (see intersectRatio) that checking each is cheap;
+// ok is false if no group applies (every Patient is a candidate). The
+// candidates start as the union of the group with the fewest postings.
+func (ps *patients) narrow(groups []termGroup) (cands map[string]bool, ok bool) {
+	type sized struct {
+		terms []string
+		n     int
+	}
+	var gs []sized
+	for _, g := range groups {
+		if hasUnderscore(g.Key) {
+			continue // _id and _lastUpdated are not in Keys: Match checks them
+		}
+		n := 0
+		for _, t := range g.Terms {
+			n += len(ps.posting[t])
+		}
+		gs = append(gs, sized{g.Terms, n})
+	}
+	if len(gs) == 0 {
+		return nil, false
+	}
+	slices.SortStableFunc(gs, func(a, b sized) int { return a.n - b.n })
+	cands = make(map[string]bool, gs[0].n)
+	for _, t := range gs[0].terms {
+		for _, id := range ps.posting[t] {
+			cands[id] = true
+		}
+	}
+	for _, g := range gs[1:] {
+		if len(cands) == 0 || g.n > intersectRatio*len(cands) {
+			break // the rest are longer still
+		}
+		in := make(map[string]bool, len(cands))
+		for _, t := range g.terms {
+			for _, id := range ps.posting[t] {
+				if cands[id] {
+					in[id] = true
+				}
+			}
+		}
+		cands = in
+	}
+	return cands, true
 }
 
 // mayHold answers MayHold for a person other than a Patient type from the

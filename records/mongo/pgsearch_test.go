@@ -61,6 +61,7 @@ func TestPostgresHeadSearch(t *testing.T) {
 		{"with a range", []records.Cond{match("gf:n1|f1", "gf:n2|f2"), {Key: "_id", Op: records.OpGe, Values: []string{"p10"}}}, 2},
 		{"no value", []records.Cond{match()}, 0},
 		{"two runes of a surname", []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{"o\""}}}, 28}, // not p01 (changed) nor p02 (deleted)
+		{"one rune of a surname", []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{"f"}}}, 28},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q := records.Query{Type: "Patient", Conds: tt.conds, Count: records.MaxCount}
@@ -94,6 +95,13 @@ func TestPostgresHeadSearch(t *testing.T) {
 	}
 	if !strings.Contains(plan, "_contigo_idx") || !strings.Contains(plan, `Patient|family^|f1`) {
 		t.Errorf("a surname of two letters is not looked up by its term in the GIN index on idx:\n%s", plan)
+	}
+	plan, err = a.ExplainHeadSearch(ctx, "CO", records.Query{Type: "Patient", Conds: []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{"f"}}}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "_contigo_idx") || !strings.Contains(plan, `Patient|family^|f"`) {
+		t.Errorf("a surname's first letter is not looked up by its term in the GIN index on idx:\n%s", plan)
 	}
 	// A surname prefix and a birth day (Patient?family=per&birthdate=...):
 	// both looked up by their terms in one containment.

@@ -81,6 +81,18 @@ func searchConditions(t *testing.T, s *recmongo.Store) {
 		{"family prefix and birth day", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"fam"}},
 			records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-05"}},
 			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-06"}}), []string{"p04"}},
+		{"family and birth day", pt(records.Cond{Key: "family", Values: []string{"fam1"}},
+			records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-02"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-03"}}), []string{"p01"}},
+		{"family and another's birth day", pt(records.Cond{Key: "family", Values: []string{"fam0"}},
+			records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-02"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-03"}}), []string{}},
+		{"family of two or birth day", pt(records.Cond{Key: "family", Values: []string{"fam0", "fam2"}},
+			records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-02"}}), []string{"p00", "p02", "p03", "p05", "p06", "p08", "p09"}},
+		{"family of one letter", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"f"}},
+			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-04"}}), []string{"p00", "p01", "p02"}},
+		{"family of another letter", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"g"}}), []string{}},
 		{"family prefix of four", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"fam1"}}), []string{"p01", "p04", "p07"}},
 		{"short family prefix", pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"fa"}},
 			records.Cond{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-03"}}), []string{"p00", "p01"}},
@@ -375,7 +387,7 @@ func TestHeadTermsUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:head-terms-v2"}}); err != nil {
+	if _, err := db.Collection("claims").DeleteOne(ctx, bson.D{{Key: "_id", Value: "meta:head-terms-v3"}}); err != nil {
 		t.Fatal(err)
 	}
 	q := records.Query{Type: "Patient", Conds: []records.Cond{
@@ -383,17 +395,22 @@ func TestHeadTermsUpgrade(t *testing.T) {
 		{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-01-03"}},
 		{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-01-04"}},
 	}}
+	// One letter of the surname (format 6) and the birth day.
+	q1 := records.Query{Type: "Patient", Conds: slices.Clone(q.Conds)}
+	q1.Conds[0].Values = []string{"f"}
 	s2 := secondStore(t, s, recmongo.Config{PostgreSQLURL: mongotest.PostgreSQLURL()})
 	for _, st := range []*recmongo.Store{s, s2} {
-		page, err := st.Search(ctx, "CO", q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff([]string{"p02"}, ids(page.Resources)); diff != "" {
-			t.Errorf("after the upgrade (-want +got):\n%s", diff)
+		for _, q := range []records.Query{q, q1} {
+			page, err := st.Search(ctx, "CO", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"p02"}, ids(page.Resources)); diff != "" {
+				t.Errorf("after the upgrade, %v (-want +got):\n%s", q.Conds[0].Values, diff)
+			}
 		}
 	}
-	if owner, err := s2.Owner(ctx, "CO", "meta", "head-terms-v2"); err != nil || owner != "built" {
+	if owner, err := s2.Owner(ctx, "CO", "meta", "head-terms-v3"); err != nil || owner != "built" {
 		t.Errorf("marker: %q, %v", owner, err)
 	}
 }

@@ -20,31 +20,34 @@ import (
 // terms "key^|p", for p:
 //   - its first prefixRunes runes, if it has that many (every key but _id
 //     and the blocking keys of $match, which are looked up whole);
-//   - for a name key (shortPrefixKeys), also its first shortPrefixRunes
-//     runes: a surname of two letters (Li, Ng, Wu) is searched by them;
+//   - for a name key (shortPrefixKeys), also its first rune and its first
+//     two (shortPrefixRunes): a surname of two letters (Li, Ng, Wu) is
+//     searched by them, and a name search by its first letter (family=g)
+//     reads the names that start with it, not every Patient;
 //   - for a date or instant value (YYYY, YYYY-MM, YYYY-MM-DD, optionally
 //     followed by a time), its year, month and day (4, 7 and 10 bytes).
 //
 // A search then looks up, for a prefix condition whose values have at
-// least prefixRunes runes, the term of their first prefixRunes runes (of
-// two runes on a name key, the term of those two), and
+// least prefixRunes runes, the term of their first prefixRunes runes (on
+// a name key, of one or two runes, the term of those), and
 // for a range that lies within one year, month or day, the term of that
 // period: every match holds it, so the index only narrows, and every
-// condition is still checked on the Patient itself. A shorter prefix
-// (family=g, or two runes of a key that is not a name) narrows nothing: it
-// is checked on every Patient (or by another condition's terms). Few
-// lengths keep the index small: a Patient has about fifteen such values,
-// five or so of them names.
+// condition is still checked on the Patient itself. A shorter prefix (one
+// or two runes of a key that is not a name) narrows nothing: it is checked
+// on every Patient (or by another condition's terms). Few lengths keep the
+// index small: a Patient has about fifteen such values, five or so of them
+// names.
 
 // prefixRunes is the length of the string prefix kept as a term.
 const prefixRunes = 3
 
-// shortPrefixRunes is the length of the shorter prefix kept as a term for
-// the keys of shortPrefixKeys.
-const shortPrefixRunes = 2
+// shortPrefixRunes are the lengths of the shorter prefixes kept as terms
+// for the keys of shortPrefixKeys; the first is the shortest prefix any
+// key is looked up by.
+var shortPrefixRunes = []int{1, 2}
 
 // shortPrefixKeys are the name keys of a Patient (fhir/resources.go) whose
-// values also give their first shortPrefixRunes runes as a term.
+// values also give their first shortPrefixRunes runes as terms.
 var shortPrefixKeys = []string{"family", "given", "name"}
 
 // dateLens are the lengths of the date prefixes kept as terms: a year, a
@@ -67,8 +70,12 @@ func keyTerms(key, v string, add func(string)) {
 	if p := firstRunes(v, prefixRunes); utf8.RuneCountInString(p) == prefixRunes {
 		add(prefixTerm(key, p))
 	}
-	if p := firstRunes(v, shortPrefixRunes); utf8.RuneCountInString(p) == shortPrefixRunes && slices.Contains(shortPrefixKeys, key) {
-		add(prefixTerm(key, p))
+	if slices.Contains(shortPrefixKeys, key) {
+		for _, n := range shortPrefixRunes {
+			if p := firstRunes(v, n); utf8.RuneCountInString(p) == n {
+				add(prefixTerm(key, p))
+			}
+		}
 	}
 	if isDate(v) {
 		for _, l := range dateLens {
@@ -141,7 +148,7 @@ func queryTerms(q records.Query) []termGroup {
 			for _, v := range c.Values {
 				n := prefixRunes
 				if slices.Contains(shortPrefixKeys, c.Key) {
-					n = shortPrefixRunes
+					n = shortPrefixRunes[0]
 				}
 				if !utf8.ValidString(v) || utf8.RuneCountInString(v) < n {
 					// It matches values without a prefix term, or (a byte

@@ -112,10 +112,14 @@ func TestQueryTermsNeverExcludeAMatch(t *testing.T) {
 			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
 			{Key: "birthdate", Op: records.OpLt, Values: []string{"2020-07-01"}},
 		}, []termGroup{{"birthdate", []string{"birthdate^|2020"}}}},
-		{"open range, one rune of a surname: nothing", []records.Cond{
+		{"open range, one rune of a surname: its term", []records.Cond{
 			{Key: "birthdate", Op: records.OpGe, Values: []string{"2020-05-03"}},
 			{Key: "family", Op: records.OpPrefix, Values: []string{"g"}},
-		}, nil},
+		}, []termGroup{{"family", []string{"family^|g"}}}},
+		{"one rune of a given name or two", []records.Cond{{Key: "given", Op: records.OpPrefix, Values: []string{"ñ", "an"}}},
+			[]termGroup{{"given", []string{"given^|ñ", "given^|an"}}}},
+		{"one rune of another key: nothing", []records.Cond{{Key: "address-city", Op: records.OpPrefix, Values: []string{"q"}}}, nil},
+		{"half a rune of a surname: nothing", []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{"\xc3"}}}, nil},
 		{"two runes of a surname", []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{"li", "ñu"}}},
 			[]termGroup{{"family", []string{"family^|li", "family^|ñu"}}}},
 		{"two runes of another key: nothing", []records.Cond{{Key: "address-city", Op: records.OpPrefix, Values: []string{"qu"}}}, nil},
@@ -139,13 +143,15 @@ func FuzzQueryTerms(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v, prefix, lo, hi string) {
 		for _, conds := range [][]records.Cond{
 			{{Key: "k", Op: records.OpPrefix, Values: []string{prefix}}},
+			{{Key: "family", Op: records.OpPrefix, Values: []string{prefix}}},
 			{{Key: "k", Op: records.OpGe, Values: []string{lo}}, {Key: "k", Op: records.OpLt, Values: []string{hi}}},
 		} {
-			r := records.Resource{Type: "Patient", ID: "p", Keys: records.Keys{"k": {v}}}
+			key := conds[0].Key
+			r := records.Resource{Type: "Patient", ID: "p", Keys: records.Keys{key: {v}}}
 			if !records.Match(r, conds) || (conds[0].Op == records.OpGe && !validDate(v)) {
 				continue // date keys hold valid dates (fhir checks them)
 			}
-			if ok, groups := holdsGroups("k", v, records.Query{Type: "Patient", Conds: conds}); !ok {
+			if ok, groups := holdsGroups(key, v, records.Query{Type: "Patient", Conds: conds}); !ok {
 				t.Errorf("%q matches %v but misses a term of %v", v, conds, groups)
 			}
 		}
