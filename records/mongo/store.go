@@ -77,9 +77,10 @@ var storeCollections = []string{personsColl, commitsColl, intentsColl, claimsCol
 // Store implements records.Store on MongoDB or on the embedded engine.
 type Store struct {
 	client    *mongo.Client
-	embedded  *embedded // nil unless Open started the embedded engine
-	ferret    bool      // the server is FerretDB: only _id filters use an index
-	pg        *pgHeads  // Patient heads read from PostgreSQL (FerretDB-PostgreSQL with PostgreSQLURL), else nil
+	embedded  *embedded  // nil unless Open started the embedded engine
+	gate      *writeGate // the embedded engine's writes, one per database at a time (writegate.go); nil elsewhere
+	ferret    bool       // the server is FerretDB: only _id filters use an index
+	pg        *pgHeads   // Patient heads read from PostgreSQL (FerretDB-PostgreSQL with PostgreSQLURL), else nil
 	prefix    string
 	dataDir   string
 	dur       *prometheus.HistogramVec
@@ -140,8 +141,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			}
 		}
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetDialer(&dialer{}).
-		SetServerSelectionTimeout(cfg.Timeout).SetTimeout(time.Minute))
+	opts := options.Client().ApplyURI(uri).SetDialer(&dialer{}).
+		SetServerSelectionTimeout(cfg.Timeout).SetTimeout(time.Minute)
+	if s.embedded != nil {
+		s.gate = newWriteGate()
+		opts.SetMonitor(s.gate.monitor())
+	}
+	client, err := mongo.Connect(opts)
 	if err != nil {
 		s.Close(ctx)
 		return nil, fmt.Errorf("open store: connect: %w", errors.Join(records.ErrUnavailable, err))
