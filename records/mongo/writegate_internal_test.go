@@ -31,7 +31,7 @@ func TestWriteGateGivesBack(t *testing.T) {
 		wg.Go(func() {
 			for i := range 40 {
 				id := fmt.Sprintf("w%d-%d", w, i%30) // 10 duplicates per writer
-				if i%5 == 1 { // refused by the server (ok: 0): a Failed event
+				if i%5 == 1 {                        // refused by the server (ok: 0): a Failed event
 					if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$nosuch", Value: 1}}); err == nil {
 						t.Error("an unknown update operator was accepted")
 					}
