@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -67,7 +68,7 @@ func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded
 		SQLiteURL: SQLiteURL(dir),
 		// FerretDB logs every wire message at debug level, and whole error
 		// responses (which may quote identifiers) at warn level.
-		Logger: slog.New(minLevel{log.Handler(), slog.LevelError}),
+		Logger: slog.New(minLevel{h: log.Handler(), min: slog.LevelError}),
 	})
 	if err != nil {
 		lock.Close()
@@ -98,18 +99,50 @@ func newFerretDB(c *ferretdb.Config) (*ferretdb.FerretDB, error) {
 	return ferretdb.New(c)
 }
 
-// minLevel drops records below min.
+// minLevel drops records below min. Its WithAttrs and WithGroup are
+// lazy: they are applied to the handler below only when a record is
+// handled. FerretDB's SQL layer derives a logger with the statement's
+// arguments (whole documents) for each statement it runs, twice, to log at
+// debug level; a text or JSON handler formats those attributes as soon as
+// they are added, which cost the embedded engine 250 KB allocated per
+// visit written to a child of 300 visits (BenchmarkVisitHistory), all
+// for records that are dropped.
 type minLevel struct {
 	h   slog.Handler
 	min slog.Level
+	// with are the WithAttrs and WithGroup calls not yet applied to h, in
+	// order.
+	with []func(slog.Handler) slog.Handler
 }
 
+// Enabled reports whether l is at least min and h handles it.
 func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.h.Enabled(ctx, l)
 }
-func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
-func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler           { return minLevel{m.h.WithAttrs(as), m.min} }
-func (m minLevel) WithGroup(g string) slog.Handler                 { return minLevel{m.h.WithGroup(g), m.min} }
+
+// Handle applies the pending attributes and groups to h, then hands r to
+// it.
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error {
+	h := m.h
+	for _, w := range m.with {
+		h = w(h)
+	}
+	return h.Handle(ctx, r)
+}
+
+// WithAttrs returns m with as pending.
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return m.then(func(h slog.Handler) slog.Handler { return h.WithAttrs(as) })
+}
+
+// WithGroup returns m with group g pending.
+func (m minLevel) WithGroup(g string) slog.Handler {
+	return m.then(func(h slog.Handler) slog.Handler { return h.WithGroup(g) })
+}
+
+func (m minLevel) then(w func(slog.Handler) slog.Handler) minLevel {
+	return minLevel{h: m.h, min: m.min, with: append(slices.Clip(m.with), w)}
+}
 
 // idExpr is the expression FerretDB v1.24 compares in every {_id: value}
 // query (metadata.IDColumn). The index FerretDB creates for _id is on

@@ -31,7 +31,7 @@ func StartFerretDBPostgreSQL(ctx context.Context, postgresURL string, log *slog.
 		// messages. Its traces of failed SQL statements quote whole
 		// documents, and the client gets the error anyway (a duplicate _id
 		// is one).
-		Logger: slog.New(noSQLTrace{minLevel{log.Handler(), slog.LevelError}}),
+		Logger: slog.New(noSQLTrace{minLevel{h: log.Handler(), min: slog.LevelError}}),
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("ferretdb on postgresql: %w", err)
