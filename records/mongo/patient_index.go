@@ -187,22 +187,24 @@ func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
 	return nil
 }
 
-// eachIndexedPatient calls fn with every current Patient of cc that
-// matches q, from the index: the persons in the smallest union of posting
-// lists of one of q's term groups (terms.go), kept only if they are also
-// in the other groups' unions that are not much longer (narrow), or every
-// Patient when q has no group. Every condition is then checked on the
-// Patient itself.
-func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
+// indexedPatients returns every current Patient of cc that matches q,
+// from the index: the persons in the smallest union of posting lists of
+// one of q's term groups (terms.go), kept only if they are also in the
+// other groups' unions that are not much longer (narrow), or every Patient
+// when q has no group. Each is then checked on the Patient itself, unless
+// every group was intersected and the terms say exactly what q asks
+// (exactTerms: equalities, and prefixes as long as a kept term).
+func (s *Store) indexedPatients(ctx context.Context, cc records.Country, q records.Query) ([]records.Resource, error) {
 	if err := s.loadPatients(ctx, cc); err != nil {
-		return err
+		return nil, err
 	}
 	s.pindex.mu.Lock()
 	ps := s.pindex.country(cc)
 	var rs []records.Resource
-	if cands, ok := ps.narrow(queryTerms(q)); ok {
-		rs = make([]records.Resource, 0, len(cands))
-		for id := range cands {
+	ids, narrowed, all := ps.narrow(queryTerms(q))
+	if narrowed {
+		rs = make([]records.Resource, 0, len(ids))
+		for _, id := range ids {
 			rs = append(rs, ps.current[id])
 		}
 	} else {
@@ -212,12 +214,10 @@ func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q re
 		}
 	}
 	s.pindex.mu.Unlock()
-	for _, r := range rs {
-		if records.Match(r, q.Conds) {
-			fn(r)
-		}
+	if narrowed && all && exactTerms(q) {
+		return rs, nil
 	}
-	return nil
+	return slices.DeleteFunc(rs, func(r records.Resource) bool { return !records.Match(r, q.Conds) }), nil
 }
 
 // intersectRatio bounds the posting lists narrow walks to intersect: a
@@ -227,10 +227,11 @@ func (s *Store) eachIndexedPatient(ctx context.Context, cc records.Country, q re
 const intersectRatio = 16
 
 // narrow returns the persons that hold a term of every group in groups,
-// or of enough of them (see intersectRatio) that checking each is cheap;
-// ok is false if no group applies (every Patient is a candidate). The
+// or of enough of them (see intersectRatio) that checking each is cheap,
+// each once; all reports that every group was intersected, narrowed is
+// false if no group applies (every Patient is a candidate). The
 // candidates start as the union of the group with the fewest postings.
-func (ps *patients) narrow(groups []termGroup) (cands map[string]bool, ok bool) {
+func (ps *patients) narrow(groups []termGroup) (ids []string, narrowed, all bool) {
 	type sized struct {
 		terms []string
 		n     int
@@ -247,30 +248,38 @@ func (ps *patients) narrow(groups []termGroup) (cands map[string]bool, ok bool) 
 		gs = append(gs, sized{g.Terms, n})
 	}
 	if len(gs) == 0 {
-		return nil, false
+		return nil, false, false
 	}
 	slices.SortStableFunc(gs, func(a, b sized) int { return a.n - b.n })
-	cands = make(map[string]bool, gs[0].n)
-	for _, t := range gs[0].terms {
-		for _, id := range ps.posting[t] {
-			cands[id] = true
-		}
-	}
-	for _, g := range gs[1:] {
-		if len(cands) == 0 || g.n > intersectRatio*len(cands) {
-			break // the rest are longer still
-		}
-		in := make(map[string]bool, len(cands))
-		for _, t := range g.terms {
+	if len(gs[0].terms) == 1 {
+		ids = slices.Clone(ps.posting[gs[0].terms[0]]) // each person once (post)
+	} else {
+		seen := make(map[string]bool, gs[0].n)
+		for _, t := range gs[0].terms {
 			for _, id := range ps.posting[t] {
-				if cands[id] {
-					in[id] = true
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
 				}
 			}
 		}
-		cands = in
 	}
-	return cands, true
+	for _, g := range gs[1:] {
+		if len(ids) == 0 {
+			return ids, true, true // nothing left: every group holds it
+		}
+		if g.n > intersectRatio*len(ids) {
+			return ids, true, false // the rest are longer still
+		}
+		in := make(map[string]bool, len(ids))
+		for _, t := range g.terms {
+			for _, id := range ps.posting[t] {
+				in[id] = true
+			}
+		}
+		ids = slices.DeleteFunc(ids, func(id string) bool { return !in[id] })
+	}
+	return ids, true, true
 }
 
 // mayHold answers MayHold for a person other than a Patient type from the

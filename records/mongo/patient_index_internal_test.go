@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"testing"
 
@@ -46,11 +45,14 @@ func TestNarrowIntersects(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q := records.Query{Type: "Patient", Conds: tt.conds}
-			cands, ok := ps.narrow(queryTerms(q))
-			if !ok || len(cands) != tt.want {
-				t.Fatalf("candidates %v (%v), want %d", slices.Sorted(maps.Keys(cands)), ok, tt.want)
+			cands, ok, all := ps.narrow(queryTerms(q))
+			if !ok || !all || len(cands) != tt.want {
+				t.Fatalf("candidates %v (%v, every group: %v), want %d", cands, ok, all, tt.want)
 			}
-			for id := range cands {
+			if len(slices.Compact(slices.Sorted(slices.Values(cands)))) != len(cands) {
+				t.Errorf("a candidate twice: %v", cands)
+			}
+			for _, id := range cands {
 				if !records.Match(ps.current[id], q.Conds) {
 					t.Errorf("candidate %s does not match", id)
 				}
@@ -59,10 +61,15 @@ func TestNarrowIntersects(t *testing.T) {
 	}
 	// A group far longer than the candidates is not read: Match checks it.
 	one := records.Query{Type: "Patient", Conds: []records.Cond{{Key: "identifier", Values: []string{"urn:t|p000"}}, {Key: "gender", Values: []string{"male"}}}}
-	if cands, ok := ps.narrow(queryTerms(one)); !ok || len(cands) != 1 || !cands["p000"] {
-		t.Errorf("identifier and sex: %v %v, want p000 alone", cands, ok)
+	if cands, ok, all := ps.narrow(queryTerms(one)); !ok || all || !slices.Equal(cands, []string{"p000"}) {
+		t.Errorf("identifier and sex: %v %v %v, want p000 alone, sex not read", cands, ok, all)
 	}
-	if _, ok := ps.narrow(nil); ok {
+	// Two surnames (a group of two terms): each person once.
+	two := records.Query{Type: "Patient", Conds: []records.Cond{{Key: "family", Values: []string{"Garcia", "Gomez"}}}}
+	if cands, ok, all := ps.narrow(queryTerms(two)); !ok || !all || len(cands) != 100 || len(slices.Compact(slices.Sorted(slices.Values(cands)))) != 100 {
+		t.Errorf("two surnames: %d candidates %v %v, want 100 once each", len(cands), ok, all)
+	}
+	if _, ok, _ := ps.narrow(nil); ok {
 		t.Error("no group narrows")
 	}
 }

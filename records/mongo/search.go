@@ -121,7 +121,13 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 		return records.Page{}, fmt.Errorf("search: %w", &records.FieldError{Field: "type", Reason: "a search needs a resource type"})
 	}
 	var matches []records.Resource
-	if err := s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) }); err != nil {
+	if q.Type == "Patient" && s.exclusive() {
+		ms, err := s.indexedPatients(ctx, cc, q) // no copy of every match
+		if err != nil {
+			return records.Page{}, fmt.Errorf("search Patient: %w", err)
+		}
+		matches = ms
+	} else if err := s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) }); err != nil {
 		return records.Page{}, err
 	}
 	page, err := records.Paginate(matches, q)
@@ -144,8 +150,12 @@ func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) 
 // eachMatch calls fn with every current resource matching q.
 func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
 	if q.Type == "Patient" && s.exclusive() {
-		if err := s.eachIndexedPatient(ctx, cc, q, fn); err != nil {
+		rs, err := s.indexedPatients(ctx, cc, q)
+		if err != nil {
 			return fmt.Errorf("search Patient: %w", err)
+		}
+		for _, r := range rs {
+			fn(r)
 		}
 		return nil
 	}

@@ -212,6 +212,39 @@ func queryTerms(q records.Query) []termGroup {
 	return groups
 }
 
+// exactTerms reports whether the term groups of Patient query q (as
+// queryTerms gives them) say exactly what q asks: a Patient holds a term
+// of every group if and only if it matches q. That is so when every
+// condition is an equality (of a key other than _id and _lastUpdated,
+// with values), or a prefix whose every value is valid UTF-8 and has as
+// many runes as a prefix term of that key keeps (prefixRunes; for a name
+// key also shortPrefixRunes), so that the term is the prefix itself.
+// Ranges are never exact (a period's term also holds the dates of the
+// period outside the range).
+func exactTerms(q records.Query) bool {
+	for _, c := range q.Conds {
+		if len(c.Values) == 0 || hasUnderscore(c.Key) {
+			return false
+		}
+		switch c.Op {
+		case records.OpEq:
+		case records.OpPrefix:
+			if c.Key == namekey.Match {
+				return false
+			}
+			for _, v := range c.Values {
+				n := utf8.RuneCountInString(v)
+				if !utf8.ValidString(v) || (n != prefixRunes && !(slices.Contains(shortPrefixRunes, n) && slices.Contains(shortPrefixKeys, c.Key))) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // period returns the longest date prefix p of lower bound lo (a year,
 // month or day) such that every date in [lo, hi) starts with p: the range
 // lies within the period p names; ok is false if there is none.

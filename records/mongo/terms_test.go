@@ -171,3 +171,76 @@ func validDate(v string) bool {
 	_, err := time.Parse(map[int]string{4: "2006", 7: "2006-01", 10: time.DateOnly}[len(d)], d)
 	return err == nil
 }
+
+// TestExactTermsMeanMatch: when exactTerms says a query's terms are
+// exact, a Patient holds a term of every group exactly when it matches
+// the query, so the embedded index skips records.Match for it; and it is
+// never said of a range or a longer prefix.
+func TestExactTermsMeanMatch(t *testing.T) {
+	t.Parallel()
+	rnd := rand.New(rand.NewPCG(3, 4))
+	names := []string{"garcia", "gomez", "g", "ga", "gar", "ñúñez", "ñu", "li", "de la cruz", "o'brien", "x"}
+	var patients []records.Resource
+	for i := range 300 {
+		patients = append(patients, records.Resource{Type: "Patient", ID: fmt.Sprint(i), Keys: records.Keys{
+			"family":     {names[rnd.IntN(len(names))]},
+			"given":      {names[rnd.IntN(len(names))], names[rnd.IntN(len(names))]},
+			"gender":     {[]string{"female", "male"}[rnd.IntN(2)]},
+			"identifier": {fmt.Sprintf("s|%d", rnd.IntN(50))},
+			"birthdate":  {fmt.Sprintf("2021-0%d-1%d", 1+rnd.IntN(9), rnd.IntN(10))},
+		}})
+	}
+	cond := func() records.Cond {
+		v := names[rnd.IntN(len(names))]
+		switch rnd.IntN(6) {
+		case 0:
+			return records.Cond{Key: "gender", Values: []string{"male"}}
+		case 1:
+			return records.Cond{Key: "identifier", Values: []string{fmt.Sprintf("s|%d", rnd.IntN(50)), fmt.Sprintf("s|%d", rnd.IntN(50))}}
+		case 2:
+			return records.Cond{Key: "family", Values: []string{v}}
+		case 3:
+			return records.Cond{Key: "birthdate", Op: records.OpPrefix, Values: []string{"202"}}
+		default:
+			key := []string{"family", "given", "gender"}[rnd.IntN(3)]
+			return records.Cond{Key: key, Op: records.OpPrefix, Values: []string{firstRunes(v, 1+rnd.IntN(3)), firstRunes(names[rnd.IntN(len(names))], 1+rnd.IntN(3))}}
+		}
+	}
+	exact := 0
+	for range 2000 {
+		q := records.Query{Type: "Patient"}
+		for range 1 + rnd.IntN(3) {
+			q.Conds = append(q.Conds, cond())
+		}
+		if !exactTerms(q) {
+			continue
+		}
+		exact++
+		groups := queryTerms(q)
+		for _, r := range patients {
+			held := termSet(r.Keys)
+			all := true
+			for _, g := range groups {
+				all = all && slices.ContainsFunc(g.Terms, func(term string) bool { return held[term] })
+			}
+			if m := records.Match(r, q.Conds); m != all {
+				t.Fatalf("%v: Patient %v matches %v, holds a term of every group %v", q.Conds, r.Keys, m, all)
+			}
+		}
+	}
+	if exact < 200 {
+		t.Errorf("only %d exact queries", exact)
+	}
+	for _, c := range []records.Cond{
+		{Key: "birthdate", Op: records.OpGe, Values: []string{"2021-03-01"}},
+		{Key: "family", Op: records.OpPrefix, Values: []string{"garc"}},
+		{Key: "gender", Op: records.OpPrefix, Values: []string{"fe"}}, // two runes of a key that is not a name
+		{Key: "family", Op: records.OpPrefix, Values: []string{"\xc3"}},
+		{Key: "_id", Values: []string{"1"}},
+		{Key: "family"},
+	} {
+		if exactTerms(records.Query{Type: "Patient", Conds: []records.Cond{c}}) {
+			t.Errorf("%v is said to be exact", c)
+		}
+	}
+}
