@@ -133,19 +133,18 @@ func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool, _ 
 		}
 		changed = append(changed, i)
 	}
+	if len(changed) == 0 {
+		return m, true, nil // the very same resources
+	}
 	next := &visitMemo{
 		refs: make([]resourceRef, len(latest)), base: m.base,
-		inputs: m.inputs, groups: m.groups, encs: m.encs, keyOf: m.keyOf, out: m.out,
+		// Copied: m is shared.
+		inputs: maps.Clone(m.inputs), groups: maps.Clone(m.groups), encs: maps.Clone(m.encs),
 	}
 	copy(next.refs, m.refs)
 	for _, i := range changed {
 		next.refs[i] = refOf(&latest[i])
 	}
-	if len(changed) == 0 {
-		return next, true, nil
-	}
-	// Copied on first change: m is shared.
-	next.inputs, next.groups, next.encs = maps.Clone(m.inputs), maps.Clone(m.groups), maps.Clone(m.encs)
 	affected := map[string]bool{}
 	for _, i := range changed {
 		r := &latest[i]

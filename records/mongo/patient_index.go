@@ -196,7 +196,7 @@ func (s *Store) loadPatients(ctx context.Context, cc records.Country) error {
 // (exactTerms: equalities, and prefixes as long as a kept term).
 func (s *Store) indexedPatients(ctx context.Context, cc records.Country, q records.Query) ([]records.Resource, error) {
 	if err := s.loadPatients(ctx, cc); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("search Patient: %w", err)
 	}
 	s.pindex.mu.Lock()
 	ps := s.pindex.country(cc)

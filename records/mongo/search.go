@@ -121,13 +121,12 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 		return records.Page{}, fmt.Errorf("search: %w", &records.FieldError{Field: "type", Reason: "a search needs a resource type"})
 	}
 	var matches []records.Resource
-	if q.Type == "Patient" && s.exclusive() {
-		ms, err := s.indexedPatients(ctx, cc, q) // no copy of every match
-		if err != nil {
-			return records.Page{}, fmt.Errorf("search Patient: %w", err)
-		}
-		matches = ms
-	} else if err := s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) }); err != nil {
+	if s.indexedSearch(q) {
+		matches, err = s.indexedPatients(ctx, cc, q) // one slice, no copy of every match
+	} else {
+		err = s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) })
+	}
+	if err != nil {
 		return records.Page{}, err
 	}
 	page, err := records.Paginate(matches, q)
@@ -140,6 +139,10 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 // Count returns how many current resources match q.
 func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) (_ int64, err error) {
 	defer s.observe("count", time.Now(), &err)
+	if s.indexedSearch(q) {
+		rs, err := s.indexedPatients(ctx, cc, q)
+		return int64(len(rs)), err
+	}
 	var n int64
 	if err := s.eachMatch(ctx, cc, q, func(records.Resource) { n++ }); err != nil {
 		return 0, err
@@ -147,18 +150,13 @@ func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) 
 	return n, nil
 }
 
-// eachMatch calls fn with every current resource matching q.
+// indexedSearch reports whether q is answered from the embedded engine's
+// Patient index (patient_index.go) rather than by eachMatch.
+func (s *Store) indexedSearch(q records.Query) bool { return q.Type == "Patient" && s.exclusive() }
+
+// eachMatch calls fn with every current resource matching q, for a query
+// the Patient index does not answer.
 func (s *Store) eachMatch(ctx context.Context, cc records.Country, q records.Query, fn func(records.Resource)) error {
-	if q.Type == "Patient" && s.exclusive() {
-		rs, err := s.indexedPatients(ctx, cc, q)
-		if err != nil {
-			return fmt.Errorf("search Patient: %w", err)
-		}
-		for _, r := range rs {
-			fn(r)
-		}
-		return nil
-	}
 	if required, anyOf, ok := pgTerms(q); ok && q.Type == "Patient" && s.pg != nil && s.pg.hosts(cc) {
 		// As below: a head is checked on its Patient.
 		err := s.pg.patients(ctx, cc, required, anyOf, func(raw string) {
