@@ -25,9 +25,7 @@ import (
 func ReadVisitsOf(p *records.Person, latest []records.Resource) (Visits, error) {
 	k := string(p.Country) + "/" + p.ID
 	if m := memos.get(k); m != nil {
-		if next, ok, err := m.update(latest); err != nil {
-			return Visits{}, err
-		} else if ok {
+		if next, ok := m.update(latest); ok {
 			memos.put(k, next)
 			memoUpdates.Add(1)
 			return next.visits(), nil

@@ -110,31 +110,31 @@ func readAllVisits(p *records.Person, latest []records.Resource) (*visitMemo, er
 // false if it cannot be made from m (read every visit then): latest must
 // hold m's resources at their positions, a resource changed or added
 // after them, and the same Patient version.
-func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool, _ error) {
+func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool) {
 	if len(latest) < len(m.refs) || m.alike {
-		return nil, false, nil
+		return nil, false
 	}
 	var changed []int
 	for i, ref := range m.refs {
 		r := &latest[i]
 		if r.ID != ref.id || r.Type != ref.typ {
-			return nil, false, nil // a resource deleted, or back where it was first created
+			return nil, false // a resource deleted, or back where it was first created
 		}
 		if r.Version != ref.version || hashOf(r) != ref.hash {
 			if r.Type == "Patient" {
-				return nil, false, nil
+				return nil, false
 			}
 			changed = append(changed, i)
 		}
 	}
 	for i := len(m.refs); i < len(latest); i++ {
 		if latest[i].Type == "Patient" {
-			return nil, false, nil
+			return nil, false
 		}
 		changed = append(changed, i)
 	}
 	if len(changed) == 0 {
-		return m, true, nil // the very same resources
+		return m, true // the very same resources
 	}
 	next := &visitMemo{
 		refs: make([]resourceRef, len(latest)), base: m.base,
@@ -160,7 +160,7 @@ func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool, _ 
 			}
 			in, ok, err := inputOf(latest, i)
 			if err != nil {
-				return nil, false, nil // read every visit: the same error, in the same order
+				return nil, false // read every visit: the same error, in the same order
 			}
 			if ok {
 				affected[in.key] = true
@@ -176,7 +176,7 @@ func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool, _ 
 	for key := range affected {
 		id := measurementID(key)
 		if k, ok := next.keyOf[id]; ok && k != key {
-			return nil, false, nil // two visits named alike (read every visit, as before)
+			return nil, false // two visits named alike (read every visit, as before)
 		}
 		if _, ok := next.keyOf[id]; ok {
 			delete(next.keyOf, id)
@@ -192,7 +192,7 @@ func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool, _ 
 		for _, p := range g {
 			in, _, err := inputOf(latest, p)
 			if err != nil {
-				return nil, false, nil
+				return nil, false
 			}
 			ins = append(ins, in)
 		}
@@ -205,7 +205,7 @@ func (m *visitMemo) update(latest []records.Resource) (_ *visitMemo, ok bool, _ 
 		next.keyOf[v.ID] = key
 	}
 	sortMeasurements(next.out.Measurements)
-	return next, true, nil
+	return next, true
 }
 
 // visitMemos remembers the visits of the records read lately.
