@@ -202,3 +202,10 @@ func SpoilAlertCounts(ctx context.Context, s *Store, cc records.Country) error {
 	}
 	return err
 }
+
+// PGExact is Store.pgExact: a Patient search answered from the terms
+// PostgreSQL keeps, ok false when it is not (for the tests of package
+// mongo_test).
+func PGExact(ctx context.Context, s *Store, cc records.Country, q records.Query) (records.Page, bool, error) {
+	return s.pgExact(ctx, cc, q, q.PageSize())
+}

@@ -79,80 +79,44 @@ $f$`
 const pgAlertCountsLock = 7_251_003
 
 // ensureAlertCounts sets up the counts of alerts table table (unquoted) in
-// schema db: the counts table, the trigger function, and, unless the
-// trigger exists under its current name, the counts of every alert now
-// and the trigger, in one transaction that holds the alerts' writers
-// (SHARE ROW EXCLUSIVE) so that no write falls between the count and the
-// trigger. Idempotent, and safe when several replicas start at once (an
-// advisory lock takes them in turn).
+// schema db (ensureKept): the counts table, the trigger function, and,
+// unless the trigger exists under its current name, the counts of every
+// alert now and the trigger.
 func ensureAlertCounts(ctx context.Context, conn *pgx.Conn, db, table string) error {
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("alert counts: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgAlertCountsLock); err != nil {
-		return fmt.Errorf("alert counts: lock: %w", err)
-	}
 	alerts, counts := pgx.Identifier{db, table}.Sanitize(), pgx.Identifier{db, pgAlertCounts}.Sanitize()
-	rows, err := tx.Query(ctx, `SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE 'contigo_alert_count_%'`, alerts)
-	if err != nil {
-		return fmt.Errorf("alert counts: list triggers: %w", err)
-	}
-	triggers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("alert counts: list triggers: %w", err)
-	}
-	if slices.Equal(triggers, []string{pgAlertCountTrigger}) {
-		return nil
-	}
 	function := pgx.Identifier{db, pgAlertCountTrigger}.Sanitize()
 	args := make([]string, len(alertScalarKeys))
 	for i, k := range alertScalarKeys {
 		args[i] = quoteLiteral(k)
 	}
-	steps := []string{
-		`CREATE TABLE IF NOT EXISTS ` + counts + ` (tbl oid NOT NULL, k text COLLATE "C" NOT NULL, v text COLLATE "C" NOT NULL,
+	return ensureKept(ctx, conn, alerts, pgKept{
+		what:    "alert counts",
+		lock:    pgAlertCountsLock,
+		prefix:  "contigo_alert_count_",
+		trigger: pgAlertCountTrigger,
+		prepare: []string{
+			`CREATE TABLE IF NOT EXISTS ` + counts + ` (tbl oid NOT NULL, k text COLLATE "C" NOT NULL, v text COLLATE "C" NOT NULL,
 			n bigint NOT NULL, PRIMARY KEY (tbl, k, v))`,
-		fmt.Sprintf(pgAlertCountFunction, function, counts),
-		`LOCK TABLE ` + alerts + ` IN SHARE ROW EXCLUSIVE MODE`,
-	}
-	for _, name := range triggers {
-		steps = append(steps, `DROP TRIGGER `+pgx.Identifier{name}.Sanitize()+` ON `+alerts)
-	}
-	steps = append(steps,
-		`DELETE FROM `+counts+` WHERE tbl = `+quoteLiteral(alerts)+`::regclass`,
-		`INSERT INTO `+counts+` (tbl, k, v, n)
-			SELECT `+quoteLiteral(alerts)+`::regclass, '', '', count(*) FROM `+alerts+`
+			fmt.Sprintf(pgAlertCountFunction, function, counts),
+		},
+		fill: []string{
+			`DELETE FROM ` + counts + ` WHERE tbl = ` + quoteLiteral(alerts) + `::regclass`,
+			`INSERT INTO ` + counts + ` (tbl, k, v, n)
+			SELECT ` + quoteLiteral(alerts) + `::regclass, '', '', count(*) FROM ` + alerts + `
 			UNION ALL
-			SELECT `+quoteLiteral(alerts)+`::regclass, a.key, _jsonb->'k'->>a.key, count(*)
-				FROM `+alerts+`, unnest(ARRAY[`+strings.Join(args, ", ")+`]) AS a(key)
+			SELECT ` + quoteLiteral(alerts) + `::regclass, a.key, _jsonb->'k'->>a.key, count(*)
+				FROM ` + alerts + `, unnest(ARRAY[` + strings.Join(args, ", ") + `]) AS a(key)
 				WHERE _jsonb->'k'->>a.key IS NOT NULL GROUP BY a.key, _jsonb->'k'->>a.key`,
-		`CREATE TRIGGER `+pgx.Identifier{pgAlertCountTrigger}.Sanitize()+` AFTER INSERT OR UPDATE OR DELETE ON `+alerts+
-			` FOR EACH ROW EXECUTE FUNCTION `+function+`(`+strings.Join(args, ", ")+`)`,
-	)
-	for _, q := range steps {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("alert counts: %w", err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("alert counts: %w", err)
-	}
-	return nil
+		},
+		create: `CREATE TRIGGER ` + pgx.Identifier{pgAlertCountTrigger}.Sanitize() + ` AFTER INSERT OR UPDATE OR DELETE ON ` + alerts +
+			` FOR EACH ROW EXECUTE FUNCTION ` + function + `(` + strings.Join(args, ", ") + `)`,
+	})
 }
 
 // dropAlertCounts removes the trigger and the counts of alerts table
 // table (unquoted) in schema db (DropPostgresIndexes).
 func dropAlertCounts(ctx context.Context, conn *pgx.Conn, db, table string) error {
-	alerts := pgx.Identifier{db, table}.Sanitize()
-	if _, err := conn.Exec(ctx, `DROP TRIGGER IF EXISTS `+pgx.Identifier{pgAlertCountTrigger}.Sanitize()+` ON `+alerts); err != nil {
-		return fmt.Errorf("drop alert counts: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{db, pgAlertCounts}.Sanitize()); err != nil {
-		return fmt.Errorf("drop alert counts: %w", err)
-	}
-	return nil
+	return dropKept(ctx, conn, pgx.Identifier{db, table}.Sanitize(), pgAlertCountTrigger, pgx.Identifier{db, pgAlertCounts}.Sanitize())
 }
 
 // alertCountSQL returns the statement that reads the total of aq on alerts

@@ -78,6 +78,11 @@ func postgresIndexes(ctx context.Context, pgURL, db string) error {
 			return fmt.Errorf("postgresql indexes of %s: %w", db, err)
 		}
 	}
+	if table, ok := tables[personsColl]; ok {
+		if err := ensurePatientTerms(ctx, conn, db, table); err != nil {
+			return fmt.Errorf("postgresql indexes of %s: %w", db, err)
+		}
+	}
 	if table, ok := tables[digestColl]; ok {
 		// The digests written since a time (pgdigests.go, readDigestsSince).
 		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((_jsonb -> 't'))`, pgx.Identifier{table + "_contigo_t"}.Sanitize(),
@@ -155,6 +160,11 @@ func DropPostgresIndexes(ctx context.Context, pgURL, db string) error {
 	}
 	if table, ok := tables[alertsColl]; ok {
 		if err := dropAlertCounts(ctx, conn, db, table); err != nil {
+			return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
+		}
+	}
+	if table, ok := tables[personsColl]; ok {
+		if err := dropPatientTerms(ctx, conn, db, table); err != nil {
 			return fmt.Errorf("drop postgresql indexes of %s: %w", db, err)
 		}
 	}

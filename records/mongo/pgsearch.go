@@ -46,6 +46,8 @@ type pgHeads struct {
 	commits map[records.Country]string
 	// digests holds the indicator digests table of each country, likewise (pgdigests.go)
 	digests map[records.Country]string
+	// terms holds the Patient terms table of each country, likewise (pgpatientterms.go)
+	terms map[records.Country]string
 }
 
 // openPGHeads connects to the PostgreSQL database at pgURL and finds the
@@ -78,7 +80,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 		return nil, fmt.Errorf("postgresql heads: %w", err)
 	}
 	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}, counts: map[records.Country]string{}, digests: map[records.Country]string{},
-		commits: map[records.Country]string{}}
+		commits: map[records.Country]string{}, terms: map[records.Country]string{}}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		pool.Close()
@@ -100,6 +102,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 		h.tables[cc] = pgx.Identifier{db, t}.Sanitize()
 		h.alerts[cc] = alertsTableName(db, tables)
 		h.counts[cc] = pgx.Identifier{db, pgAlertCounts}.Sanitize()
+		h.terms[cc] = pgx.Identifier{db, pgPatientTerms}.Sanitize()
 		if t, ok := tables[digestColl]; ok {
 			h.digests[cc] = pgx.Identifier{db, t}.Sanitize()
 		}

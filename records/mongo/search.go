@@ -120,6 +120,9 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 	if q.Type == "" {
 		return records.Page{}, fmt.Errorf("search: %w", &records.FieldError{Field: "type", Reason: "a search needs a resource type"})
 	}
+	if page, ok, err := s.pgExact(ctx, cc, q, q.PageSize()); err != nil || ok {
+		return page, err
+	}
 	var matches []records.Resource
 	if s.indexedSearch(q) {
 		matches, err = s.indexedPatients(ctx, cc, q) // one slice, no copy of every match
@@ -139,6 +142,9 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 // Count returns how many current resources match q.
 func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) (_ int64, err error) {
 	defer s.observe("count", time.Now(), &err)
+	if page, ok, err := s.pgExact(ctx, cc, q, 0); err != nil || ok {
+		return page.Total, err
+	}
 	if s.indexedSearch(q) {
 		rs, err := s.indexedPatients(ctx, cc, q)
 		return int64(len(rs)), err

@@ -1,0 +1,203 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"contigo/records"
+)
+
+// Patient searches with large answers on FerretDB-PostgreSQL. The heads'
+// GIN index (pgindex.go) finds the heads holding a term, but a search
+// needs its total and its first page in id order: it read every matching
+// head's document (TOASTed JSON) to check it and sort it, and `family=g`
+// (one person in twelve) took 119-141 ms at 100,000 persons against 12 ms
+// at 10,000.
+//
+// So the Patient terms of every head (its idx entries "Patient|<term>")
+// are also kept as rows (term, id) of the table contigo_patient_terms in
+// the country's schema, by a trigger on the persons table (ensureKept:
+// the rows change in the transaction of the head's write). For a query
+// whose terms say exactly which Patients match (exactTerms: equalities,
+// and prefixes as long as a kept term), the matches are the ids holding a
+// term of every group: the total is a count of index entries, and the
+// page the first ids after the cursor in byte order (COLLATE "C", Go's
+// order), read from the primary key's btree, with their Patients joined
+// by _id, all in one statement (one snapshot). The Patients of the page
+// are still decoded and checked (records.Match): a page that disagrees
+// sends the search back to the general path.
+
+// pgPatientTerms is the table of the terms, in the country's schema.
+const pgPatientTerms = "contigo_patient_terms"
+
+// pgPatientTermsTrigger is the name of the trigger (and of its function)
+// that keeps pgPatientTerms; a new version of what it keeps takes a new
+// name, and a start then fills the table again.
+const pgPatientTermsTrigger = "contigo_patient_terms_v1"
+
+// pgPatientTermsLock is the advisory lock that one replica at a time holds
+// while it sets the terms up.
+const pgPatientTermsLock = 7_251_004
+
+// pgTermsOf is the statement that lists the Patient terms (without their
+// "Patient|") of the head document %[1]s (a jsonb expression): idx is the
+// sorted, distinct list a head holds (patientIdx, wantIdx).
+const pgTermsOf = `SELECT substr(e.t, 9) FROM jsonb_array_elements_text(CASE jsonb_typeof(%[1]s->'idx') WHEN 'array' THEN %[1]s->'idx' ELSE '[]' END) AS e(t) WHERE starts_with(e.t, 'Patient|')`
+
+// pgPatientTermsFunction is the trigger function: the terms the new
+// document holds and the old did not are added for its _id, those the old
+// held and the new does not are removed; a write that keeps the terms (as
+// a visit's does) changes no row.
+var pgPatientTermsFunction = `CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+	nt text[] := '{}';
+	ot text[] := '{}';
+BEGIN
+	IF TG_OP <> 'DELETE' THEN nt := ARRAY(` + fmt.Sprintf(pgTermsOf, "NEW._jsonb") + `); END IF;
+	IF TG_OP <> 'INSERT' THEN ot := ARRAY(` + fmt.Sprintf(pgTermsOf, "OLD._jsonb") + `); END IF;
+	IF TG_OP = 'UPDATE' AND NEW._jsonb->>'_id' IS DISTINCT FROM OLD._jsonb->>'_id' THEN
+		DELETE FROM %[2]s WHERE id = OLD._jsonb->>'_id';
+		ot := '{}';
+	ELSIF nt = ot THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		DELETE FROM %[2]s WHERE id = OLD._jsonb->>'_id' AND term = ANY(ot) AND NOT term = ANY(nt);
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO %[2]s (term, id) SELECT t, NEW._jsonb->>'_id' FROM unnest(nt) AS u(t) WHERE NOT t = ANY(ot)
+		ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END
+$f$`
+
+// ensurePatientTerms sets up the terms of persons table table (unquoted)
+// in schema db (ensureKept): the terms table, the trigger function, and,
+// unless the trigger exists under its current name, the terms of every
+// head now and the trigger.
+func ensurePatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) error {
+	persons, terms := pgx.Identifier{db, table}.Sanitize(), pgx.Identifier{db, pgPatientTerms}.Sanitize()
+	function := pgx.Identifier{db, pgPatientTermsTrigger}.Sanitize()
+	return ensureKept(ctx, conn, persons, pgKept{
+		what:    "patient terms",
+		lock:    pgPatientTermsLock,
+		prefix:  "contigo_patient_terms_",
+		trigger: pgPatientTermsTrigger,
+		prepare: []string{
+			`CREATE TABLE IF NOT EXISTS ` + terms + ` (term text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, PRIMARY KEY (term, id))`,
+			fmt.Sprintf(pgPatientTermsFunction, function, terms),
+		},
+		fill: []string{
+			`TRUNCATE ` + terms,
+			`INSERT INTO ` + terms + ` (term, id) SELECT t.t, h._jsonb->>'_id' FROM ` + persons + ` h, LATERAL (` +
+				fmt.Sprintf(pgTermsOf, "h._jsonb") + `) AS t(t) WHERE h._jsonb->>'_id' IS NOT NULL ON CONFLICT DO NOTHING`,
+			`ANALYZE ` + terms,
+		},
+		create: `CREATE TRIGGER ` + pgx.Identifier{pgPatientTermsTrigger}.Sanitize() + ` AFTER INSERT OR UPDATE OR DELETE ON ` + persons +
+			` FOR EACH ROW EXECUTE FUNCTION ` + function + `()`,
+	})
+}
+
+// dropPatientTerms removes the trigger and the terms of persons table
+// table (unquoted) in schema db (DropPostgresIndexes).
+func dropPatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) error {
+	return dropKept(ctx, conn, pgx.Identifier{db, table}.Sanitize(), pgPatientTermsTrigger, pgx.Identifier{db, pgPatientTerms}.Sanitize())
+}
+
+// exactPage is one page of an exact Patient search read from the terms.
+type exactPage struct {
+	total int64
+	ids   []string // the page's ids, in order, one more than asked if there is a next page
+	raws  []string // the current Patient (resourceDoc JSON) of each, "" if none
+}
+
+// exactSQL returns the statement of exactPatients on persons and terms
+// (quoted) for groups of terms: $1 is the trigger's name, $2 the persons
+// table, $3 the id after which the page starts, $4 its size, and $5... the
+// terms of each group as a text array. The first row (id NULL) holds the
+// total and whether the trigger exists (when it does not, the terms are
+// not kept and the answer means nothing); the others the page. A person
+// holding several terms of one group is counted once (DISTINCT, or the
+// set semantics of INTERSECT).
+func exactSQL(persons, terms string, groups [][]string) string {
+	var m strings.Builder
+	for i, g := range groups {
+		if i > 0 {
+			m.WriteString(" INTERSECT ")
+		}
+		distinct := ""
+		if len(groups) == 1 && len(g) > 1 {
+			distinct = "DISTINCT "
+		}
+		fmt.Fprintf(&m, `SELECT %sid FROM %s WHERE term = ANY($%d::text[])`, distinct, terms, i+5)
+	}
+	return `WITH m AS (` + m.String() + `), p AS (SELECT id FROM m WHERE id > $3 ORDER BY id LIMIT $4)
+		SELECT NULL::text, NULL::text, count(*), EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $2::regclass AND t.tgname = $1) FROM m
+		UNION ALL
+		SELECT p.id, coalesce(h._jsonb->>'patient', ''), NULL, NULL FROM p LEFT JOIN ` + persons + ` h ON h._jsonb->'_id' = to_jsonb(p.id)`
+}
+
+// exactPatients reads the total of the Patients of cc holding a term of
+// every group (each group a non-empty list of terms, without
+// "Patient|"), and the first n+1 of them after id after in byte order;
+// kept is false when the terms are not kept (no trigger yet, or no table).
+func (h *pgHeads) exactPatients(ctx context.Context, cc records.Country, groups [][]string, after string, n int) (page exactPage, kept bool, err error) {
+	persons, terms := h.tables[cc], h.terms[cc]
+	args := []any{pgPatientTermsTrigger, persons, after, n + 1}
+	for _, g := range groups {
+		args = append(args, g)
+	}
+	rows, err := h.pool.Query(ctx, exactSQL(persons, terms, groups), args...)
+	if err != nil {
+		if missingTable(err) {
+			return exactPage{}, false, nil
+		}
+		return exactPage{}, false, fmt.Errorf("postgresql patient terms: %w", pgErr(err))
+	}
+	defer rows.Close()
+	type entry struct{ id, raw string }
+	var found []entry
+	counted := false
+	for rows.Next() {
+		var id, raw *string
+		var total *int64
+		var trigger *bool
+		if err := rows.Scan(&id, &raw, &total, &trigger); err != nil {
+			return exactPage{}, false, fmt.Errorf("postgresql patient terms: %w", err)
+		}
+		if id == nil {
+			counted, kept, page.total = true, trigger != nil && *trigger, *total
+			continue
+		}
+		found = append(found, entry{*id, *raw})
+	}
+	if err := rows.Err(); err != nil {
+		if missingTable(err) {
+			return exactPage{}, false, nil
+		}
+		return exactPage{}, false, fmt.Errorf("postgresql patient terms: %w", pgErr(err))
+	}
+	if !counted || !kept {
+		return exactPage{}, false, nil
+	}
+	slices.SortFunc(found, func(a, b entry) int { return strings.Compare(a.id, b.id) })
+	for _, r := range found {
+		page.ids = append(page.ids, r.id)
+		page.raws = append(page.raws, r.raw)
+	}
+	return page, true, nil
+}
+
+// missingTable reports whether err is PostgreSQL's "undefined table" (the
+// terms table of a data set no start has set up yet).
+func missingTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
+}

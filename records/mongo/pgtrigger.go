@@ -1,0 +1,80 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgKept describes a table that a row trigger keeps from one of
+// FerretDB's tables on PostgreSQL (the alert counts, the Patient search
+// terms): the trigger runs in the transaction of the statement that
+// writes the source row, so the kept table changes exactly when the
+// documents do, whichever replica or tool writes them (PostgreSQL 15,
+// "Overview of Trigger Behavior",
+// https://www.postgresql.org/docs/15/trigger-definition.html).
+type pgKept struct {
+	what    string   // for errors
+	lock    int64    // the advisory lock one replica at a time holds while it sets the table up
+	prefix  string   // every trigger of this kind is named prefix + something (a LIKE pattern)
+	trigger string   // the name of the current trigger, under which the kept table is valid
+	prepare []string // statements before the source is locked: the kept table, the trigger function
+	fill    []string // statements after it is locked and older triggers dropped: the kept table rebuilt from the source
+	create  string   // the CREATE TRIGGER statement
+}
+
+// ensureKept sets up k on source (quoted): unless the trigger exists under
+// its current name alone, it runs k's statements in one transaction that
+// holds the source's writers (SHARE ROW EXCLUSIVE) from before the fill to
+// the trigger's creation, so that no write falls between them. Idempotent,
+// and safe when several replicas start at once (k.lock takes them in
+// turn).
+func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.what, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, k.lock); err != nil {
+		return fmt.Errorf("%s: lock: %w", k.what, err)
+	}
+	rows, err := tx.Query(ctx, `SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE $2`, source, k.prefix+"%")
+	if err != nil {
+		return fmt.Errorf("%s: list triggers: %w", k.what, err)
+	}
+	triggers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("%s: list triggers: %w", k.what, err)
+	}
+	if slices.Equal(triggers, []string{k.trigger}) {
+		return nil
+	}
+	steps := append(slices.Clone(k.prepare), `LOCK TABLE `+source+` IN SHARE ROW EXCLUSIVE MODE`)
+	for _, name := range triggers {
+		steps = append(steps, `DROP TRIGGER `+pgx.Identifier{name}.Sanitize()+` ON `+source)
+	}
+	steps = append(append(steps, k.fill...), k.create)
+	for _, q := range steps {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", k.what, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%s: %w", k.what, err)
+	}
+	return nil
+}
+
+// dropKept removes the trigger name on source (quoted) and the kept table
+// (quoted), for DropPostgresIndexes.
+func dropKept(ctx context.Context, conn *pgx.Conn, source, name, table string) error {
+	if _, err := conn.Exec(ctx, `DROP TRIGGER IF EXISTS `+pgx.Identifier{name}.Sanitize()+` ON `+source); err != nil {
+		return fmt.Errorf("drop trigger %s: %w", name, err)
+	}
+	if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS `+table); err != nil {
+		return fmt.Errorf("drop %s: %w", table, err)
+	}
+	return nil
+}
