@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"contigo/records"
 )
 
@@ -203,9 +205,29 @@ func SpoilAlertCounts(ctx context.Context, s *Store, cc records.Country) error {
 	return err
 }
 
-// PGExact is Store.pgExact: a Patient search answered from the terms
-// PostgreSQL keeps, ok false when it is not (for the tests of package
+// ExactSearch is Store.exactSearch: a Patient search answered from the
+// server's indexes, ok false when it is not (for the tests of package
 // mongo_test).
-func PGExact(ctx context.Context, s *Store, cc records.Country, q records.Query) (records.Page, bool, error) {
-	return s.pgExact(ctx, cc, q, q.PageSize())
+func ExactSearch(ctx context.Context, s *Store, cc records.Country, q records.Query) (records.Page, bool, error) {
+	return s.exactSearch(ctx, cc, q, q.PageSize())
+}
+
+// PatientTerms drops (keep false) or sets up (keep true) the Patient terms
+// of database db's persons table on the PostgreSQL server at pgURL, as
+// DropPostgresIndexes and a start do (for the benchmarks of package
+// mongo_test).
+func PatientTerms(ctx context.Context, pgURL, db string, keep bool) error {
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tables, err := pgTables(ctx, conn, db)
+	if err != nil {
+		return err
+	}
+	if !keep {
+		return dropPatientTerms(ctx, conn, db, tables[personsColl])
+	}
+	return ensurePatientTerms(ctx, conn, db, tables[personsColl])
 }

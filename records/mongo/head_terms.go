@@ -114,7 +114,12 @@ func wantIdx(h *headDoc) ([]string, error) {
 // eachDoc calls fn with every document of coll matching filter, decoded
 // into a T, with projection proj.
 func eachDoc[T any](ctx context.Context, coll *mongo.Collection, filter, proj bson.D, fn func(*T) error) error {
-	cur, err := coll.Find(ctx, filter, options.Find().SetProjection(proj))
+	return eachDocOpts(ctx, coll, filter, options.Find().SetProjection(proj), fn)
+}
+
+// eachDocOpts is eachDoc with the find's options (a sort, a limit).
+func eachDocOpts[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, opts *options.FindOptionsBuilder, fn func(*T) error) error {
+	cur, err := coll.Find(ctx, filter, opts)
 	if err != nil {
 		return mapErr(err)
 	}

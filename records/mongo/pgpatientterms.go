@@ -111,7 +111,8 @@ func dropPatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) err
 	return dropKept(ctx, conn, pgx.Identifier{db, table}.Sanitize(), pgPatientTermsTrigger, pgx.Identifier{db, pgPatientTerms}.Sanitize())
 }
 
-// exactPage is one page of an exact Patient search read from the terms.
+// exactPage is one page of an exact Patient search (exactSearch), read
+// from the server's indexes.
 type exactPage struct {
 	total int64
 	ids   []string // the page's ids, in order, one more than asked if there is a next page

@@ -120,7 +120,7 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 	if q.Type == "" {
 		return records.Page{}, fmt.Errorf("search: %w", &records.FieldError{Field: "type", Reason: "a search needs a resource type"})
 	}
-	if page, ok, err := s.pgExact(ctx, cc, q, q.PageSize()); err != nil || ok {
+	if page, ok, err := s.exactSearch(ctx, cc, q, q.PageSize()); err != nil || ok {
 		return page, err
 	}
 	var matches []records.Resource
@@ -142,7 +142,7 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 // Count returns how many current resources match q.
 func (s *Store) Count(ctx context.Context, cc records.Country, q records.Query) (_ int64, err error) {
 	defer s.observe("count", time.Now(), &err)
-	if page, ok, err := s.pgExact(ctx, cc, q, 0); err != nil || ok {
+	if page, ok, err := s.exactSearch(ctx, cc, q, 0); err != nil || ok {
 		return page.Total, err
 	}
 	if s.indexedSearch(q) {

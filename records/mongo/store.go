@@ -248,7 +248,9 @@ func (s *Store) createCountry(ctx context.Context, cc records.Country) error {
 	}
 	if !s.ferret {
 		want[personsColl] = []mongo.IndexModel{
-			{Keys: bson.D{{Key: "idx", Value: 1}}, Options: options.Index().SetName("idx_1")},
+			// Search terms, then _id: an exact Patient search reads its page in
+			// _id order after an equality on idx (mongoExact).
+			{Keys: bson.D{{Key: "idx", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("idx_1__id_1")},
 			{Keys: bson.D{{Key: "types", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("types_1__id_1")},
 		}
 		want[auditColl] = append(want[auditColl], mongo.IndexModel{Keys: bson.D{{Key: "persons", Value: 1}, {Key: "t", Value: -1}}, Options: options.Index().SetName("persons_1_t_-1")})

@@ -3,6 +3,7 @@ package mongo_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"contigo/records"
@@ -12,18 +13,27 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestPostgresExactSearch: on FerretDB-PostgreSQL, exact Patient searches
-// (equalities, name prefixes of one to three letters) are answered from
-// the terms a trigger keeps (pgpatientterms.go), and page for page they
-// equal what FerretDB's own queries find (a second store without the
-// PostgreSQL URL), with the same totals: on random names with accented
-// letters, while Patients are renamed, deleted and added, for writes made
-// while the trigger was missing (the terms filled again at the next
-// start), and never for queries the terms cannot answer exactly.
-func TestPostgresExactSearch(t *testing.T) {
-	a := postgresStore(t, "CO")
-	b := secondStore(t, a, recmongo.Config{}) // no PostgreSQL URL: FerretDB's queries
+// TestExactSearch: exact Patient searches (equalities, name prefixes of
+// one to three letters) are answered from the server's indexes
+// (exactSearch): on FerretDB-PostgreSQL from the terms a trigger keeps
+// (pgpatientterms.go), on MongoDB's code path (CONTIGO_TEST_MONGODB_PATHS=1)
+// by a count and a sorted, limited find. Page after page, and in their
+// totals and counts, they equal the Patients of a model of the writes
+// that match (records.Match): on random names with accented letters,
+// while Patients are renamed, deleted and added through two replicas (on
+// PostgreSQL the second without the PostgreSQL URL), for writes made while
+// the trigger was missing (the terms filled again at the next start), and
+// never for queries the indexes cannot answer exactly.
+func TestExactSearch(t *testing.T) {
+	t.Parallel()
+	pg := mongotest.Engine() == mongotest.EnginePostgres && !mongotest.MongoDBPaths()
+	if !pg && !mongotest.MongoDBPaths() {
+		t.Skip("FerretDB-PostgreSQL or MongoDB's code path only (the embedded engine's in-process index answers: TestExactTermsMeanMatch)")
+	}
+	a := mongotest.NewStore(t, "CO")
+	b := secondStore(t, a, recmongo.Config{MongoDBPaths: mongotest.MongoDBPaths()}) // on PostgreSQL: no PostgreSQL URL, FerretDB's queries
 	ctx := t.Context()
+	model := map[string]records.Resource{} // the current Patient of each person
 	rnd := rand.New(rand.NewPCG(3, 4))
 	syllables := []string{"ga", "gö", "ñu", "pe", "ro", "g", "o"}
 	name := func() string {
@@ -40,6 +50,7 @@ func TestPostgresExactSearch(t *testing.T) {
 		p.Resources[0].Keys["family"] = []string{name()}
 		p.Resources[0].Keys["given"] = []string{name(), name()}
 		versions[id] = 1
+		model[id] = p.Resources[0]
 		return p
 	}
 	var ps []*records.Person
@@ -70,11 +81,12 @@ func TestPostgresExactSearch(t *testing.T) {
 					t.Fatal(err)
 				}
 				versions[id] = v
+				model[id] = r
 			}
 		}
 	}
 	pt := func(conds ...records.Cond) records.Query {
-		return records.Query{Type: "Patient", Conds: conds, Count: 1 + rnd.IntN(9)}
+		return records.Query{Type: "Patient", Conds: conds, Count: 4 + rnd.IntN(9)}
 	}
 	prefix := func(key string, runes int) records.Cond {
 		v := []rune(name())
@@ -98,16 +110,16 @@ func TestPostgresExactSearch(t *testing.T) {
 			pt(records.Cond{Key: "family", Op: records.OpPrefix, Values: []string{"g"}}, records.Cond{Key: "gender", Values: []string{"female"}}))
 	}
 	// check pages through every query on a (each page answered from the
-	// terms) and compares the answer with b's.
+	// server's indexes) and compares the answer with the model's.
 	check := func(stage string) {
 		t.Helper()
 		for _, q := range queries() {
 			var got []string
 			var total int64 = -1
 			for p := q; ; {
-				page, ok, err := recmongo.PGExact(ctx, a, "CO", p)
+				page, ok, err := recmongo.ExactSearch(ctx, a, "CO", p)
 				if err != nil || !ok {
-					t.Fatalf("%s: %+v: not answered from the terms (%v)", stage, p.Conds, err)
+					t.Fatalf("%s: %+v: not answered from the indexes (%v)", stage, p.Conds, err)
 				}
 				if total >= 0 && page.Total != total {
 					t.Errorf("%s: %+v: total %d, then %d", stage, q.Conds, total, page.Total)
@@ -119,42 +131,32 @@ func TestPostgresExactSearch(t *testing.T) {
 				}
 				p.After = page.Next
 			}
-			all := q
-			all.Count = records.MaxCount
-			want, err := b.Search(ctx, "CO", all)
-			if err != nil {
-				t.Fatal(err)
+			want := []string{}
+			for id, r := range model {
+				if !r.Deleted && records.Match(r, q.Conds) {
+					want = append(want, id)
+				}
 			}
-			if diff := cmp.Diff(ids(want.Resources), append([]string{}, got...)); diff != "" || total != int64(len(want.Resources)) {
-				t.Errorf("%s: %+v: total %d, want %d; ids (-FerretDB +terms):\n%s", stage, q.Conds, total, len(want.Resources), diff)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, append([]string{}, got...)); diff != "" || total != int64(len(want)) {
+				t.Errorf("%s: %+v: total %d, want %d; ids (-model +found):\n%s", stage, q.Conds, total, len(want), diff)
 			}
 			n, err := a.Count(ctx, "CO", q)
-			if err != nil || n != int64(len(want.Resources)) {
-				t.Errorf("%s: %+v: count %d (%v), want %d", stage, q.Conds, n, err, len(want.Resources))
+			if err != nil || n != int64(len(want)) {
+				t.Errorf("%s: %+v: count %d (%v), want %d", stage, q.Conds, n, err, len(want))
 			}
 		}
 	}
 	check("inserted")
 	for i := range 4 {
 		mutate(a, 25)
-		mutate(b, 10) // another replica, without the PostgreSQL URL: the trigger keeps the terms all the same
+		mutate(b, 10) // another replica (on PostgreSQL without the URL: the trigger keeps the terms all the same)
 		check(fmt.Sprintf("after writes %d", i))
 	}
-	// Writes while the trigger is missing (an older start, or
-	// DropPostgresIndexes): not answered from the terms; the next start
-	// fills them again.
-	db := a.DatabaseName("CO")
-	if err := recmongo.DropPostgresIndexes(ctx, mongotest.PostgreSQLURL(), db); err != nil {
-		t.Fatal(err)
+	if pg {
+		refill(t, a, mutate, pt(prefix("family", 1)))
+		check("filled again")
 	}
-	if _, ok, err := recmongo.PGExact(ctx, a, "CO", pt(prefix("family", 1))); ok || err != nil {
-		t.Fatalf("answered from dropped terms (%v)", err)
-	}
-	mutate(a, 30)
-	if err := recmongo.PostgresIndexes(ctx, mongotest.PostgreSQLURL(), db); err != nil {
-		t.Fatal(err)
-	}
-	check("filled again")
 	// Ranges, longer prefixes, _id and sorted searches are not exact.
 	for _, q := range []records.Query{
 		pt(records.Cond{Key: "birthdate", Op: records.OpGe, Values: []string{"2024"}}),
@@ -163,8 +165,28 @@ func TestPostgresExactSearch(t *testing.T) {
 		{Type: "Patient", Conds: []records.Cond{prefix("family", 1)}, Sort: []records.SortKey{{Key: "birthdate"}}},
 		pt(),
 	} {
-		if _, ok, _ := recmongo.PGExact(ctx, a, "CO", q); ok {
-			t.Errorf("%+v answered from the terms", q)
+		if _, ok, _ := recmongo.ExactSearch(ctx, a, "CO", q); ok {
+			t.Errorf("%+v answered from the indexes", q)
 		}
+	}
+}
+
+// refill drops the Patient terms of a (as an older start or
+// DropPostgresIndexes leaves them), checks that query q is not answered
+// from them, writes through mutate meanwhile, then starts again
+// (postgresIndexes), which fills them.
+func refill(t *testing.T, a *recmongo.Store, mutate func(*recmongo.Store, int), q records.Query) {
+	t.Helper()
+	ctx := t.Context()
+	db := a.DatabaseName("CO")
+	if err := recmongo.DropPostgresIndexes(ctx, mongotest.PostgreSQLURL(), db); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := recmongo.ExactSearch(ctx, a, "CO", q); ok || err != nil {
+		t.Fatalf("answered from dropped terms (%v)", err)
+	}
+	mutate(a, 30)
+	if err := recmongo.PostgresIndexes(ctx, mongotest.PostgreSQLURL(), db); err != nil {
+		t.Fatal(err)
 	}
 }
