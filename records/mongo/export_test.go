@@ -231,3 +231,25 @@ func PatientTerms(ctx context.Context, pgURL, db string, keep bool) error {
 	}
 	return ensurePatientTerms(ctx, conn, db, tables[personsColl])
 }
+
+// ExplainExact returns PostgreSQL's plan (with analyze, as run, with its
+// buffers) of the statement of an exact Patient search of q in cc
+// (pgpatientterms.go), with sequential scans disabled if noSeqScan.
+func ExplainExact(ctx context.Context, s *Store, cc records.Country, q records.Query, analyze, noSeqScan bool) (string, error) {
+	if s.pg == nil || !exactTerms(q) {
+		return "", errors.New("explain: not an exact search on FerretDB-PostgreSQL")
+	}
+	var terms [][]string
+	for _, g := range queryTerms(q) {
+		terms = append(terms, g.Terms)
+	}
+	args := []any{pgPatientTermsTrigger, s.pg.tables[cc], "", q.PageSize() + 1}
+	for _, g := range terms {
+		args = append(args, g)
+	}
+	opt := ""
+	if analyze {
+		opt = "(ANALYZE, BUFFERS) "
+	}
+	return s.pg.explainSQL(ctx, opt+exactSQL(s.pg.tables[cc], s.pg.terms[cc], terms), args, noSeqScan)
+}

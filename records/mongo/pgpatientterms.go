@@ -98,8 +98,12 @@ func ensurePatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) e
 			`TRUNCATE ` + terms,
 			`INSERT INTO ` + terms + ` (term, id) SELECT t.t, h._jsonb->>'_id' FROM ` + persons + ` h, LATERAL (` +
 				fmt.Sprintf(pgTermsOf, "h._jsonb") + `) AS t(t) WHERE h._jsonb->>'_id' IS NOT NULL ON CONFLICT DO NOTHING`,
-			`ANALYZE ` + terms,
 		},
+		// The count of a term is an index-only scan once the visibility
+		// map marks the table's pages all-visible; a fill leaves them
+		// unmarked until autovacuum comes (at 10,000 persons, counting
+		// 10,000 entries read 2,128 heap pages: 7.8 ms).
+		settle: []string{`VACUUM (ANALYZE) ` + terms},
 		create: `CREATE TRIGGER ` + pgx.Identifier{pgPatientTermsTrigger}.Sanitize() + ` AFTER INSERT OR UPDATE OR DELETE ON ` + persons +
 			` FOR EACH ROW EXECUTE FUNCTION ` + function + `()`,
 	})
@@ -124,25 +128,38 @@ type exactPage struct {
 // table, $3 the id after which the page starts, $4 its size, and $5... the
 // terms of each group as a text array. The first row (id NULL) holds the
 // total and whether the trigger exists (when it does not, the terms are
-// not kept and the answer means nothing); the others the page. A person
-// holding several terms of one group is counted once (DISTINCT, or the
-// set semantics of INTERSECT).
+// not kept and the answer means nothing); the others the page. One term
+// (`family=g`) is one range of the primary key: its entries are counted,
+// and the page is read from the cursor on, in order, without sorting the
+// matches. Otherwise the matches are the ids of an INTERSECT of a range
+// per group (a person holding several terms of one group is counted once:
+// DISTINCT, or INTERSECT's set semantics), gathered once (a CTE read
+// twice is materialized), counted, and sorted for the page.
 func exactSQL(persons, terms string, groups [][]string) string {
-	var m strings.Builder
-	for i, g := range groups {
-		if i > 0 {
-			m.WriteString(" INTERSECT ")
+	var with, m, page string
+	if len(groups) == 1 && len(groups[0]) == 1 {
+		m = `SELECT id FROM ` + terms + ` WHERE term = ($5::text[])[1]`
+		page = m + ` AND id > $3 ORDER BY id LIMIT $4`
+	} else {
+		var b strings.Builder
+		for i, g := range groups {
+			if i > 0 {
+				b.WriteString(" INTERSECT ")
+			}
+			distinct := ""
+			if len(groups) == 1 && len(g) > 1 {
+				distinct = "DISTINCT "
+			}
+			fmt.Fprintf(&b, `SELECT %sid FROM %s WHERE term = ANY($%d::text[])`, distinct, terms, i+5)
 		}
-		distinct := ""
-		if len(groups) == 1 && len(g) > 1 {
-			distinct = "DISTINCT "
-		}
-		fmt.Fprintf(&m, `SELECT %sid FROM %s WHERE term = ANY($%d::text[])`, distinct, terms, i+5)
+		with, m = `WITH m AS (`+b.String()+`) `, `SELECT id FROM m`
+		page = m + ` WHERE id > $3 ORDER BY id LIMIT $4`
 	}
-	return `WITH m AS (` + m.String() + `), p AS (SELECT id FROM m WHERE id > $3 ORDER BY id LIMIT $4)
-		SELECT NULL::text, NULL::text, count(*), EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $2::regclass AND t.tgname = $1) FROM m
+	return with + `SELECT NULL::text, NULL::text, (SELECT count(*) FROM (` + m + `) m),
+			EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $2::regclass AND t.tgname = $1)
 		UNION ALL
-		SELECT p.id, coalesce(h._jsonb->>'patient', ''), NULL, NULL FROM p LEFT JOIN ` + persons + ` h ON h._jsonb->'_id' = to_jsonb(p.id)`
+		SELECT p.id, coalesce(h._jsonb->>'patient', ''), NULL, NULL FROM (` + page + `) p
+			LEFT JOIN ` + persons + ` h ON h._jsonb->'_id' = to_jsonb(p.id)`
 }
 
 // exactPatients reads the total of the Patients of cc holding a term of

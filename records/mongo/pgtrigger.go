@@ -23,6 +23,9 @@ type pgKept struct {
 	prepare []string // statements before the source is locked: the kept table, the trigger function
 	fill    []string // statements after it is locked and older triggers dropped: the kept table rebuilt from the source
 	create  string   // the CREATE TRIGGER statement
+	// settle holds statements run after the commit when the table was
+	// filled, outside any transaction (VACUUM, which cannot run in one).
+	settle []string
 }
 
 // ensureKept sets up k on source (quoted): unless the trigger exists under
@@ -63,6 +66,11 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("%s: %w", k.what, err)
+	}
+	for _, q := range k.settle {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", k.what, err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"contigo/records"
@@ -156,6 +157,17 @@ func TestExactSearch(t *testing.T) {
 	if pg {
 		refill(t, a, mutate, pt(prefix("family", 1)))
 		check("filled again")
+		// The total and the page come from the terms' primary key, and
+		// the Patients from FerretDB's btree on _id.
+		for _, q := range []records.Query{pt(prefix("family", 1)), pt(prefix("family", 2), eq("given", 2))} {
+			plan, err := recmongo.ExplainExact(ctx, a, "CO", q, false, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, "contigo_patient_terms_pkey") || !strings.Contains(plan, "_id_") || strings.Contains(plan, "Seq Scan") {
+				t.Errorf("%+v: the exact search does not read the terms' index and the heads by _id:\n%s", q.Conds, plan)
+			}
+		}
 	}
 	// Ranges, longer prefixes, _id and sorted searches are not exact.
 	for _, q := range []records.Query{
