@@ -1,10 +1,12 @@
 package mongo_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"contigo/records"
@@ -200,5 +202,90 @@ func refill(t *testing.T, a *recmongo.Store, mutate func(*recmongo.Store, int), 
 	mutate(a, 30)
 	if err := recmongo.PostgresIndexes(ctx, mongotest.PostgreSQLURL(), db); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExactSearchConcurrentRenames: 8 writers on two replicas rename the
+// same 30 Patients at once (each commit a compare-and-swap on the record's
+// version, retried on conflict); afterwards every exact search answers
+// exactly the Patients read back by id. On FerretDB-PostgreSQL the trigger
+// diffs each head's row as PostgreSQL updated it, whichever writer won.
+func TestExactSearchConcurrentRenames(t *testing.T) {
+	t.Parallel()
+	if !(mongotest.Engine() == mongotest.EnginePostgres || mongotest.MongoDBPaths()) {
+		t.Skip("FerretDB-PostgreSQL or MongoDB's code path only")
+	}
+	a := mongotest.NewStore(t, "CO")
+	b := secondStore(t, a, recmongo.Config{MongoDBPaths: mongotest.MongoDBPaths()})
+	ctx := t.Context()
+	names := []string{"garcia", "gomez", "ñuñez", "perez", "rojas", "ortiz", "gil", "go"}
+	var ps []*records.Person
+	for i := range 30 {
+		ps = append(ps, newPerson(fmt.Sprintf("p%02d", i)))
+	}
+	if err := a.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		s := []*recmongo.Store{a, b}[w%2]
+		rnd := rand.New(rand.NewPCG(uint64(w), 9))
+		wg.Go(func() {
+			for range 15 {
+				id := fmt.Sprintf("p%02d", rnd.IntN(30))
+				for attempt := 0; ; attempt++ {
+					p, err := s.Person(ctx, "CO", id)
+					if err != nil {
+						errs <- err
+						return
+					}
+					r := patient(id, p.Version+1, "urn:co|"+id)
+					r.Keys["family"] = []string{names[rnd.IntN(len(names))]}
+					err = s.Append(ctx, "CO", &records.Commit{PersonID: id, Version: p.Version + 1, At: t0, Resources: []records.Resource{r}})
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, records.ErrVersionMismatch) || attempt == 50 {
+						errs <- fmt.Errorf("rename %s: %w", id, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	model := map[string]records.Resource{}
+	for _, p := range ps {
+		got, err := a.Person(ctx, "CO", p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := got.Current("Patient", p.ID)
+		if !ok {
+			t.Fatalf("%s has no Patient", p.ID)
+		}
+		model[p.ID] = r
+	}
+	for _, v := range []string{"g", "go", "gom", "ñ", "ñu", "p", "ro", "o", "gil"} {
+		q := records.Query{Type: "Patient", Conds: []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{v}}}, Count: records.MaxCount}
+		page, ok, err := recmongo.ExactSearch(ctx, a, "CO", q)
+		if err != nil || !ok {
+			t.Fatalf("family=%s: not answered from the indexes (%v)", v, err)
+		}
+		want := []string{}
+		for id, r := range model {
+			if records.Match(r, q.Conds) {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, ids(page.Resources)); diff != "" || page.Total != int64(len(want)) {
+			t.Errorf("family=%s: total %d, want %d; ids (-read back +found):\n%s", v, page.Total, len(want), diff)
+		}
 	}
 }
