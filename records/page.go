@@ -163,3 +163,52 @@ func (h *pageHeap) Less(i, j int) bool   { return h.cmp(h.ps[i], h.ps[j]) > 0 }
 func (h *pageHeap) Swap(i, j int)        { h.ps[i], h.ps[j] = h.ps[j], h.ps[i] }
 func (h *pageHeap) Push(x any)           { h.ps = append(h.ps, x.(pagePos)) }
 func (h *pageHeap) Pop() any             { p := h.ps[len(h.ps)-1]; h.ps = h.ps[:len(h.ps)-1]; return p }
+
+// PageIDs is Paginate for matches known by their ids alone, in id order
+// (q.Sort must be empty), each id once: the ids of the page and the cursor
+// of the next ("" if none), the same as Paginate gives for resources with
+// those ids. A caller holding many matches reads only the page's.
+func PageIDs(ids []string, q Query) (page []string, next string, err error) {
+	if len(q.Sort) > 0 {
+		return nil, "", fmt.Errorf("paginate ids: sorted by %v, not by id", q.Sort)
+	}
+	var after *Cursor
+	if q.After != "" {
+		c, err := ParseCursor(q.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("paginate ids: %w", err)
+		}
+		after = &c
+	}
+	n := q.PageSize()
+	h := idHeap(make([]string, 0, min(n, len(ids))))
+	rest := 0 // matches after the cursor
+	for _, id := range ids {
+		if after != nil && id <= after.ID {
+			continue
+		}
+		rest++
+		switch {
+		case len(h) < n:
+			heap.Push(&h, id)
+		case id < h[0]:
+			h[0] = id
+			heap.Fix(&h, 0)
+		}
+	}
+	slices.Sort(h)
+	if rest > n {
+		next = Cursor{ID: h[len(h)-1]}.String()
+	}
+	return h, next, nil
+}
+
+// idHeap is a max-heap of ids (container/heap): its top is the last of
+// the page so far.
+type idHeap []string
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(string)) }
+func (h *idHeap) Pop() any          { x := (*h)[len(*h)-1]; *h = (*h)[:len(*h)-1]; return x }

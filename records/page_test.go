@@ -99,3 +99,49 @@ func TestPaginateWalk(t *testing.T) {
 		}
 	}
 }
+
+// PageIDs gives the pages Paginate gives for resources with those ids, in
+// id order, page after page, whatever the page size.
+func TestPageIDsIsPaginate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 200 {
+		var ids []string
+		var matches []records.Resource
+		for _, i := range rng.Perm(rng.IntN(150)) {
+			id := fmt.Sprintf("p%03d", i)
+			ids = append(ids, id)
+			matches = append(matches, records.Resource{Type: "Patient", ID: id})
+		}
+		q := records.Query{Type: "Patient", Count: 1 + rng.IntN(40)}
+		for pages := 0; ; pages++ {
+			if pages > len(ids)+1 {
+				t.Fatalf("round %d: no end of pages", round)
+			}
+			want, err := records.Paginate(matches, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, next, err := records.PageIDs(ids, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wantIDs []string
+			for _, r := range want.Resources {
+				wantIDs = append(wantIDs, r.ID)
+			}
+			if !slices.Equal(got, wantIDs) || next != want.Next {
+				t.Fatalf("round %d, after %q: got %v next %q, want %v next %q", round, q.After, got, next, wantIDs, want.Next)
+			}
+			if next == "" {
+				break
+			}
+			q.After = next
+		}
+	}
+	if _, _, err := records.PageIDs([]string{"a"}, records.Query{Sort: []records.SortKey{{Key: "birthdate"}}}); err == nil {
+		t.Error("PageIDs of a sorted query: no error")
+	}
+	if _, _, err := records.PageIDs([]string{"a"}, records.Query{After: "not a cursor"}); !errors.Is(err, records.ErrMalformed) {
+		t.Errorf("PageIDs after a malformed cursor: %v, want ErrMalformed", err)
+	}
+}

@@ -253,3 +253,10 @@ func ExplainExact(ctx context.Context, s *Store, cc records.Country, q records.Q
 	}
 	return s.pg.explainSQL(ctx, opt+exactSQL(s.pg.tables[cc], s.pg.terms[cc], terms), args, noSeqScan)
 }
+
+// IndexedPage is Store.indexedPage: an exact Patient search answered from
+// the embedded engine's index by its page alone, ok false when it is not
+// (for the tests of package mongo_test).
+func IndexedPage(ctx context.Context, s *Store, cc records.Country, q records.Query) (records.Page, bool, error) {
+	return s.indexedPage(ctx, cc, q)
+}

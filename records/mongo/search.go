@@ -123,6 +123,11 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 	if page, ok, err := s.exactSearch(ctx, cc, q, q.PageSize()); err != nil || ok {
 		return page, err
 	}
+	if s.indexedSearch(q) {
+		if page, ok, err := s.indexedPage(ctx, cc, q); err != nil || ok {
+			return page, err
+		}
+	}
 	var matches []records.Resource
 	if s.indexedSearch(q) {
 		matches, err = s.indexedPatients(ctx, cc, q) // one slice, no copy of every match
