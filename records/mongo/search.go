@@ -113,8 +113,10 @@ func pushdown(conds []bson.E) bson.D {
 }
 
 // Search returns current resources of q.Type that match q, one page.
-// Patient searches read the heads alone; other types read the records of
-// the heads that hold that type (through the record cache).
+// Patient searches read the heads alone, and an exact one (exactTerms, in
+// id order) only its page and total, from the server's indexes
+// (exactSearch) or the embedded engine's (indexedPage); other types read
+// the records of the heads that hold that type (through the record cache).
 func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query) (_ records.Page, err error) {
 	defer s.observe("search", time.Now(), &err)
 	if q.Type == "" {
@@ -123,13 +125,11 @@ func (s *Store) Search(ctx context.Context, cc records.Country, q records.Query)
 	if page, ok, err := s.exactSearch(ctx, cc, q, q.PageSize()); err != nil || ok {
 		return page, err
 	}
-	if s.indexedSearch(q) {
-		if page, ok, err := s.indexedPage(ctx, cc, q); err != nil || ok {
-			return page, err
-		}
-	}
 	var matches []records.Resource
 	if s.indexedSearch(q) {
+		if page, ok, err := s.indexedPage(ctx, cc, q); err != nil || ok {
+			return page, err // an exact search: its page alone read
+		}
 		matches, err = s.indexedPatients(ctx, cc, q) // one slice, no copy of every match
 	} else {
 		err = s.eachMatch(ctx, cc, q, func(r records.Resource) { matches = append(matches, r) })
