@@ -94,8 +94,11 @@ func ensurePatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) e
 			`CREATE TABLE IF NOT EXISTS ` + terms + ` (term text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, PRIMARY KEY (term, id))`,
 			fmt.Sprintf(pgPatientTermsFunction, function, terms),
 		},
+		// DELETE, not TRUNCATE: TRUNCATE would hold every reader of the
+		// terms (other replicas' searches) until the fill commits; they
+		// see the trigger missing meanwhile and take the general path.
 		fill: []string{
-			`TRUNCATE ` + terms,
+			`DELETE FROM ` + terms,
 			`INSERT INTO ` + terms + ` (term, id) SELECT t.t, h._jsonb->>'_id' FROM ` + persons + ` h, LATERAL (` +
 				fmt.Sprintf(pgTermsOf, "h._jsonb") + `) AS t(t) WHERE h._jsonb->>'_id' IS NOT NULL ON CONFLICT DO NOTHING`,
 		},
