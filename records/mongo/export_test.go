@@ -243,7 +243,7 @@ func ExplainExact(ctx context.Context, s *Store, cc records.Country, q records.Q
 	for _, g := range queryTerms(q) {
 		terms = append(terms, g.Terms)
 	}
-	args := []any{pgPatientTermsTrigger, s.pg.tables[cc], "", q.PageSize() + 1}
+	args := []any{patientTermsTriggers(), s.pg.tables[cc], "", q.PageSize() + 1}
 	for _, g := range terms {
 		args = append(args, g)
 	}
@@ -251,7 +251,7 @@ func ExplainExact(ctx context.Context, s *Store, cc records.Country, q records.Q
 	if analyze {
 		opt = "(ANALYZE, BUFFERS) "
 	}
-	return s.pg.explainSQL(ctx, opt+exactSQL(s.pg.tables[cc], s.pg.terms[cc], terms), args, noSeqScan)
+	return s.pg.explainSQL(ctx, opt+exactSQL(s.pg.tables[cc], s.pg.terms[cc], s.pg.termCounts[cc], terms), args, noSeqScan)
 }
 
 // IndexedPage is Store.indexedPage: an exact Patient search answered from

@@ -90,10 +90,10 @@ func ensureAlertCounts(ctx context.Context, conn *pgx.Conn, db, table string) er
 		args[i] = quoteLiteral(k)
 	}
 	return ensureKept(ctx, conn, alerts, pgKept{
-		what:    "alert counts",
-		lock:    pgAlertCountsLock,
-		prefix:  "contigo_alert_count_",
-		trigger: pgAlertCountTrigger,
+		what:     "alert counts",
+		lock:     pgAlertCountsLock,
+		prefix:   "contigo_alert_count_",
+		triggers: []string{pgAlertCountTrigger},
 		prepare: []string{
 			`CREATE TABLE IF NOT EXISTS ` + counts + ` (tbl oid NOT NULL, k text COLLATE "C" NOT NULL, v text COLLATE "C" NOT NULL,
 			n bigint NOT NULL, PRIMARY KEY (tbl, k, v))`,
@@ -108,8 +108,8 @@ func ensureAlertCounts(ctx context.Context, conn *pgx.Conn, db, table string) er
 				FROM ` + alerts + `, unnest(ARRAY[` + strings.Join(args, ", ") + `]) AS a(key)
 				WHERE _jsonb->'k'->>a.key IS NOT NULL GROUP BY a.key, _jsonb->'k'->>a.key`,
 		},
-		create: `CREATE TRIGGER ` + pgx.Identifier{pgAlertCountTrigger}.Sanitize() + ` AFTER INSERT OR UPDATE OR DELETE ON ` + alerts +
-			` FOR EACH ROW EXECUTE FUNCTION ` + function + `(` + strings.Join(args, ", ") + `)`,
+		create: []string{`CREATE TRIGGER ` + pgx.Identifier{pgAlertCountTrigger}.Sanitize() + ` AFTER INSERT OR UPDATE OR DELETE ON ` + alerts +
+			` FOR EACH ROW EXECUTE FUNCTION ` + function + `(` + strings.Join(args, ", ") + `)`},
 	})
 }
 

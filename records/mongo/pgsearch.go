@@ -48,6 +48,8 @@ type pgHeads struct {
 	digests map[records.Country]string
 	// terms holds the Patient terms table of each country, likewise (pgpatientterms.go)
 	terms map[records.Country]string
+	// termCounts holds the table of the number of Patients per term of each country, likewise
+	termCounts map[records.Country]string
 }
 
 // openPGHeads connects to the PostgreSQL database at pgURL and finds the
@@ -80,7 +82,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 		return nil, fmt.Errorf("postgresql heads: %w", err)
 	}
 	h := &pgHeads{pool: pool, tables: map[records.Country]string{}, alerts: map[records.Country]string{}, counts: map[records.Country]string{}, digests: map[records.Country]string{},
-		commits: map[records.Country]string{}, terms: map[records.Country]string{}}
+		commits: map[records.Country]string{}, terms: map[records.Country]string{}, termCounts: map[records.Country]string{}}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		pool.Close()
@@ -103,6 +105,7 @@ func openPGHeads(ctx context.Context, pgURL string, countries []records.Country,
 		h.alerts[cc] = alertsTableName(db, tables)
 		h.counts[cc] = pgx.Identifier{db, pgAlertCounts}.Sanitize()
 		h.terms[cc] = pgx.Identifier{db, pgPatientTerms}.Sanitize()
+		h.termCounts[cc] = pgx.Identifier{db, pgPatientTermCounts}.Sanitize()
 		if t, ok := tables[digestColl]; ok {
 			h.digests[cc] = pgx.Identifier{db, t}.Sanitize()
 		}

@@ -8,30 +8,30 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgKept describes a table that a row trigger keeps from one of
-// FerretDB's tables on PostgreSQL (the alert counts, the Patient search
-// terms): the trigger runs in the transaction of the statement that
-// writes the source row, so the kept table changes exactly when the
+// pgKept describes tables that triggers keep from one of FerretDB's
+// tables on PostgreSQL (the alert counts, the Patient search terms and
+// their counts): a trigger runs in the transaction of the statement that
+// writes the source rows, so the kept tables change exactly when the
 // documents do, whichever replica or tool writes them (PostgreSQL 15,
 // "Overview of Trigger Behavior",
 // https://www.postgresql.org/docs/15/trigger-definition.html).
 type pgKept struct {
-	what    string   // for errors
-	lock    int64    // the advisory lock one replica at a time holds while it sets the table up
-	prefix  string   // every trigger of this kind is named prefix + something (a LIKE pattern)
-	trigger string   // the name of the current trigger, under which the kept table is valid
-	prepare []string // statements before the source is locked: the kept table, the trigger function
-	fill    []string // statements after it is locked and older triggers dropped: the kept table rebuilt from the source
-	create  string   // the CREATE TRIGGER statement
+	what     string   // for errors
+	lock     int64    // the advisory lock one replica at a time holds while it sets the table up
+	prefix   string   // every trigger of this kind is named prefix + something (a LIKE pattern)
+	triggers []string // the names of the current triggers, under which the kept tables are valid
+	prepare  []string // statements before the source is locked: the kept table, the trigger function
+	fill     []string // statements after it is locked and older triggers dropped: the kept table rebuilt from the source
+	create   []string // the CREATE TRIGGER statements
 	// settle holds statements run after the commit when the table was
 	// filled, outside any transaction (VACUUM, which cannot run in one).
 	settle []string
 }
 
-// ensureKept sets up k on source (quoted): unless the trigger exists under
-// its current name alone, it runs k's statements in one transaction that
-// holds the source's writers (SHARE ROW EXCLUSIVE) from before the fill to
-// the trigger's creation, so that no write falls between them. Idempotent,
+// ensureKept sets up k on source (quoted): unless the triggers of its
+// prefix are exactly k.triggers, it runs k's statements in one transaction
+// that holds the source's writers (SHARE ROW EXCLUSIVE) from before the
+// fill to the triggers' creation, so that no write falls between them. Idempotent,
 // and safe when several replicas start at once (k.lock takes them in
 // turn).
 func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) error {
@@ -51,14 +51,15 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 	if err != nil {
 		return fmt.Errorf("%s: list triggers: %w", k.what, err)
 	}
-	if slices.Equal(triggers, []string{k.trigger}) {
+	slices.Sort(triggers)
+	if slices.Equal(triggers, slices.Sorted(slices.Values(k.triggers))) {
 		return nil
 	}
 	steps := append(slices.Clone(k.prepare), `LOCK TABLE `+source+` IN SHARE ROW EXCLUSIVE MODE`)
 	for _, name := range triggers {
 		steps = append(steps, `DROP TRIGGER `+pgx.Identifier{name}.Sanitize()+` ON `+source)
 	}
-	steps = append(append(steps, k.fill...), k.create)
+	steps = append(append(steps, k.fill...), k.create...)
 	for _, q := range steps {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", k.what, err)
@@ -75,14 +76,16 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 	return nil
 }
 
-// dropKept removes the trigger name on source (quoted) and the kept table
+// dropKept removes the trigger name on source (quoted) and the kept tables
 // (quoted), for DropPostgresIndexes.
-func dropKept(ctx context.Context, conn *pgx.Conn, source, name, table string) error {
+func dropKept(ctx context.Context, conn *pgx.Conn, source, name string, tables ...string) error {
 	if _, err := conn.Exec(ctx, `DROP TRIGGER IF EXISTS `+pgx.Identifier{name}.Sanitize()+` ON `+source); err != nil {
 		return fmt.Errorf("drop trigger %s: %w", name, err)
 	}
-	if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS `+table); err != nil {
-		return fmt.Errorf("drop %s: %w", table, err)
+	for _, table := range tables {
+		if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS `+table); err != nil {
+			return fmt.Errorf("drop %s: %w", table, err)
+		}
 	}
 	return nil
 }
