@@ -135,7 +135,8 @@ func PatientPostings(s *Store, cc records.Country, key, v string, prefix bool) [
 	}
 	s.pindex.mu.Lock()
 	defer s.pindex.mu.Unlock()
-	out := slices.Clone(s.pindex.country(cc).posting[term])
+	ps := s.pindex.country(cc)
+	out := ps.personIDs(ps.posting[term])
 	slices.Sort(out)
 	return out
 }
