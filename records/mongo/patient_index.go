@@ -182,10 +182,10 @@ func (ps *patients) union(terms []string) []uint32 {
 	return slices.Compact(out)
 }
 
-// intersect returns the numbers of a (a list of its own) that are also in
-// b, both in increasing order, in a's memory.
+// intersect returns the numbers of a that are also in b, both in
+// increasing order, in a new list (a and b may be posting lists).
 func intersect(a, b []uint32) []uint32 {
-	out, j := a[:0], 0
+	out, j := make([]uint32, 0, min(len(a), len(b))), 0
 	for _, n := range a {
 		for j < len(b) && b[j] < n {
 			j++
@@ -346,7 +346,7 @@ func (ps *patients) narrow(groups []termGroup) (ids []string, narrowed, all bool
 		return nil, false, false
 	}
 	slices.SortStableFunc(gs, func(a, b sized) int { return a.n - b.n })
-	ns := slices.Clone(ps.union(gs[0].terms)) // each person once, in order
+	ns := ps.union(gs[0].terms) // each person once, in order; read only
 	for _, g := range gs[1:] {
 		if len(ns) == 0 {
 			return []string{}, true, true // nothing left: every group holds it
