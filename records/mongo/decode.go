@@ -2,10 +2,10 @@ package mongo
 
 import (
 	"strings"
-	"unique"
 
 	gojson "github.com/goccy/go-json"
 
+	"contigo/internal/intern"
 	"contigo/records"
 )
 
@@ -23,7 +23,8 @@ import (
 // go-json returns a string without escapes as a view of its copy of the
 // whole input, so one kept search key would keep a whole document alive
 // (TestDecodedStringsOwnTheirMemory). What is decoded here is therefore
-// copied out: names of types and keys interned (a handful of values), the
+// copied out: names of types and keys interned (internal/intern; a handful
+// of values), the
 // other strings cloned.
 
 // decodeResourceDoc decodes a resource document (encodeResource). Its
@@ -34,14 +35,14 @@ func decodeResourceDoc(raw string) (resourceDoc, error) {
 	if err := gojson.Unmarshal([]byte(raw), &rd); err != nil {
 		return resourceDoc{}, err
 	}
-	rd.Type, rd.ID = unique.Make(rd.Type).Value(), strings.Clone(rd.ID)
+	rd.Type, rd.ID = intern.String(rd.Type), strings.Clone(rd.ID)
 	if rd.Keys != nil {
 		keys := make(records.Keys, len(rd.Keys))
 		for name, vals := range rd.Keys {
 			for i, v := range vals {
 				vals[i] = strings.Clone(v)
 			}
-			keys[unique.Make(name).Value()] = vals
+			keys[intern.String(name)] = vals
 		}
 		rd.Keys = keys
 	}

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unique"
 
 	gojson "github.com/goccy/go-json"
+
+	"contigo/internal/intern"
 )
 
 // Facts is what Indicators reads of one person's State: the screening bits
@@ -107,7 +108,7 @@ func DigestOf(st *State) ([]byte, error) {
 // digest at each start and keeps the Facts, so it reads them with
 // github.com/goccy/go-json, about three times faster than encoding/json,
 // which wrote them (DigestOf; TestParseDigestEqualsEncodingJSON checks
-// both read the same Facts), and interns their strings (unique.Make):
+// both read the same Facts), and interns their strings (internal/intern):
 // 100,000 persons' facts hold a few hundred distinct areas, groups,
 // programmes and kinds, and go-json's strings are views of its copy of the
 // whole digest (TestParseDigestInternsEveryString).
@@ -122,7 +123,7 @@ func ParseDigest(b []byte) (Facts, error) {
 
 // intern replaces every string of f with its canonical copy.
 func (f *Facts) intern() {
-	in := func(s *string) { *s = unique.Make(*s).Value() }
+	in := func(s *string) { *s = intern.String(*s) }
 	in(&f.Sex)
 	in(&f.AgeBand)
 	in(&f.Pop)

@@ -1,0 +1,72 @@
+// Package intern keeps one shared copy of the short strings that recur
+// across many decoded documents: resource types, search key names, and the
+// areas, sexes, age bands, programmes and kinds of the indicator digests.
+// A node holds them for every person of its country, so 100,000 persons'
+// copies of a few hundred distinct values would otherwise be millions of
+// small allocations.
+//
+// The standard library's unique.Make(s).Value() is not enough: its table
+// holds an entry only while a unique.Handle to it is reachable, and Value()
+// returns a string that does not keep the handle alive, so after the next
+// garbage collection the same value is copied again.
+package intern
+
+import (
+	"strings"
+	"sync"
+)
+
+// Limit is the number of distinct strings the package keeps. The values it
+// is used for are a country's vocabulary (a few hundred); Limit only stops
+// a data set of unusual values from growing the table without end. Past it,
+// String returns a private copy.
+const Limit = 1 << 16
+
+var std = NewTable(Limit)
+
+// String returns the shared copy of s, or, once Limit distinct strings are
+// kept, a private copy. The result never shares memory with s, so s may be
+// a view of a larger buffer (a decoder's copy of a whole document) that the
+// caller wants collected.
+func String(s string) string { return std.String(s) }
+
+// Table keeps the shared copies of up to a fixed number of distinct
+// strings. It is safe for concurrent use.
+type Table struct {
+	mu    sync.RWMutex
+	limit int
+	m     map[string]string
+}
+
+// NewTable returns an empty Table that keeps at most limit strings.
+func NewTable(limit int) *Table {
+	return &Table{limit: limit, m: make(map[string]string)}
+}
+
+// String returns the table's copy of s, adding one if s is new and the
+// table has room; otherwise a private copy of s.
+func (t *Table) String(s string) string {
+	t.mu.RLock()
+	c, ok := t.m[s]
+	t.mu.RUnlock()
+	if ok {
+		return c
+	}
+	c = strings.Clone(s)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if prev, ok := t.m[c]; ok {
+		return prev
+	}
+	if len(t.m) < t.limit {
+		t.m[c] = c
+	}
+	return c
+}
+
+// Len returns the number of strings the table keeps.
+func (t *Table) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
