@@ -213,11 +213,33 @@ func ExactSearch(ctx context.Context, s *Store, cc records.Country, q records.Qu
 	return s.exactSearch(ctx, cc, q, q.PageSize())
 }
 
+// RenamePatientTermsTrigger gives the row trigger of the Patient terms of
+// database db another name, as a node that ran an older version of it
+// leaves it (the next start fills the tables again).
+func RenamePatientTermsTrigger(ctx context.Context, pgURL, db, name string) error {
+	return onPersonsTable(ctx, pgURL, db, func(conn *pgx.Conn, table string) error {
+		_, err := conn.Exec(ctx, `ALTER TRIGGER `+pgPatientTermsTrigger+` ON `+pgx.Identifier{db, table}.Sanitize()+
+			` RENAME TO `+pgx.Identifier{name}.Sanitize())
+		return err
+	})
+}
+
 // PatientTerms drops (keep false) or sets up (keep true) the Patient terms
 // of database db's persons table on the PostgreSQL server at pgURL, as
 // DropPostgresIndexes and a start do (for the benchmarks of package
 // mongo_test).
 func PatientTerms(ctx context.Context, pgURL, db string, keep bool) error {
+	return onPersonsTable(ctx, pgURL, db, func(conn *pgx.Conn, table string) error {
+		if !keep {
+			return dropPatientTerms(ctx, conn, db, table)
+		}
+		return ensurePatientTerms(ctx, conn, db, table)
+	})
+}
+
+// onPersonsTable calls fn with a connection to the PostgreSQL server at
+// pgURL and the name of database db's persons table.
+func onPersonsTable(ctx context.Context, pgURL, db string, fn func(conn *pgx.Conn, table string) error) error {
 	conn, err := pgx.Connect(ctx, pgURL)
 	if err != nil {
 		return err
@@ -227,10 +249,7 @@ func PatientTerms(ctx context.Context, pgURL, db string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	if !keep {
-		return dropPatientTerms(ctx, conn, db, tables[personsColl])
-	}
-	return ensurePatientTerms(ctx, conn, db, tables[personsColl])
+	return fn(conn, tables[personsColl])
 }
 
 // ExplainExact returns PostgreSQL's plan (with analyze, as run, with its

@@ -21,7 +21,7 @@ type pgKept struct {
 	prefix   string   // every trigger of this kind is named prefix + something (a LIKE pattern)
 	triggers []string // the names of the current triggers, under which the kept tables are valid
 	prepare  []string // statements before the source is locked: the kept table, the trigger function
-	fill     []string // statements after it is locked and older triggers dropped: the kept table rebuilt from the source
+	fill     []string // statements after it is locked, before older triggers are dropped: the kept table rebuilt from the source
 	create   []string // the CREATE TRIGGER statements
 	// settle holds statements run after the commit when the table was
 	// filled, outside any transaction (VACUUM, which cannot run in one).
@@ -56,10 +56,15 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 		return nil
 	}
 	steps := append(slices.Clone(k.prepare), `LOCK TABLE `+source+` IN SHARE ROW EXCLUSIVE MODE`)
+	steps = append(steps, k.fill...)
+	// Older triggers go last: DROP TRIGGER locks the source against its
+	// readers too (ACCESS EXCLUSIVE) until the commit, and a reader that
+	// holds a kept table and waits for the source would deadlock with a
+	// fill that then locks that table (fillSwap).
 	for _, name := range triggers {
 		steps = append(steps, `DROP TRIGGER `+pgx.Identifier{name}.Sanitize()+` ON `+source)
 	}
-	steps = append(append(steps, k.fill...), k.create...)
+	steps = append(steps, k.create...)
 	for _, q := range steps {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", k.what, err)

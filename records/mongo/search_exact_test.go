@@ -302,3 +302,98 @@ func TestExactSearchConcurrentRenames(t *testing.T) {
 		}
 	}
 }
+
+// TestExactSearchDuringRefill: starts that find the terms' trigger under
+// an older name fill new tables and swap them in (fillSwap) while the
+// replica searches without pause. Every search is answered, from the
+// indexes once the new trigger is there or by the general path before,
+// and every answer equals the Patients written; after the last fill the
+// indexes answer again.
+func TestExactSearchDuringRefill(t *testing.T) {
+	t.Parallel()
+	if mongotest.Engine() != mongotest.EnginePostgres || mongotest.MongoDBPaths() {
+		t.Skip("FerretDB-PostgreSQL only")
+	}
+	a := mongotest.NewStore(t, "CO")
+	ctx := t.Context()
+	families := []string{"garcia", "gomez", "ñuñez", "perez", "rojas", "ortiz", "gil", "go"}
+	var ps []*records.Person
+	model := map[string]records.Resource{}
+	for i := range 300 {
+		p := newPerson(fmt.Sprintf("p%03d", i))
+		p.Resources[0].Keys["family"] = []string{families[i%len(families)]}
+		ps = append(ps, p)
+		model[p.ID] = p.Resources[0]
+	}
+	if err := a.InsertMany(ctx, "CO", ps); err != nil {
+		t.Fatal(err)
+	}
+	queries := []records.Query{}
+	for _, v := range []string{"g", "go", "ñ", "p", "gil"} {
+		queries = append(queries, records.Query{Type: "Patient", Count: records.MaxCount,
+			Conds: []records.Cond{{Key: "family", Op: records.OpPrefix, Values: []string{v}}}})
+	}
+	want := func(q records.Query) []string {
+		out := []string{}
+		for id, r := range model {
+			if records.Match(r, q.Conds) {
+				out = append(out, id)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answered := map[bool]int{} // from the indexes or not
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				q := queries[(i+w)%len(queries)]
+				page, exact, err := recmongo.ExactSearch(ctx, a, "CO", q)
+				if err == nil && !exact {
+					page, err = a.Search(ctx, "CO", q)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%+v: %w", q.Conds, err)
+					return
+				}
+				if diff := cmp.Diff(want(q), ids(page.Resources)); diff != "" || page.Total != int64(len(want(q))) {
+					errs <- fmt.Errorf("%+v (from the indexes %v): total %d; ids (-written +found):\n%s", q.Conds, exact, page.Total, diff)
+					return
+				}
+				mu.Lock()
+				answered[exact]++
+				mu.Unlock()
+			}
+		})
+	}
+	db := a.DatabaseName("CO")
+	for i := range 6 {
+		if err := recmongo.RenamePatientTermsTrigger(ctx, mongotest.PostgreSQLURL(), db, fmt.Sprintf("contigo_patient_terms_v0%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := recmongo.PatientTerms(ctx, mongotest.PostgreSQLURL(), db, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, q := range queries {
+		if _, exact, err := recmongo.ExactSearch(ctx, a, "CO", q); !exact || err != nil {
+			t.Errorf("%+v: not answered from the indexes after the fills (%v)", q.Conds, err)
+		}
+	}
+	t.Logf("searches answered from the indexes: %d, by the general path: %d", answered[true], answered[false])
+}
