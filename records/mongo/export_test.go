@@ -237,6 +237,18 @@ func PatientTerms(ctx context.Context, pgURL, db string, keep bool) error {
 	})
 }
 
+// FillPatientTermsWriting fills the Patient terms of database db as a
+// start does when it finds no trigger under the current name, calling
+// between once the bulk is built from a snapshot and before the writers
+// are held (writes the fill must catch up with).
+func FillPatientTermsWriting(ctx context.Context, pgURL, db string, between func() error) error {
+	return onPersonsTable(ctx, pgURL, db, func(conn *pgx.Conn, table string) error {
+		k := patientTermsKept(db, table)
+		k.built = between
+		return ensureKept(ctx, conn, pgx.Identifier{db, table}.Sanitize(), k)
+	})
+}
+
 // onPersonsTable calls fn with a connection to the PostgreSQL server at
 // pgURL and the name of database db's persons table.
 func onPersonsTable(ctx context.Context, pgURL, db string, fn func(conn *pgx.Conn, table string) error) error {

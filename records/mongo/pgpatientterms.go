@@ -71,18 +71,18 @@ var pgTermCountFunction = `CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LA
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO %[2]s AS c (term, n)
-		SELECT x.t, count(*) FROM n, LATERAL (` + fmt.Sprintf(pgTermsOf, "n._jsonb") + `) AS x(t) GROUP BY x.t ORDER BY x.t
+		SELECT x.t, count(*) FROM n, LATERAL (` + termsOf("n._jsonb->'idx'") + `) AS x(t) GROUP BY x.t ORDER BY x.t
 		ON CONFLICT (term) DO UPDATE SET n = c.n + EXCLUDED.n;
 	ELSIF TG_OP = 'DELETE' THEN
 		INSERT INTO %[2]s AS c (term, n)
-		SELECT x.t, -count(*) FROM o, LATERAL (` + fmt.Sprintf(pgTermsOf, "o._jsonb") + `) AS x(t) GROUP BY x.t ORDER BY x.t
+		SELECT x.t, -count(*) FROM o, LATERAL (` + termsOf("o._jsonb->'idx'") + `) AS x(t) GROUP BY x.t ORDER BY x.t
 		ON CONFLICT (term) DO UPDATE SET n = c.n + EXCLUDED.n;
 	ELSE
 		INSERT INTO %[2]s AS c (term, n)
 		SELECT d.t, sum(d.k) FROM (
-			SELECT x.t, 1 FROM n, LATERAL (` + fmt.Sprintf(pgTermsOf, "n._jsonb") + `) AS x(t)
+			SELECT x.t, 1 FROM n, LATERAL (` + termsOf("n._jsonb->'idx'") + `) AS x(t)
 			UNION ALL
-			SELECT x.t, -1 FROM o, LATERAL (` + fmt.Sprintf(pgTermsOf, "o._jsonb") + `) AS x(t)
+			SELECT x.t, -1 FROM o, LATERAL (` + termsOf("o._jsonb->'idx'") + `) AS x(t)
 		) AS d(t, k) GROUP BY d.t HAVING sum(d.k) <> 0 ORDER BY d.t
 		ON CONFLICT (term) DO UPDATE SET n = c.n + EXCLUDED.n;
 	END IF;
@@ -94,10 +94,14 @@ $f$`
 // while it sets the terms up.
 const pgPatientTermsLock = 7_251_004
 
-// pgTermsOf is the statement that lists the Patient terms (without their
-// "Patient|") of the head document %[1]s (a jsonb expression): idx is the
-// sorted, distinct list a head holds (patientIdx, wantIdx).
-const pgTermsOf = `SELECT substr(e.t, 9) FROM jsonb_array_elements_text(CASE jsonb_typeof(%[1]s->'idx') WHEN 'array' THEN %[1]s->'idx' ELSE '[]' END) AS e(t) WHERE starts_with(e.t, 'Patient|')`
+// termsOf returns the statement that lists the Patient terms (without
+// their "Patient|") of idx, a jsonb expression: the idx of a head
+// document (doc->'idx'), the sorted, distinct list a head holds
+// (patientIdx, wantIdx). A NULL or a non-array lists none.
+func termsOf(idx string) string {
+	return `SELECT substr(e.t, 9) FROM jsonb_array_elements_text(CASE jsonb_typeof(` + idx + `) WHEN 'array' THEN ` + idx +
+		` ELSE '[]' END) AS e(t) WHERE starts_with(e.t, 'Patient|')`
+}
 
 // pgPatientTermsFunction is the trigger function: the terms the new
 // document holds and the old did not are added for its _id, those the old
@@ -108,8 +112,8 @@ DECLARE
 	nt text[] := '{}';
 	ot text[] := '{}';
 BEGIN
-	IF TG_OP <> 'DELETE' THEN nt := ARRAY(` + fmt.Sprintf(pgTermsOf, "NEW._jsonb") + `); END IF;
-	IF TG_OP <> 'INSERT' THEN ot := ARRAY(` + fmt.Sprintf(pgTermsOf, "OLD._jsonb") + `); END IF;
+	IF TG_OP <> 'DELETE' THEN nt := ARRAY(` + termsOf("NEW._jsonb->'idx'") + `); END IF;
+	IF TG_OP <> 'INSERT' THEN ot := ARRAY(` + termsOf("OLD._jsonb->'idx'") + `); END IF;
 	IF TG_OP = 'UPDATE' AND NEW._jsonb->>'_id' IS DISTINCT FROM OLD._jsonb->>'_id' THEN
 		DELETE FROM %[2]s WHERE id = OLD._jsonb->>'_id';
 		ot := '{}';
@@ -132,6 +136,12 @@ $f$`
 // unless the trigger exists under its current name, the terms of every
 // head now and the trigger.
 func ensurePatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) error {
+	return ensureKept(ctx, conn, pgx.Identifier{db, table}.Sanitize(), patientTermsKept(db, table))
+}
+
+// patientTermsKept describes the terms of persons table table (unquoted)
+// in schema db and their counts for ensureKept.
+func patientTermsKept(db, table string) pgKept {
 	persons, terms := pgx.Identifier{db, table}.Sanitize(), pgx.Identifier{db, pgPatientTerms}.Sanitize()
 	counts := pgx.Identifier{db, pgPatientTermCounts}.Sanitize()
 	function := pgx.Identifier{db, pgPatientTermsTrigger}.Sanitize()
@@ -142,24 +152,13 @@ func ensurePatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) e
 		prefix:   "contigo_patient_terms_",
 		triggers: []string{pgPatientTermsTrigger},
 		prepare: []string{
-			`CREATE TABLE IF NOT EXISTS ` + terms + ` (` + termsTable.cols + `, PRIMARY KEY (` + termsTable.key + `))`,
-			`CREATE TABLE IF NOT EXISTS ` + counts + ` (` + countsTable.cols + `, PRIMARY KEY (` + countsTable.key + `))`,
+			`CREATE TABLE IF NOT EXISTS ` + terms + ` (` + pgTermsCols + `, PRIMARY KEY (term, id))`,
+			`CREATE TABLE IF NOT EXISTS ` + counts + ` (` + pgCountsCols + `, PRIMARY KEY (term))`,
 			fmt.Sprintf(pgPatientTermsFunction, function, terms),
 			fmt.Sprintf(pgTermCountFunction, countFunction, counts),
 		},
-		// The tables are built anew beside the old ones, their primary
-		// keys after their rows, and swapped in at the end (fillSwap):
-		// at 100,000 persons (3.1 million terms) an INSERT into the
-		// indexed table, with ON CONFLICT, held the writers 20.3-20.8 s,
-		// the rows then the keys 11.9-12.7 s. Other replicas' searches
-		// read the old tables until the swap, then wait for the commit.
-		fill: fillSwap(db, termsTable.from(
-			// Distinct per head (a head's idx is distinct: patientIdx)
-			// and ids unique (FerretDB's _id index): the key cannot fail
-			// on a head written otherwise.
-			`SELECT t.t, h._jsonb->>'_id' FROM `+persons+` h, LATERAL (SELECT DISTINCT * FROM (`+
-				fmt.Sprintf(pgTermsOf, "h._jsonb")+`) AS d) AS t(t) WHERE h._jsonb->>'_id' IS NOT NULL`),
-			countsTable.from(`SELECT term, count(*) FROM `+pgx.Identifier{db, pgPatientTerms + "_new"}.Sanitize()+` GROUP BY term`)),
+		build: termsBuild(db, persons),
+		fill:  termsFill(db, persons),
 		// A count of several terms' matches is an index-only scan once the
 		// visibility map marks the table's pages all-visible; a fill
 		// leaves them unmarked until autovacuum comes (at 10,000 persons,
@@ -174,61 +173,95 @@ func ensurePatientTerms(ctx context.Context, conn *pgx.Conn, db, table string) e
 		k.create = append(k.create, `CREATE TRIGGER `+pgx.Identifier{name}.Sanitize()+` AFTER `+t[0]+` ON `+persons+
 			` REFERENCING `+t[1]+` FOR EACH STATEMENT EXECUTE FUNCTION `+countFunction+`()`)
 	}
-	return ensureKept(ctx, conn, persons, k)
+	return k
 }
 
-// pgTable is a kept table: its name (in a country's schema), its column
-// definitions and the columns of its primary key.
-type pgTable struct{ name, cols, key string }
+// The fill of the terms and their counts builds new tables beside the old
+// ones and swaps them in, in two parts of one transaction (ensureKept).
+//
+// termsBuild, before the heads are locked (their writers go on): one
+// statement, so one snapshot, reads every head's _id and idx once, keeps
+// them in the table _seen, and writes their terms into _new, which then
+// gets its primary key: rows first and the key after sorts them once,
+// where an INSERT into the indexed table with ON CONFLICT took 24-26 s
+// at 100,000 persons (3.1 million terms), against 8 + 3.5 s.
+//
+// termsFill, with the heads' writers held: the heads whose idx differs
+// from the one seen, or that came or went since, are found by one join of
+// the heads with _seen, their seen terms deleted from _new and their
+// current ones inserted; the counts are built from _new; then the old
+// tables are swapped out. Holding the writers costs one pass over the
+// heads' idx and the counts, not the terms' insertion.
+//
+// Other replicas' searches read the old tables until the swap, which
+// locks them counts first, in the order a search's statement (exactSQL)
+// meets them: a swap that took the terms first deadlocked with a search
+// that held the counts and waited for the terms
+// (TestExactSearchDuringRefill).
 
-// The tables of the terms and of their counts.
-var (
-	termsTable  = pgTable{pgPatientTerms, `term text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL`, `term, id`}
-	countsTable = pgTable{pgPatientTermCounts, `term text COLLATE "C" NOT NULL, n bigint NOT NULL`, `term`}
+// Names of the fill's tables, in the country's schema.
+const (
+	pgTermsNew    = pgPatientTerms + "_new"
+	pgTermsSeen   = pgPatientTerms + "_seen"
+	pgTermsChange = pgPatientTerms + "_changed"
+	pgCountsNew   = pgPatientTermCounts + "_new"
 )
 
-// pgTableFill is a kept table and the SELECT that fills it.
-type pgTableFill struct {
-	pgTable
-	sel string
+// Column definitions of the terms and counts tables.
+const (
+	pgTermsCols  = `term text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL`
+	pgCountsCols = `term text COLLATE "C" NOT NULL, n bigint NOT NULL`
+)
+
+// pgHeadsIdx is the SELECT of the _id and idx of every head of persons
+// table %s.
+const pgHeadsIdx = `SELECT h._jsonb->>'_id' AS id, h._jsonb->'idx' AS idx FROM %s h WHERE h._jsonb->>'_id' IS NOT NULL`
+
+// distinctTermsOf is termsOf(idx) with each term once (a head's idx is
+// distinct, patientIdx; and _id is unique, FerretDB's index: a primary
+// key on (term, id) cannot fail on a head written otherwise).
+func distinctTermsOf(idx string) string { return `SELECT DISTINCT * FROM (` + termsOf(idx) + `) AS d` }
+
+// termsBuild returns the statements of the fill before the heads of
+// persons (quoted) in schema db are locked.
+func termsBuild(db, persons string) []string {
+	q := func(name string) string { return pgx.Identifier{db, name}.Sanitize() }
+	return []string{
+		`SET LOCAL maintenance_work_mem = '256MB'`,
+		`DROP TABLE IF EXISTS ` + q(pgTermsNew) + `, ` + q(pgTermsSeen) + `, ` + q(pgTermsChange) + `, ` + q(pgCountsNew),
+		`CREATE TABLE ` + q(pgTermsNew) + ` (` + pgTermsCols + `)`,
+		`CREATE TABLE ` + q(pgTermsSeen) + ` (id text COLLATE "C" NOT NULL, idx jsonb)`,
+		`WITH h AS MATERIALIZED (` + fmt.Sprintf(pgHeadsIdx, persons) + `),
+			s AS (INSERT INTO ` + q(pgTermsSeen) + ` (id, idx) SELECT id, idx FROM h)
+		INSERT INTO ` + q(pgTermsNew) + ` (term, id) SELECT t.t, h.id FROM h, LATERAL (` + distinctTermsOf("h.idx") + `) AS t(t)`,
+		`ALTER TABLE ` + q(pgTermsNew) + ` ADD CONSTRAINT ` + pgx.Identifier{pgTermsNew + "_pkey"}.Sanitize() + ` PRIMARY KEY (term, id)`,
+	}
 }
 
-// from returns t filled by sel.
-func (t pgTable) from(sel string) pgTableFill { return pgTableFill{t, sel} }
-
-// fillSwap returns the statements that fill a new table for each of
-// tables (its name + "_new", in schema db), in order, each from its
-// SELECT and then given its primary key, and then drop the tables of those
-// names and put the new ones, and their keys' indexes, in their place. A
-// primary key built over the rows sorts them once instead of inserting
-// each into a btree, and readers of the old tables wait only from the swap
-// to the commit.
-//
-// The swap first locks every old table, in the reverse of the order given:
-// a reader's statement locks the tables it names as it meets them (exactSQL
-// names the counts, then the terms), and a swap that dropped the terms
-// while such a reader held the counts and waited for the terms would
-// deadlock with it (TestExactSearchDuringRefill).
-func fillSwap(db string, tables ...pgTableFill) []string {
-	steps := []string{`SET LOCAL maintenance_work_mem = '256MB'`}
-	var old []string
-	for _, t := range slices.Backward(tables) {
-		old = append(old, pgx.Identifier{db, t.name}.Sanitize())
+// termsFill returns the statements of the fill once the heads of persons
+// (quoted) in schema db are locked against writers.
+func termsFill(db, persons string) []string {
+	q := func(name string) string { return pgx.Identifier{db, name}.Sanitize() }
+	steps := []string{
+		`CREATE TABLE ` + q(pgTermsChange) + ` AS SELECT coalesce(c.id, s.id) AS id, s.idx AS old, c.idx AS new
+			FROM (` + fmt.Sprintf(pgHeadsIdx, persons) + `) c FULL JOIN ` + q(pgTermsSeen) + ` s ON s.id = c.id
+			WHERE c.idx IS DISTINCT FROM s.idx`,
+		`DELETE FROM ` + q(pgTermsNew) + ` t USING ` + q(pgTermsChange) + ` d, LATERAL (` + termsOf("d.old") + `) AS o(t)
+			WHERE t.id = d.id AND t.term = o.t`,
+		`INSERT INTO ` + q(pgTermsNew) + ` (term, id) SELECT x.t, d.id FROM ` + q(pgTermsChange) + ` d, LATERAL (` + distinctTermsOf("d.new") + `) AS x(t)`,
+		`DROP TABLE ` + q(pgTermsChange) + `, ` + q(pgTermsSeen),
+		`CREATE TABLE ` + q(pgCountsNew) + ` (` + pgCountsCols + `)`,
+		`INSERT INTO ` + q(pgCountsNew) + ` (term, n) SELECT term, count(*) FROM ` + q(pgTermsNew) + ` GROUP BY term`,
+		`ALTER TABLE ` + q(pgCountsNew) + ` ADD CONSTRAINT ` + pgx.Identifier{pgCountsNew + "_pkey"}.Sanitize() + ` PRIMARY KEY (term)`,
+		`LOCK TABLE ` + q(pgPatientTermCounts) + `, ` + q(pgPatientTerms) + ` IN ACCESS EXCLUSIVE MODE`,
 	}
-	swap := []string{`LOCK TABLE ` + strings.Join(old, ", ") + ` IN ACCESS EXCLUSIVE MODE`}
-	for _, t := range tables {
-		table, fresh := pgx.Identifier{db, t.name}.Sanitize(), pgx.Identifier{db, t.name + "_new"}.Sanitize()
+	for _, name := range []string{pgPatientTerms, pgPatientTermCounts} {
 		steps = append(steps,
-			`DROP TABLE IF EXISTS `+fresh,
-			`CREATE TABLE `+fresh+` (`+t.cols+`)`,
-			`INSERT INTO `+fresh+` `+t.sel,
-			`ALTER TABLE `+fresh+` ADD CONSTRAINT `+pgx.Identifier{t.name + "_new_pkey"}.Sanitize()+` PRIMARY KEY (`+t.key+`)`)
-		swap = append(swap,
-			`DROP TABLE IF EXISTS `+table,
-			`ALTER TABLE `+fresh+` RENAME TO `+pgx.Identifier{t.name}.Sanitize(),
-			`ALTER INDEX `+pgx.Identifier{db, t.name + "_new_pkey"}.Sanitize()+` RENAME TO `+pgx.Identifier{t.name + "_pkey"}.Sanitize())
+			`DROP TABLE `+q(name),
+			`ALTER TABLE `+q(name+"_new")+` RENAME TO `+pgx.Identifier{name}.Sanitize(),
+			`ALTER INDEX `+q(name+"_new_pkey")+` RENAME TO `+pgx.Identifier{name + "_pkey"}.Sanitize())
 	}
-	return append(steps, swap...)
+	return steps
 }
 
 // dropPatientTerms removes the trigger and the terms of persons table

@@ -16,13 +16,15 @@ import (
 // "Overview of Trigger Behavior",
 // https://www.postgresql.org/docs/15/trigger-definition.html).
 type pgKept struct {
-	what     string   // for errors
-	lock     int64    // the advisory lock one replica at a time holds while it sets the table up
-	prefix   string   // every trigger of this kind is named prefix + something (a LIKE pattern)
-	triggers []string // the names of the current triggers, under which the kept tables are valid
-	prepare  []string // statements before the source is locked: the kept table, the trigger function
-	fill     []string // statements after it is locked, before older triggers are dropped: the kept table rebuilt from the source
-	create   []string // the CREATE TRIGGER statements
+	what     string       // for errors
+	lock     int64        // the advisory lock one replica at a time holds while it sets the table up
+	prefix   string       // every trigger of this kind is named prefix + something (a LIKE pattern)
+	triggers []string     // the names of the current triggers, under which the kept tables are valid
+	prepare  []string     // statements first: the kept table, the trigger function
+	build    []string     // statements after the advisory lock, before the source is locked (its writers go on): the bulk of what fill brings up to date
+	built    func() error // called after build when set (tests: writes that fill must catch up with)
+	fill     []string     // statements after it is locked, before older triggers are dropped: the kept table rebuilt from the source
+	create   []string     // the CREATE TRIGGER statements
 	// settle holds statements run after the commit when the table was
 	// filled, outside any transaction (VACUUM, which cannot run in one).
 	settle []string
@@ -31,7 +33,8 @@ type pgKept struct {
 // ensureKept sets up k on source (quoted): unless the triggers of its
 // prefix are exactly k.triggers, it runs k's statements in one transaction
 // that holds the source's writers (SHARE ROW EXCLUSIVE) from before the
-// fill to the triggers' creation, so that no write falls between them. Idempotent,
+// fill to the triggers' creation, so that no write falls between them (the
+// build before it does not hold them). Idempotent,
 // and safe when several replicas start at once (k.lock takes them in
 // turn).
 func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) error {
@@ -55,12 +58,21 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 	if slices.Equal(triggers, slices.Sorted(slices.Values(k.triggers))) {
 		return nil
 	}
-	steps := append(slices.Clone(k.prepare), `LOCK TABLE `+source+` IN SHARE ROW EXCLUSIVE MODE`)
-	steps = append(steps, k.fill...)
+	for _, q := range append(slices.Clone(k.prepare), k.build...) {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", k.what, err)
+		}
+	}
+	if k.built != nil {
+		if err := k.built(); err != nil {
+			return fmt.Errorf("%s: %w", k.what, err)
+		}
+	}
+	steps := append([]string{`LOCK TABLE ` + source + ` IN SHARE ROW EXCLUSIVE MODE`}, k.fill...)
 	// Older triggers go last: DROP TRIGGER locks the source against its
 	// readers too (ACCESS EXCLUSIVE) until the commit, and a reader that
 	// holds a kept table and waits for the source would deadlock with a
-	// fill that then locks that table (fillSwap).
+	// fill that then locks that table (termsFill).
 	for _, name := range triggers {
 		steps = append(steps, `DROP TRIGGER `+pgx.Identifier{name}.Sanitize()+` ON `+source)
 	}

@@ -172,6 +172,16 @@ func TestExactSearch(t *testing.T) {
 	if pg {
 		refill(t, a, mutate, pt(prefix("family", 1)))
 		check("filled again")
+		// A start that finds an older trigger name: Patients renamed,
+		// deleted and added after the fill read the heads, before it
+		// holds the writers (through the other replica).
+		if err := recmongo.RenamePatientTermsTrigger(ctx, mongotest.PostgreSQLURL(), a.DatabaseName("CO"), "contigo_patient_terms_v1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := recmongo.FillPatientTermsWriting(ctx, mongotest.PostgreSQLURL(), a.DatabaseName("CO"), func() error { mutate(b, 40); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		check("filled again, written during the fill")
 		// The total and the page come from the terms' primary key, and
 		// the Patients from FerretDB's btree on _id.
 		for _, q := range []records.Query{pt(prefix("family", 1)), pt(prefix("family", 2), eq("given", 2))} {
@@ -304,7 +314,7 @@ func TestExactSearchConcurrentRenames(t *testing.T) {
 }
 
 // TestExactSearchDuringRefill: starts that find the terms' trigger under
-// an older name fill new tables and swap them in (fillSwap) while the
+// an older name fill new tables and swap them in (termsFill) while the
 // replica searches without pause. Every search is answered, from the
 // indexes once the new trigger is there or by the general path before,
 // and every answer equals the Patients written; after the last fill the
