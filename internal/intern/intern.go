@@ -16,36 +16,36 @@ import (
 	"sync"
 )
 
-// Limit is the number of distinct strings the package keeps. The values it
-// is used for are a country's vocabulary (a few hundred); Limit only stops
+// limit is the number of distinct strings the package keeps. The values it
+// is used for are a country's vocabulary (a few hundred); limit only stops
 // a data set of unusual values from growing the table without end. Past it,
 // String returns a private copy.
-const Limit = 1 << 16
+const limit = 1 << 16
 
-var std = NewTable(Limit)
+var std = newTable(limit)
 
-// String returns the shared copy of s, or, once Limit distinct strings are
+// String returns the shared copy of s, or, once limit distinct strings are
 // kept, a private copy. The result never shares memory with s, so s may be
 // a view of a larger buffer (a decoder's copy of a whole document) that the
 // caller wants collected.
 func String(s string) string { return std.String(s) }
 
-// Table keeps the shared copies of up to a fixed number of distinct
+// table keeps the shared copies of up to a fixed number of distinct
 // strings. It is safe for concurrent use.
-type Table struct {
+type table struct {
 	mu    sync.RWMutex
 	limit int
 	m     map[string]string
 }
 
-// NewTable returns an empty Table that keeps at most limit strings.
-func NewTable(limit int) *Table {
-	return &Table{limit: limit, m: make(map[string]string)}
+// newTable returns an empty table that keeps at most limit strings.
+func newTable(limit int) *table {
+	return &table{limit: limit, m: make(map[string]string)}
 }
 
 // String returns the table's copy of s, adding one if s is new and the
 // table has room; otherwise a private copy of s.
-func (t *Table) String(s string) string {
+func (t *table) String(s string) string {
 	t.mu.RLock()
 	c, ok := t.m[s]
 	t.mu.RUnlock()
@@ -64,8 +64,8 @@ func (t *Table) String(s string) string {
 	return c
 }
 
-// Len returns the number of strings the table keeps.
-func (t *Table) Len() int {
+// size returns the number of strings the table keeps.
+func (t *table) size() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return len(t.m)

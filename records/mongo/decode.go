@@ -24,8 +24,7 @@ import (
 // whole input, so one kept search key would keep a whole document alive
 // (TestDecodedStringsOwnTheirMemory). What is decoded here is therefore
 // copied out: names of types and keys interned (internal/intern; a handful
-// of values), the
-// other strings cloned.
+// of values), the other strings cloned.
 
 // decodeResourceDoc decodes a resource document (encodeResource). Its
 // Body may be a view of the input: the callers copy it into the

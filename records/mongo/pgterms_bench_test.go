@@ -16,8 +16,9 @@ import (
 // persons (100,000 with CONTIGO_BENCH_100K=1): "fill" is what a start that
 // finds no trigger does (every head's terms written again, once: -benchtime
 // is ignored; writers-held-s is the part after the build, which holds the
-// writers, with the commit and the vacuum after it), then a visit written and a new person inserted with the
-// trigger and without it; run it with -count and compare with benchstat:
+// writers, with the commit and the vacuum after it), then a visit written
+// and a new person inserted with the trigger and without it; run it with
+// -count and compare with benchstat:
 //
 //	CONTIGO_TEST_ENGINE=postgres go test -run='^$' -bench=PatientTermsPostgres -count=6 ./records/mongo/ | tee b.txt
 //	benchstat -col /trigger b.txt

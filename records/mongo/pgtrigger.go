@@ -34,9 +34,8 @@ type pgKept struct {
 // prefix are exactly k.triggers, it runs k's statements in one transaction
 // that holds the source's writers (SHARE ROW EXCLUSIVE) from before the
 // fill to the triggers' creation, so that no write falls between them (the
-// build before it does not hold them). Idempotent,
-// and safe when several replicas start at once (k.lock takes them in
-// turn).
+// build before it does not hold them). Idempotent, and safe when several
+// replicas start at once (k.lock takes them in turn).
 func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -58,10 +57,16 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 	if slices.Equal(triggers, slices.Sorted(slices.Values(k.triggers))) {
 		return nil
 	}
-	for _, q := range append(slices.Clone(k.prepare), k.build...) {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", k.what, err)
+	run := func(steps []string) error {
+		for _, q := range steps {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", k.what, err)
+			}
 		}
+		return nil
+	}
+	if err := run(append(slices.Clone(k.prepare), k.build...)); err != nil {
+		return err
 	}
 	if k.built != nil {
 		if err := k.built(); err != nil {
@@ -76,11 +81,8 @@ func ensureKept(ctx context.Context, conn *pgx.Conn, source string, k pgKept) er
 	for _, name := range triggers {
 		steps = append(steps, `DROP TRIGGER `+pgx.Identifier{name}.Sanitize()+` ON `+source)
 	}
-	steps = append(steps, k.create...)
-	for _, q := range steps {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", k.what, err)
-		}
+	if err := run(append(steps, k.create...)); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("%s: %w", k.what, err)
